@@ -1,0 +1,1 @@
+"""Scenario files: the schema (pydantic) and the TOML loader with located errors."""

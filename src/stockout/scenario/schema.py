@@ -1,0 +1,518 @@
+"""The scenario format as frozen pydantic models.
+
+Key names and meanings follow ``scenario-format.toml`` exactly; the format may grow, never rename.
+Distributions, replenishment rules and availability policies are tagged unions: each kind has its
+own model, so a typo or a key that does not belong to the kind is a load error, not a silent
+default. Cross-references (supplier, lane, policy names, baseline) are checked in
+:class:`Scenario`'s validators, every problem reported at once with its key path.
+
+This module imports nothing from the rest of stockout and never SimPy.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+NonNegInt = Annotated[int, Field(ge=0, le=10**12)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Distributions: { dist = "gamma", mean = 7, cv = 0.3 }
+# --------------------------------------------------------------------------------------------
+
+
+class Constant(_Model):
+    """Always ``value``. ``value = inf`` is allowed (an infinitely patient customer)."""
+
+    dist: Literal["constant"]
+    value: Annotated[float, Field(ge=0, allow_inf_nan=True)]
+
+    @field_validator("value")
+    @classmethod
+    def _not_nan(cls, v: float) -> float:
+        if math.isnan(v):
+            raise ValueError("value must be a number, not nan")
+        return v
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+
+class Uniform(_Model):
+    """Uniform on [low, high]."""
+
+    dist: Literal["uniform"]
+    low: NonNegFloat
+    high: NonNegFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be at least low ({self.low})")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+
+class Triangular(_Model):
+    """Triangular on [low, high] with its mode at ``mode``."""
+
+    dist: Literal["triangular"]
+    low: NonNegFloat
+    mode: NonNegFloat
+    high: NonNegFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not (self.low <= self.mode <= self.high):
+            raise ValueError(
+                f"need low <= mode <= high, got low={self.low}, mode={self.mode}, high={self.high}"
+            )
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+
+class Exponential(_Model):
+    dist: Literal["exponential"]
+    mean: PosFloat
+
+
+class Normal(_Model):
+    """Normal(mean, sd) truncated at 0 (negative draws are redrawn)."""
+
+    dist: Literal["normal"]
+    mean: Annotated[float, Field(allow_inf_nan=False)]
+    sd: NonNegFloat
+
+    @model_validator(mode="after")
+    def _mass_above_zero(self) -> Normal:
+        if self.sd == 0 and self.mean < 0:
+            raise ValueError("with sd = 0 the mean must be at least 0")
+        if self.sd > 0 and self.mean < -5 * self.sd:
+            raise ValueError("mean is so far below 0 that the truncated normal has no mass")
+        return self
+
+
+class Lognormal(_Model):
+    """Lognormal with the given mean and coefficient of variation (sd / mean)."""
+
+    dist: Literal["lognormal"]
+    mean: PosFloat
+    cv: NonNegFloat
+
+
+class Gamma(_Model):
+    """Gamma with the given mean and coefficient of variation (sd / mean)."""
+
+    dist: Literal["gamma"]
+    mean: PosFloat
+    cv: PosFloat
+
+
+class Poisson(_Model):
+    dist: Literal["poisson"]
+    mean: NonNegFloat
+
+
+class Geometric(_Model):
+    """Geometric on 1, 2, 3, ... with the given mean (success probability 1 / mean)."""
+
+    dist: Literal["geometric"]
+    mean: Annotated[float, Field(ge=1, allow_inf_nan=False)]
+
+
+class Empirical(_Model):
+    """Draws one of ``values`` with probabilities proportional to ``weights`` (equal if omitted)."""
+
+    dist: Literal["empirical"]
+    values: Annotated[list[NonNegFloat], Field(min_length=1, max_length=100_000)]
+    weights: list[NonNegFloat] | None = None
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> Empirical:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
+                )
+            if sum(self.weights) <= 0:
+                raise ValueError("weights must not all be 0")
+        return self
+
+    @property
+    def mean(self) -> float:
+        w = self.weights or [1.0] * len(self.values)
+        return sum(v * x for v, x in zip(self.values, w, strict=True)) / sum(w)
+
+
+Distribution = Annotated[
+    Constant
+    | Uniform
+    | Triangular
+    | Exponential
+    | Normal
+    | Lognormal
+    | Gamma
+    | Poisson
+    | Geometric
+    | Empirical,
+    Field(discriminator="dist"),
+]
+
+DIST_KINDS = (
+    "constant",
+    "uniform",
+    "triangular",
+    "exponential",
+    "normal",
+    "lognormal",
+    "gamma",
+    "poisson",
+    "geometric",
+    "empirical",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Time windows: scheduled { start_day, end_day } or random { every_days, duration_days }
+# --------------------------------------------------------------------------------------------
+
+
+class Window(_Model):
+    """A scheduled window [start_day, end_day)."""
+
+    start_day: NonNegFloat
+    end_day: NonNegFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end_day <= self.start_day:
+            raise ValueError(
+                f"end_day ({self.end_day}) must be after start_day ({self.start_day})"
+            )
+        return self
+
+
+class RandomWindows(_Model):
+    """Random windows: onsets every ``every_days`` (time from one window's end to the next
+    onset), each lasting ``duration_days``; from ``start_day`` on."""
+
+    every_days: Distribution
+    duration_days: Distribution
+    start_day: NonNegFloat = 0.0
+
+
+class Spike(Window):
+    """A scheduled demand spike: the arrival rate is multiplied by ``multiplier`` in the window."""
+
+    multiplier: NonNegFloat
+
+
+class RandomSpikes(RandomWindows):
+    multiplier: NonNegFloat
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario sections
+# --------------------------------------------------------------------------------------------
+
+
+class ScenarioMeta(_Model):
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    title: str = ""
+    description: str = ""
+    horizon_days: Annotated[float, Field(gt=0, le=1e8, allow_inf_nan=False)]
+    warmup_days: NonNegFloat = 0.0
+    replications: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    baseline: str | None = None
+
+    @model_validator(mode="after")
+    def _warmup_before_horizon(self) -> ScenarioMeta:
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError(
+                f"warmup_days ({self.warmup_days}) must be less than horizon_days "
+                f"({self.horizon_days}): statistics cover (warmup_days, horizon_days]"
+            )
+        return self
+
+
+class Churn(_Model):
+    on_stockout: Probability = 0.0
+    on_declined_quote: Probability = 0.0
+    on_cancel: Probability = 0.0
+    on_late: Probability = 0.0
+    background_per_year: NonNegFloat = 0.0
+
+
+class Customers(_Model):
+    population: Annotated[int, Field(ge=1, le=10**9)] = 1000
+    patience_days: Distribution | None = None  # None: infinitely patient
+    acquisition_per_day: NonNegFloat = 0.0
+    churn: Churn = Churn()
+
+
+class Seasonality(_Model):
+    """Rate multiplier 1 + amplitude * cos(2 pi (t - peak_day) / period_days)."""
+
+    amplitude: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    period_days: PosFloat = 365.0
+    peak_day: Annotated[float, Field(allow_inf_nan=False)] = 0.0
+
+
+class Demand(_Model):
+    orders_per_day: Annotated[float, Field(ge=0, le=1e7, allow_inf_nan=False)]
+    quantity: Distribution = Constant(dist="constant", value=1)
+    seasonality: Seasonality | None = None
+    spikes: list[Spike | RandomSpikes] = []
+
+
+class Delivery(_Model):
+    day: NonNegFloat
+    quantity: NonNegInt
+
+
+class _Rule(_Model):
+    review_period_days: NonNegFloat = 0.0
+    order_cost: NonNegFloat = 0.0
+    supplier: str | None = None
+    lane: str | None = None
+
+
+class BaseStockRule(_Rule):
+    """Order up to S whenever the inventory position is below S."""
+
+    rule: Literal["base_stock"]
+    order_up_to: NonNegInt
+
+
+class SSRule(_Rule):
+    """(s, S): when the position is at or below s, order up to S."""
+
+    rule: Literal["s_S"]
+    reorder_point: Annotated[int, Field(ge=-(10**12), le=10**12)]
+    order_up_to: NonNegInt
+
+    @model_validator(mode="after")
+    def _s_below_S(self) -> SSRule:
+        if self.reorder_point >= self.order_up_to:
+            raise ValueError(
+                f"reorder_point ({self.reorder_point}) must be below order_up_to "
+                f"({self.order_up_to})"
+            )
+        return self
+
+
+class RQRule(_Rule):
+    """(r, Q): when the position is at or below r, order enough multiples of Q to lift it above r."""
+
+    rule: Literal["r_Q"]
+    reorder_point: Annotated[int, Field(ge=-(10**12), le=10**12)]
+    order_quantity: Annotated[int, Field(ge=1, le=10**12)]
+
+
+class PeriodicRule(_Rule):
+    """(R, S): every review_period_days, order up to S."""
+
+    rule: Literal["periodic"]
+    order_up_to: NonNegInt
+
+    @model_validator(mode="after")
+    def _needs_period(self) -> PeriodicRule:
+        if self.review_period_days <= 0:
+            raise ValueError("rule 'periodic' needs review_period_days > 0")
+        return self
+
+
+class MakeToOrderRule(_Rule):
+    """Each unit owed to a waiting customer triggers a production order for it."""
+
+    rule: Literal["make_to_order"]
+
+
+class ScheduledRule(_Model):
+    """Fixed quantities arrive on fixed days (limited editions, drops)."""
+
+    rule: Literal["scheduled"]
+    deliveries: list[Delivery] = []
+    supplier: str | None = None
+    lane: str | None = None
+    order_cost: NonNegFloat = 0.0
+
+
+class NoRule(_Model):
+    rule: Literal["none"]
+
+
+Replenishment = Annotated[
+    BaseStockRule | SSRule | RQRule | PeriodicRule | MakeToOrderRule | ScheduledRule | NoRule,
+    Field(discriminator="rule"),
+]
+
+RULE_KINDS = ("base_stock", "s_S", "r_Q", "periodic", "make_to_order", "scheduled", "none")
+
+
+class Product(_Model):
+    id: Annotated[str, Field(min_length=1, max_length=100)]
+    price: NonNegFloat
+    unit_cost: NonNegFloat = 0.0
+    holding_cost_per_day: NonNegFloat = 0.0
+    backorder_cost_per_day: NonNegFloat = 0.0
+    initial_stock: NonNegInt = 0
+    release_day: NonNegFloat = 0.0
+    patience_days: Distribution | None = None  # overrides customers.patience_days
+    demand: Demand
+    replenishment: Replenishment = NoRule(rule="none")
+
+
+class Supplier(_Model):
+    id: Annotated[str, Field(min_length=1, max_length=100)]
+    lead_time_days: Distribution = Constant(dist="constant", value=0)
+    capacity_per_day: PosFloat | None = None
+    min_order_qty: Annotated[int, Field(ge=1, le=10**12)] | None = None
+    outages: list[Window | RandomWindows] = []
+
+
+class Lane(_Model):
+    id: Annotated[str, Field(min_length=1, max_length=100)]
+    transit_days: Distribution = Constant(dist="constant", value=0)
+    disruptions: list[Window | RandomWindows] = []
+
+
+class Costs(_Model):
+    backorder_handling: NonNegFloat = 0.0
+    cancellation_handling: NonNegFloat = 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Availability policies
+# --------------------------------------------------------------------------------------------
+
+Payment = Literal["at_order", "at_shipment"]
+
+
+class _Policy(_Model):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    # Per-product partial overrides of [products.replenishment]; merged and validated by Scenario.
+    replenishment: dict[str, dict[str, Any]] = {}
+
+
+class BackorderPolicy(_Policy):
+    availability: Literal["backorder"]
+    max_quoted_wait_days: NonNegFloat | None = None
+    max_backlog_units: NonNegInt | None = None
+    quote_buffer_days: NonNegFloat = 0.0
+    partial_shipments: bool = False
+    payment: Payment = "at_order"
+
+
+class OutOfStockPolicy(_Policy):
+    availability: Literal["out_of_stock"]
+    notify_me_share: Probability = 0.0
+
+
+class PreorderPolicy(_Policy):
+    availability: Literal["preorder"]
+    after_release: Literal["backorder", "out_of_stock"] = "backorder"
+    max_preorders: NonNegInt | None = None
+    max_quoted_wait_days: NonNegFloat | None = None
+    max_backlog_units: NonNegInt | None = None
+    quote_buffer_days: NonNegFloat = 0.0
+    partial_shipments: bool = False
+    payment: Payment = "at_order"
+    notify_me_share: Probability = 0.0
+
+
+class CustomPolicy(_Policy):
+    """A user's policy class, ``class = "module:ClassName"``, built with ``options``."""
+
+    availability: Literal["custom"]
+    class_path: Annotated[str, Field(alias="class", pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
+    options: dict[str, Any] = {}
+
+
+Policy = Annotated[
+    BackorderPolicy | OutOfStockPolicy | PreorderPolicy | CustomPolicy,
+    Field(discriminator="availability"),
+]
+
+AVAILABILITY_KINDS = ("backorder", "out_of_stock", "preorder", "custom")
+
+
+def _default_policies() -> list[Any]:
+    return [
+        BackorderPolicy(name="backorder", availability="backorder"),
+        OutOfStockPolicy(name="out-of-stock", availability="out_of_stock"),
+    ]
+
+
+class Scenario(_Model):
+    scenario: ScenarioMeta
+    customers: Customers = Customers()
+    products: Annotated[list[Product], Field(min_length=1, max_length=10_000)]
+    suppliers: list[Supplier] = []
+    lanes: list[Lane] = []
+    costs: Costs = Costs()
+    policies: Annotated[list[Policy], Field(min_length=1)] = Field(
+        default_factory=_default_policies
+    )
+
+    # ---- lookups used by the model builder (no validation logic here) ----
+
+    @property
+    def baseline(self) -> str:
+        return self.scenario.baseline or self.policies[0].name
+
+    def policy(self, name: str) -> Any:
+        for p in self.policies:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def supplier(self, supplier_id: str) -> Supplier:
+        return next(s for s in self.suppliers if s.id == supplier_id)
+
+    def lane(self, lane_id: str) -> Lane:
+        return next(x for x in self.lanes if x.id == lane_id)
+
+    def replenishment_for(self, policy_name: str, product_id: str) -> Any:
+        """The product's replenishment settings with the policy's overrides merged in."""
+        product = next(p for p in self.products if p.id == product_id)
+        override = self.policy(policy_name).replenishment.get(product_id)
+        if not override:
+            return product.replenishment
+        return _REPLENISHMENT_ADAPTER.validate_python(
+            merge_replenishment(product.replenishment.model_dump(exclude_unset=True), override)
+        )
+
+
+def merge_replenishment(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Overlay a policy's per-product override on a product's replenishment table.
+
+    When the override switches to another rule, the base table's rule-specific keys are dropped
+    (they may not belong to the new rule); supplier and lane are kept.
+    """
+    if "rule" in override and override["rule"] != base.get("rule"):
+        base = {k: v for k, v in base.items() if k in ("supplier", "lane", "order_cost")}
+    return {**base, **override}
+
+
+from pydantic import TypeAdapter  # noqa: E402
+
+_REPLENISHMENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Replenishment)
