@@ -12,9 +12,21 @@ This module imports nothing from the rest of stockout and never SimPy.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from stockout.scenario.errors import did_you_mean
 
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -473,6 +485,13 @@ class Scenario(_Model):
         default_factory=_default_policies
     )
 
+    @model_validator(mode="after")
+    def _references_hold(self) -> Scenario:
+        problems = reference_problems(self.model_dump(by_alias=True, exclude_unset=True))
+        if problems:
+            raise ScenarioReferenceError(problems)
+        return self
+
     # ---- lookups used by the model builder (no validation logic here) ----
 
     @property
@@ -516,3 +535,205 @@ def merge_replenishment(base: dict[str, Any], override: dict[str, Any]) -> dict[
 from pydantic import TypeAdapter  # noqa: E402
 
 _REPLENISHMENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Replenishment)
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-references: checked on plain data, so the loader can also run them on a file whose
+# fields failed validation and report every problem at once.
+# --------------------------------------------------------------------------------------------
+
+DataPath = tuple[str | int, ...]
+
+_NEEDS_NO_SUPPLIER = ("none", "scheduled")
+
+
+@dataclass(frozen=True)
+class ReferenceProblem:
+    """A cross-field problem at ``path`` (keys and list indices into the scenario data).
+
+    When ``error`` is set, the problem is a pydantic error from validating the table at ``path``
+    against ``schema`` (a policy's replenishment override merged into the product's table);
+    ``error["loc"]`` is then relative to ``path``.
+    """
+
+    path: DataPath
+    message: str
+    error: ErrorDetails | None = None
+    schema: Any = None
+
+    @property
+    def full_path(self) -> DataPath:
+        """``path``, extended by the error's location inside the table (its tag dropped)."""
+        if self.error is None:
+            return self.path
+        return (*self.path, *self.error["loc"][1:])
+
+
+class ScenarioReferenceError(ValueError):
+    """Raised by :class:`Scenario`'s validator with every cross-reference problem found."""
+
+    def __init__(self, problems: list[ReferenceProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(f"{_dotted(p.full_path)}: {p.message}" for p in self.problems))
+
+
+def _dotted(path: DataPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _items(value: Any) -> list[tuple[int, Mapping[str, Any]]]:
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, Mapping)]
+
+
+def _unique(
+    items: list[tuple[int, Mapping[str, Any]]],
+    section: str,
+    key: str,
+    what: str,
+    problems: list[ReferenceProblem],
+) -> list[str]:
+    """The ids found under ``key``, in order; a problem for each one used a second time."""
+    seen: list[str] = []
+    for i, item in items:
+        ident = item.get(key)
+        if not isinstance(ident, str):
+            continue
+        if ident in seen:
+            problems.append(
+                ReferenceProblem(
+                    (section, i, key),
+                    f"duplicate {what} '{ident}': another entry of [[{section}]] already uses it",
+                )
+            )
+        else:
+            seen.append(ident)
+    return seen
+
+
+def _unknown(name: str, what: str, known: list[str], section: str) -> str:
+    if not known:
+        return f"no {what} '{name}': the scenario has no [[{section}]]"
+    return (
+        f"no {what} '{name}'{did_you_mean(name, known)}"
+        f"(known: {', '.join(repr(k) for k in known)})"
+    )
+
+
+def _rule_references(
+    rule: Mapping[str, Any],
+    path: DataPath,
+    suppliers: list[str],
+    lanes: list[str],
+    changed: set[str] | None = None,
+) -> list[ReferenceProblem]:
+    """Supplier and lane references of one replenishment table (only the ``changed`` keys'
+    consequences, when given: an override does not repeat the product's own problems)."""
+
+    def touched(*keys: str) -> bool:
+        return changed is None or any(k in changed for k in keys)
+
+    problems: list[ReferenceProblem] = []
+    kind = rule.get("rule")
+    supplier = rule.get("supplier")
+    if supplier is None:
+        if touched("rule", "supplier") and kind in RULE_KINDS and kind not in _NEEDS_NO_SUPPLIER:
+            where = (
+                f"one of {', '.join(repr(s) for s in suppliers)}"
+                if suppliers
+                else "and a [[suppliers]] table"
+            )
+            problems.append(
+                ReferenceProblem(
+                    (*path, "supplier"),
+                    f"rule '{kind}' needs a supplier: add supplier = \"...\" ({where})",
+                )
+            )
+    elif isinstance(supplier, str) and supplier not in suppliers and touched("supplier"):
+        problems.append(
+            ReferenceProblem(
+                (*path, "supplier"), _unknown(supplier, "supplier with id", suppliers, "suppliers")
+            )
+        )
+    lane = rule.get("lane")
+    if isinstance(lane, str) and lane not in lanes and touched("lane"):
+        problems.append(
+            ReferenceProblem((*path, "lane"), _unknown(lane, "lane with id", lanes, "lanes"))
+        )
+    return problems
+
+
+def _valid_rule(table: Mapping[str, Any]) -> bool:
+    try:
+        _REPLENISHMENT_ADAPTER.validate_python(dict(table), strict=True)
+    except ValidationError:
+        return False
+    return True
+
+
+def reference_problems(data: Mapping[str, Any]) -> list[ReferenceProblem]:
+    """Every cross-reference problem of a scenario given as plain data (TOML or a model dump).
+
+    Unique product, supplier and lane ids and policy names; suppliers and lanes named by
+    replenishment tables exist (a supplier is required unless the rule is "none" or
+    "scheduled"); the baseline names a policy; each policy's replenishment overrides name
+    existing products and, merged into the product's table, give a valid rule.
+
+    Tolerant of malformed data (anything of the wrong type is skipped: field validation
+    reports it), so it can run on a scenario that failed field validation.
+    """
+    problems: list[ReferenceProblem] = []
+    products = _items(data.get("products"))
+    if "policies" in data:
+        policies = _items(data["policies"])
+    else:
+        policies = list(enumerate(p.model_dump() for p in _default_policies()))
+    product_ids = _unique(products, "products", "id", "product id", problems)
+    suppliers = _unique(_items(data.get("suppliers")), "suppliers", "id", "supplier id", problems)
+    lanes = _unique(_items(data.get("lanes")), "lanes", "id", "lane id", problems)
+    policy_names = _unique(policies, "policies", "name", "policy name", problems)
+
+    rules: dict[str, Mapping[str, Any]] = {}
+    for i, product in products:
+        rule = product.get("replenishment", {"rule": "none"})
+        if not isinstance(rule, Mapping):
+            continue
+        rules.setdefault(str(product.get("id")), rule)
+        problems += _rule_references(rule, ("products", i, "replenishment"), suppliers, lanes)
+
+    meta = data.get("scenario")
+    baseline = meta.get("baseline") if isinstance(meta, Mapping) else None
+    if isinstance(baseline, str) and baseline not in policy_names:
+        problems.append(
+            ReferenceProblem(
+                ("scenario", "baseline"), _unknown(baseline, "policy named", policy_names, "policies")
+            )
+        )
+
+    for i, policy in policies:
+        overrides = policy.get("replenishment")
+        if not isinstance(overrides, Mapping):
+            continue
+        for product_id, override in overrides.items():
+            path: DataPath = ("policies", i, "replenishment", product_id)
+            if product_id not in product_ids:
+                problems.append(
+                    ReferenceProblem(path, _unknown(product_id, "product with id", product_ids, "products"))
+                )
+                continue
+            base = rules.get(product_id)
+            if not isinstance(override, Mapping) or base is None or not _valid_rule(base):
+                continue  # field validation reports these
+            merged = merge_replenishment(dict(base), dict(override))
+            try:
+                _REPLENISHMENT_ADAPTER.validate_python(merged, strict=True)
+            except ValidationError as exc:
+                problems += [
+                    ReferenceProblem(path, err["msg"], err, Replenishment) for err in exc.errors()
+                ]
+            problems += _rule_references(merged, path, suppliers, lanes, set(override))
+    return problems

@@ -1,0 +1,118 @@
+"""Samplers built from the scenario's distribution specs.
+
+Each sampler draws from its own generator in numpy batches and hands out plain Python floats one at
+a time (``sampler()``), so the event loop never pays for a per-draw numpy call. ``sampler.draw(n)``
+returns a numpy array for vectorised use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from .scenario.schema import (
+    Constant,
+    Empirical,
+    Exponential,
+    Gamma,
+    Geometric,
+    Lognormal,
+    Normal,
+    Poisson,
+    Triangular,
+    Uniform,
+)
+
+BATCH = 4096
+
+
+def _truncated_normal(rng: np.random.Generator, mean: float, sd: float, n: int) -> np.ndarray:
+    """Normal(mean, sd) conditioned on being >= 0, by redrawing the negative values."""
+    out = rng.normal(mean, sd, n)
+    bad = out < 0
+    while bad.any():
+        out[bad] = rng.normal(mean, sd, int(bad.sum()))
+        bad = out < 0
+    return out
+
+
+def batch_drawer(spec: object) -> Callable[[np.random.Generator, int], np.ndarray]:
+    """A function (rng, n) -> n draws from the distribution ``spec``."""
+    match spec:
+        case Constant(value=v):
+            return lambda rng, n: np.full(n, v)
+        case Uniform(low=lo, high=hi):
+            return lambda rng, n: rng.uniform(lo, hi, n)
+        case Triangular(low=lo, mode=mo, high=hi):
+            if lo == hi:
+                return lambda rng, n: np.full(n, lo)
+            return lambda rng, n: rng.triangular(lo, mo, hi, n)
+        case Exponential(mean=m):
+            return lambda rng, n: rng.exponential(m, n)
+        case Normal(mean=m, sd=s):
+            if s == 0:
+                return lambda rng, n: np.full(n, max(m, 0.0))
+            return lambda rng, n: _truncated_normal(rng, m, s, n)
+        case Lognormal(mean=m, cv=cv):
+            sigma2 = math.log1p(cv * cv)
+            mu, sigma = math.log(m) - sigma2 / 2, math.sqrt(sigma2)
+            return lambda rng, n: rng.lognormal(mu, sigma, n)
+        case Gamma(mean=m, cv=cv):
+            shape, scale = 1.0 / (cv * cv), m * cv * cv
+            return lambda rng, n: rng.gamma(shape, scale, n)
+        case Poisson(mean=m):
+            return lambda rng, n: rng.poisson(m, n).astype(float)
+        case Geometric(mean=m):
+            p = 1.0 / m
+            return lambda rng, n: rng.geometric(p, n).astype(float)
+        case Empirical(values=vals, weights=w):
+            values = np.asarray(vals, dtype=float)
+            probs = None if w is None else np.asarray(w, dtype=float) / sum(w)
+            return lambda rng, n: rng.choice(values, size=n, p=probs)
+    raise TypeError(f"not a distribution spec: {spec!r}")
+
+
+def mean_of(spec: object) -> float:
+    """The mean of a distribution spec (the truncated normal's mean is computed exactly)."""
+    if isinstance(spec, Normal):
+        if spec.sd == 0:
+            return max(spec.mean, 0.0)
+        from scipy.stats import truncnorm
+
+        a = (0 - spec.mean) / spec.sd
+        return float(truncnorm.mean(a, math.inf, loc=spec.mean, scale=spec.sd))
+    return float(spec.mean)  # type: ignore[attr-defined]
+
+
+def quantile_of(spec: object, q: float, rng: np.random.Generator | None = None) -> float:
+    """The q-quantile of a distribution spec, by a large fixed-seed sample (used for quotes)."""
+    if isinstance(spec, Constant):
+        return spec.value
+    rng = rng or np.random.Generator(np.random.PCG64(12345))
+    return float(np.quantile(batch_drawer(spec)(rng, 200_000), q))
+
+
+class Sampler:
+    """Hands out draws one at a time from batches of ``BATCH``."""
+
+    __slots__ = ("_draw", "_rng", "_buf", "_i", "mean")
+
+    def __init__(self, spec: object, rng: np.random.Generator) -> None:
+        self._draw = batch_drawer(spec)
+        self._rng = rng
+        self._buf: list[float] = []
+        self._i = 0
+        self.mean = mean_of(spec)
+
+    def __call__(self) -> float:
+        i = self._i
+        if i >= len(self._buf):
+            self._buf = self._draw(self._rng, BATCH).tolist()
+            i = 0
+        self._i = i + 1
+        return self._buf[i]
+
+    def draw(self, n: int) -> np.ndarray:
+        return self._draw(self._rng, n)

@@ -1,0 +1,122 @@
+"""Demand candidates: a Poisson process thinned to the time-varying rate.
+
+The rate of product p at time t is
+
+    orders_per_day · season(t) · spikes(t) · N(t) / N0
+
+with N(t) the active population (which depends on the policy through churn). Candidates are drawn
+day by day at an upper bound of that rate that does not depend on the policy: the seasonal peak,
+the largest spike multiplier touching the day, and the population bound N0 + acquisitions so far.
+Each candidate carries everything about the customer (a thinning uniform, quantity, patience and
+the uniforms of their later choices), drawn in numpy batches from streams named after the
+product, so every policy in a replication sees exactly the same candidates (common random
+numbers). At run time a candidate becomes an order when ``u < ratio · N(t) / N0``, where ``ratio``
+is the policy-independent part of rate / bound, computed here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from ..distributions import batch_drawer
+from ..scenario.schema import Product
+from .windows import multiplier_bounds
+
+CHUNK_DAYS = 512
+
+
+class DemandCandidates:
+    """Chunks of candidate customers for one product over [0, horizon)."""
+
+    def __init__(
+        self,
+        product: Product,
+        patience_spec: object | None,
+        horizon: float,
+        spikes: list[tuple[float, float, float]],
+        population_bound: np.ndarray,
+        rng_for: Callable[[str], np.random.Generator],
+    ) -> None:
+        d = product.demand
+        self.base = d.orders_per_day
+        self.season = d.seasonality
+        self.spikes = spikes
+        self.horizon = horizon
+        self.n_days = max(1, math.ceil(horizon))
+        self.spike_bound = multiplier_bounds(spikes, self.n_days)
+        self.pop_bound = population_bound  # per day: (N0 + acquisitions by day end) / N0, >= 1
+        self.quantity = batch_drawer(d.quantity)
+        self.patience = None if patience_spec is None else batch_drawer(patience_spec)
+        pid = product.id
+        self.rng_time = rng_for(f"demand:{pid}")
+        self.rng_thin = rng_for(f"thinning:{pid}")
+        self.rng_qty = rng_for(f"quantity:{pid}")
+        self.rng_patience = rng_for(f"patience:{pid}")
+        self.rng_choice = rng_for(f"choices:{pid}")
+        self.varies = bool(
+            (self.season is not None and self.season.amplitude > 0) or spikes
+        )
+
+    def _season(self, t: np.ndarray) -> np.ndarray:
+        s = self.season
+        return 1.0 + s.amplitude * np.cos(2 * np.pi * (t - s.peak_day) / s.period_days)
+
+    def _season_max(self) -> float:
+        return 1.0 + (self.season.amplitude if self.season is not None else 0.0)
+
+    def chunks(self) -> Iterator[tuple[list, ...]]:
+        """Yield (times, thin_ratio, thin_u, quantity, patience, u_churn, u_notify) as lists."""
+        if self.base <= 0:
+            return
+        season_max = self._season_max()
+        for d0 in range(0, self.n_days, CHUNK_DAYS):
+            d1 = min(d0 + CHUNK_DAYS, self.n_days)
+            bound = self.base * season_max * self.spike_bound[d0:d1] * self.pop_bound[d0:d1]
+            counts = self.rng_time.poisson(bound)
+            n = int(counts.sum())
+            if n == 0:
+                continue
+            day = np.repeat(np.arange(d0, d1, dtype=float), counts)
+            times = np.sort(day + self.rng_time.random(n))
+            keep = times < self.horizon
+            times = times[keep]
+            n = len(times)
+            day_idx = times.astype(np.int64)
+            # policy-independent part of rate / bound; the population factor is applied live
+            ratio = self.base / (bound[day_idx - d0])
+            if self.season is not None and self.season.amplitude > 0:
+                ratio = ratio * self._season(times)
+            for start, end, m in self.spikes:
+                lo, hi = np.searchsorted(times, [start, end])
+                if hi > lo:
+                    ratio[lo:hi] *= m
+            thin_u = self.rng_thin.random(n)
+            qty = np.maximum(1, np.rint(self.quantity(self.rng_qty, n))).astype(np.int64)
+            if self.patience is None:
+                patience = np.full(n, math.inf)
+            else:
+                patience = self.patience(self.rng_patience, n)
+            u_churn = self.rng_choice.random(n)
+            u_notify = self.rng_choice.random(n)
+            yield (
+                times.tolist(),
+                ratio.tolist(),
+                thin_u.tolist(),
+                qty.tolist(),
+                patience.tolist(),
+                u_churn.tolist(),
+                u_notify.tolist(),
+            )
+
+
+def population_bound(
+    population: int, acquisitions_per_day: np.ndarray, n_days: int
+) -> np.ndarray:
+    """Per day d: (N0 + acquisitions up to the end of day d) / N0, an upper bound of N(t)/N0."""
+    cum = np.cumsum(acquisitions_per_day[:n_days]) if len(acquisitions_per_day) else np.zeros(0)
+    out = np.ones(n_days)
+    out[: len(cum)] = (population + cum) / population
+    return out

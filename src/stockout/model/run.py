@@ -1,0 +1,424 @@
+"""Build the runtime model from a scenario, run one replication of one policy, return its record.
+
+``build`` is the one place where configuration becomes runtime objects; ``simulate`` runs SimPy to
+the horizon, closes the time-weighted statistics, checks the invariants of DESIGN §3 and turns the
+counters into the glossary's metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from ..policies.availability import make_policy
+from ..policies.replenishment import make_rule
+from ..records import METRICS, SERIES, WAIT_EDGES, RunResult
+from ..scenario.schema import Scenario, ScheduledRule
+from ..streams import Streams
+from .demand import DemandCandidates, population_bound
+from .stockpoint import StockPoint
+from .supply import LaneRun, Route, SupplierRun
+from .windows import draw_windows
+
+MAX_POINTS = 2000  # time-series points per run, whatever the horizon
+
+
+class InvariantError(AssertionError):
+    """A conservation law of DESIGN §3 failed: a bug in stockout, never the user's input."""
+
+
+class Population:
+    """The active customers: churn removes one at a time, the daily step adds and removes more."""
+
+    __slots__ = ("n", "n0", "at_warmup", "background_churned")
+
+    def __init__(self, n0: int) -> None:
+        self.n = n0
+        self.n0 = n0
+        self.at_warmup = n0
+        self.background_churned = 0
+
+
+class Model:
+    """The runtime objects of one replication of one policy."""
+
+    def __init__(self, scenario: Scenario, policy_name: str, replication: int,
+                 search_dir: Path | None = None, record_windows: bool = False) -> None:
+        meta = scenario.scenario
+        self.env = simpy.Environment()
+        self.horizon = float(meta.horizon_days)
+        self.warmup = float(meta.warmup_days)
+        self.streams = Streams(meta.seed, replication)
+        self.population = Population(scenario.customers.population)
+        self._order_id = 0
+        self._shipment_id = 0
+        self.backlog_total = 0
+        self.max_backlog_total = 0
+        self.windows: list[tuple[str, str, float, float]] = []
+        n_days = max(1, math.ceil(self.horizon))
+        self.n_days = n_days
+
+        customers = scenario.customers
+        rng_pop = self.streams("population")
+        if customers.acquisition_per_day > 0:
+            self.acquisitions = rng_pop.poisson(customers.acquisition_per_day, n_days)
+        else:
+            self.acquisitions = np.zeros(n_days, dtype=np.int64)
+        self.rng_background = self.streams("background-churn")
+        self.p_background = -math.expm1(-customers.churn.background_per_year / 365.0)
+        pop_bound = population_bound(customers.population, self.acquisitions, n_days)
+
+        policy_spec = scenario.policy(policy_name)
+        policy = make_policy(policy_spec, search_dir)
+        suppliers = {s.id: SupplierRun(s, self.horizon, self.streams) for s in scenario.suppliers}
+        lanes = {x.id: LaneRun(x, self.horizon, self.streams) for x in scenario.lanes}
+        quote_q = getattr(policy_spec, "quote_percentile", None)
+        for s in suppliers.values():
+            self.windows += [("supplier", s.id, a, b) for a, b, _ in s.outages.raw]
+        for x in lanes.values():
+            self.windows += [("lane", x.id, a, b) for a, b, _ in x.closures.raw]
+
+        self.products: list[StockPoint] = []
+        self.periodic: list[tuple[StockPoint, float]] = []
+        self.demand: list[tuple[StockPoint, DemandCandidates]] = []
+        self.deliveries: list[tuple[StockPoint, float, int, int]] = []
+        handling = (scenario.costs.backorder_handling, scenario.costs.cancellation_handling)
+        for product in scenario.products:
+            rspec = scenario.replenishment_for(policy_name, product.id)
+            supplier_id = getattr(rspec, "supplier", None)
+            lane_id = getattr(rspec, "lane", None)
+            route = None
+            if supplier_id is not None and not isinstance(rspec, ScheduledRule):
+                route = Route(suppliers[supplier_id], lanes.get(lane_id) if lane_id else None,
+                              quote_q)
+            review = float(getattr(rspec, "review_period_days", 0.0))
+            sp = StockPoint(
+                self, product.id, product.price, product.unit_cost, product.initial_stock,
+                product.release_day, make_rule(rspec), review <= 0, route,
+                float(getattr(rspec, "order_cost", 0.0)), policy, policy_name,
+                customers.churn, handling,
+                product.holding_cost_per_day, product.backorder_cost_per_day,
+            )
+            self.products.append(sp)
+            if review > 0:
+                self.periodic.append((sp, review))
+            if isinstance(rspec, ScheduledRule):
+                for d in rspec.deliveries:
+                    if d.quantity > 0:
+                        sid = self.next_shipment_id()
+                        sp.pipeline[sid] = [d.day, d.quantity]  # known in advance: quotable
+                        self.deliveries.append((sp, d.day, d.quantity, sid))
+            spikes = draw_windows(
+                product.demand.spikes, self.horizon,
+                lambda i, pid=product.id: self.streams(f"spike:{pid}:{i}"),
+            )
+            self.windows += [("spike", product.id, a, b) for a, b, _ in spikes]
+            patience = product.patience_days or customers.patience_days
+            self.demand.append((sp, DemandCandidates(
+                product, patience, self.horizon, spikes, pop_bound, self.streams,
+            )))
+        self.by_id = {sp.id: sp for sp in self.products}
+
+        # time series: levels at bucket ends, flows summed over buckets
+        self.bucket = max(1, math.ceil(self.horizon / MAX_POINTS))
+        n_points = int(self.horizon // self.bucket)
+        self.days = np.arange(1, n_points + 1, dtype=float) * self.bucket
+        self.series = np.full((len(self.products) + 1, n_points, len(SERIES)), np.nan)
+
+    # ------------------------------------------------------------------ ids and helpers
+
+    def next_order_id(self) -> int:
+        self._order_id += 1
+        return self._order_id
+
+    def next_shipment_id(self) -> int:
+        self._shipment_id += 1
+        return self._shipment_id
+
+    def backlog_changed(self, delta: int) -> None:
+        self.backlog_total += delta
+        if self.backlog_total > self.max_backlog_total:
+            self.max_backlog_total = self.backlog_total
+
+    def churn(self, sp: StockPoint, t: float) -> None:
+        """A customer leaves for good after a bad experience with product ``sp``."""
+        pop = self.population
+        if pop.n > 0:
+            pop.n -= 1
+            if t > self.warmup:
+                sp.tally.churned += 1
+
+    def next_review(self, sp: StockPoint, t: float) -> float:
+        for p, period in self.periodic:
+            if p is sp:
+                return math.ceil(t / period - 1e-12) * period
+        return t
+
+    def schedule_receipt(self, sp: StockPoint, arrival: float, qty: int, sid: int) -> None:
+        if arrival >= self.horizon:
+            return  # stays on order at the horizon
+        ev = Timeout(self.env, arrival - self.env.now, (sp, qty, sid))
+        ev.callbacks.append(self._on_receipt)
+
+    def _on_receipt(self, event: Timeout) -> None:
+        sp, qty, sid = event._value  # noqa: SLF001
+        sp.receive(self.env.now, qty, sid)
+
+    # ------------------------------------------------------------------ processes
+
+    def _arrivals(self, sp: StockPoint, candidates: DemandCandidates):  # noqa: ANN202
+        env = self.env
+        peek = env.peek
+        arrive = sp.arrive
+        pop = self.population
+        inv_n0 = 1.0 / pop.n0
+        for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks():
+            for i in range(len(times)):
+                t = times[i]
+                if t >= peek():  # another event comes first: let SimPy run it
+                    yield Timeout(env, t - env.now)
+                if thin[i] >= ratio[i] * pop.n * inv_n0:
+                    continue
+                arrive(t, qty[i], patience[i], u_churn[i], u_notify[i])
+
+    def _daily(self):  # noqa: ANN202
+        """Population dynamics once a day; time-series samples at each bucket end."""
+        env = self.env
+        pop = self.population
+        bucket = self.bucket
+        n_points = len(self.days)
+        acquisitions = self.acquisitions.tolist()
+        p_bg = self.p_background
+        rng = self.rng_background
+        point = 0
+        day = 0
+        while True:
+            yield Timeout(env, 1.0)
+            day += 1
+            if day - 1 < len(acquisitions):
+                pop.n += acquisitions[day - 1]
+            if p_bg > 0 and pop.n > 0:
+                gone = int(rng.binomial(pop.n, p_bg))
+                pop.n -= gone
+                if day > self.warmup:
+                    pop.background_churned += gone
+            if day % bucket == 0 and point < n_points:
+                self._sample(point)
+                point += 1
+
+    def _sample(self, point: int) -> None:
+        total = np.zeros(len(SERIES))
+        for k, sp in enumerate(self.products):
+            row = (sp.on_hand, sp.backlog, sp.on_order, np.nan, sp.flow_revenue, sp.flow_lost)
+            self.series[k, point] = row
+            total += np.nan_to_num(row)
+            sp.flow_revenue = 0.0
+            sp.flow_lost = 0
+        total[3] = self.population.n
+        self.series[-1, point] = total
+
+    def _periodic_review(self, sp: StockPoint, period: float):  # noqa: ANN202
+        env = self.env
+        k = 0
+        while True:
+            sp.review(env.now)
+            k += 1
+            yield Timeout(env, k * period - env.now)
+
+    def _at(self, day: float, fn: Any, *args: Any) -> None:
+        if day < self.horizon:
+            ev = Timeout(self.env, day - self.env.now)
+            ev.callbacks.append(lambda _ev: fn(*args))
+
+    def _end_warmup(self) -> None:
+        for sp in self.products:
+            sp.reset_window(self.warmup)
+        self.max_backlog_total = self.backlog_total
+        self.population.at_warmup = self.population.n
+
+    def run(self) -> None:
+        env = self.env
+        if self.warmup > 0:
+            self._at(self.warmup, self._end_warmup)
+        for sp in self.products:
+            if not sp.released:
+                self._at(sp.release_day, sp.release, sp.release_day)
+            if sp.continuous:
+                sp.review(0.0)
+        for sp, period in self.periodic:
+            env.process(self._periodic_review(sp, period))
+        for sp, day, qty, sid in self.deliveries:
+            self._at(day, self._deliver, sp, day, qty, sid)
+        env.process(self._daily())
+        for sp, candidates in self.demand:
+            env.process(self._arrivals(sp, candidates))
+        env.run(until=self.horizon)
+        for sp in self.products:
+            sp._advance(self.horizon)  # noqa: SLF001
+
+    def _deliver(self, sp: StockPoint, day: float, qty: int, sid: int) -> None:
+        if day > self.warmup:
+            sp.replenishment_orders += 1
+            sp.units_ordered += qty
+            sp.purchase_cost += qty * sp.unit_cost
+        sp.receive(day, qty, None)
+        sp.pipeline.pop(sid, None)
+
+
+# ---------------------------------------------------------------------- results
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else math.nan
+
+
+def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, float]:
+    t = sp.tally
+    pending_orders = [o for o in sp.queue if not o.done and o.counted]
+    pending = sum(o.remaining for o in pending_orders) * sp.price
+    storage = sp.holding_cost * sp.a_on_hand
+    ordering = sp.order_cost * sp.replenishment_orders
+    handling = (sp.backorder_handling * (t.backorders + t.preorders)
+                + sp.cancellation_handling * t.cancelled)
+    backlog_cost = sp.backorder_cost * sp.a_backlog
+    waits = np.frombuffer(t.waits, dtype=float) if len(t.waits) else None
+    return {
+        "orders": t.orders,
+        "units_demanded": t.units,
+        "potential_revenue": t.units * sp.price,
+        "revenue_kept": t.kept,
+        "revenue_lost_stockout": t.lost_stockout,
+        "revenue_lost_cancelled": t.lost_cancelled,
+        "revenue_pending": pending,
+        "fill_rate": _ratio(t.filled, t.orders),
+        "unit_fill_rate": _ratio(t.units_on_arrival, t.units),
+        "backorders": t.backorders,
+        "preorders": t.preorders,
+        "cancellations": t.cancelled,
+        "lost_orders": t.lost,
+        "mean_wait_days": _ratio(t.wait_sum, t.shipped_late),
+        "p95_wait_days": float(np.percentile(waits, 95)) if waits is not None else math.nan,
+        "avg_backlog_units": sp.a_backlog / span,
+        "max_backlog_units": sp.max_backlog,
+        "quote_on_time_rate": _ratio(t.on_time, t.shipped_late),
+        "avg_on_hand": sp.a_on_hand / span,
+        "storage_cost": storage,
+        "ordering_cost": ordering,
+        "purchase_cost": sp.purchase_cost,
+        "handling_cost": handling,
+        "backlog_cost": backlog_cost,
+        "gross_profit": t.kept - sp.unit_cost * t.units_shipped - storage - ordering - handling
+        - backlog_cost,
+        "churned_customers": t.churned,
+        "churn_rate": _ratio(t.churned, n_start),
+        "active_customers_end": math.nan,
+        "customer_cash_held": sp.a_cash / span,
+        "units_shipped": t.units_shipped,
+        "units_received": sp.units_received,
+        "lost_in_transit": sp.lost_in_transit,
+    }
+
+
+_SUMMED = (
+    "orders", "units_demanded", "potential_revenue", "revenue_kept", "revenue_lost_stockout",
+    "revenue_lost_cancelled", "revenue_pending", "backorders", "preorders", "cancellations",
+    "lost_orders", "avg_backlog_units", "avg_on_hand", "storage_cost", "ordering_cost",
+    "purchase_cost", "handling_cost", "backlog_cost", "gross_profit", "churned_customers",
+    "customer_cash_held", "units_shipped", "units_received", "lost_in_transit",
+)
+
+
+def _total_metrics(model: Model, per: dict[str, dict[str, float]]) -> dict[str, float]:
+    sps = model.products
+    total = {m: float(sum(per[sp.id][m] for sp in sps)) for m in _SUMMED}
+    tallies = [sp.tally for sp in sps]
+    orders = sum(t.orders for t in tallies)
+    shipped_late = sum(t.shipped_late for t in tallies)
+    pop = model.population
+    total["churned_customers"] += pop.background_churned
+    waits = [np.frombuffer(t.waits, dtype=float) for t in tallies if len(t.waits)]
+    total.update({
+        "fill_rate": _ratio(sum(t.filled for t in tallies), orders),
+        "unit_fill_rate": _ratio(sum(t.units_on_arrival for t in tallies), total["units_demanded"]),
+        "mean_wait_days": _ratio(sum(t.wait_sum for t in tallies), shipped_late),
+        "p95_wait_days": float(np.percentile(np.concatenate(waits), 95)) if waits else math.nan,
+        "max_backlog_units": model.max_backlog_total,
+        "quote_on_time_rate": _ratio(sum(t.on_time for t in tallies), shipped_late),
+        "churn_rate": _ratio(total["churned_customers"], pop.at_warmup),
+        "active_customers_end": pop.n,
+    })
+    return {m: float(total[m]) for m in METRICS}
+
+
+def check_invariants(model: Model, per: dict[str, dict[str, float]]) -> None:
+    """The conservation laws of DESIGN §3; a failure is a bug and stops the run loudly."""
+    problems = []
+    for sp in model.products:
+        waiting = [o for o in sp.queue if not o.done]
+        if sp.initial_stock + sp.received_total != (
+            sp.shipped_total + sp.on_hand + sp.lost_in_transit_total
+        ):
+            problems.append(f"{sp.id}: units in != units out")
+        if sp.on_hand < 0 or not (0 <= sp.reserved <= sp.on_hand):
+            problems.append(f"{sp.id}: on hand {sp.on_hand}, reserved {sp.reserved}")
+        if sp.backlog != sum(o.remaining for o in waiting) or sp.backlog_orders != len(waiting):
+            problems.append(f"{sp.id}: backlog counters disagree with the queue")
+        if sp.orders_total != sum(sp.ends) + len(waiting):
+            problems.append(f"{sp.id}: an order ended in no state or in two")
+        t = sp.tally
+        pending = sum(1 for o in waiting if o.counted)
+        if t.orders != t.filled + t.shipped_late + t.lost + t.cancelled + pending:
+            problems.append(f"{sp.id}: cohort orders do not add up")
+        m = per[sp.id]
+        parts = (m["revenue_kept"] + m["revenue_lost_stockout"] + m["revenue_lost_cancelled"]
+                 + m["revenue_pending"])
+        if not math.isclose(m["potential_revenue"], parts, rel_tol=1e-9, abs_tol=1e-6):
+            problems.append(f"{sp.id}: potential revenue {m['potential_revenue']} != {parts}")
+    if problems:
+        raise InvariantError("invariant violated: " + "; ".join(problems))
+
+
+def _wait_histogram(waits: np.ndarray) -> np.ndarray:
+    counts = np.zeros(len(WAIT_EDGES), dtype=np.int64)
+    if len(waits):
+        idx = np.searchsorted(WAIT_EDGES, waits, side="left")
+        np.add.at(counts, idx, 1)
+    return counts
+
+
+def simulate(
+    scenario: Scenario,
+    policy_name: str,
+    replication: int,
+    search_dir: Path | None = None,
+) -> RunResult:
+    """Run replication ``replication`` of policy ``policy_name`` and return its record."""
+    model = Model(scenario, policy_name, replication, search_dir)
+    model.run()
+    span = model.horizon - model.warmup
+    n_start = model.population.at_warmup
+    per = {sp.id: _product_metrics(sp, span, n_start) for sp in model.products}
+    check_invariants(model, per)
+    per["all"] = _total_metrics(model, per)
+    ids = [sp.id for sp in model.products] + ["all"]
+    all_waits = []
+    waits = {}
+    for sp in model.products:
+        w = np.frombuffer(sp.tally.waits, dtype=float)
+        all_waits.append(w)
+        waits[sp.id] = _wait_histogram(w)
+    waits["all"] = _wait_histogram(np.concatenate(all_waits))
+    return RunResult(
+        policy=policy_name,
+        replication=replication,
+        metrics=per,
+        days=model.days,
+        series={pid: model.series[k] for k, pid in enumerate(ids)},
+        waits=waits,
+        windows=sorted(model.windows, key=lambda w: (w[2], w[0], w[1])),
+    )

@@ -1,0 +1,129 @@
+"""Suppliers and transport lanes: when an order placed now arrives, and when we expect it to.
+
+Everything about a replenishment order's timing is decided when it is placed: production on the
+supplier's line (FIFO, 1/capacity days a unit, paused by outages), then the lead time (paused by
+outages), then the transit on the lane (a shipment waits while the lane is closed and goods in
+transit are held, resuming with their remaining transit time). The model schedules one event, the
+receipt. The *expected* arrival uses only what the business knows when it asks: the supplier's
+queue, scheduled windows and random ones already begun, and mean lead and transit times (or, for a
+pessimistic quote, a percentile of them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..distributions import Sampler, quantile_of
+from ..scenario.schema import Lane, RandomWindows, Supplier
+from .windows import Blackouts, draw_windows, merge
+
+RngFor = Callable[[str], np.random.Generator]
+
+
+class _Windows:
+    """All windows of one supplier or lane, and the part of them known at a given time."""
+
+    __slots__ = ("all", "scheduled", "random", "raw")
+
+    def __init__(self, specs: list, horizon: float, rng_for: RngFor, prefix: str) -> None:
+        raw = draw_windows(specs, horizon, lambda i: rng_for(f"{prefix}:{i}"))
+        self.raw = raw
+        self.all = Blackouts(merge(raw))
+        fixed = [s for s in specs if not isinstance(s, RandomWindows)]
+        self.scheduled = Blackouts(merge(draw_windows(fixed, horizon, rng_for)))
+        self.random = any(isinstance(s, RandomWindows) for s in specs)
+
+    def known(self, now: float) -> Blackouts:
+        if not self.random:
+            return self.all
+        return self.all.known_at(now) if not self.scheduled else _union(
+            self.scheduled, self.all.known_at(now)
+        )
+
+
+def _union(a: Blackouts, b: Blackouts) -> Blackouts:
+    both = [(s, e, 1.0) for s, e in zip(a.starts + b.starts, a.ends + b.ends, strict=True)]
+    return Blackouts(merge(both))
+
+
+class SupplierRun:
+    """A supplier during one run: its production line, lead times and outages."""
+
+    def __init__(self, spec: Supplier, horizon: float, rng_for: RngFor) -> None:
+        self.id = spec.id
+        self.lead = Sampler(spec.lead_time_days, rng_for(f"lead:{spec.id}"))
+        self.lead_spec = spec.lead_time_days
+        self.unit_days = 1.0 / spec.capacity_per_day if spec.capacity_per_day else 0.0
+        self.min_order_qty = spec.min_order_qty or 0
+        self.busy_until = 0.0
+        self.outages = _Windows(spec.outages, horizon, rng_for, f"outage:{spec.id}")
+
+    def produce(self, t: float, qty: int) -> float:
+        """Queue ``qty`` units on the line at ``t``; the day they are ready to leave."""
+        outages = self.outages.all
+        start = max(t, self.busy_until)
+        work = qty * self.unit_days
+        done = outages.finish(start, work) if outages else start + work
+        if self.unit_days:
+            self.busy_until = done
+        lead = self.lead()
+        return outages.finish(done, lead) if outages else done + lead
+
+    def expected_ready(self, t: float, qty: int, lead_days: float) -> float:
+        """When units ordered at ``t`` are expected ready, from what is known at ``t``."""
+        known = self.outages.known(t)
+        start = max(t, self.busy_until)
+        work = qty * self.unit_days
+        done = known.finish(start, work) if known else start + work
+        return known.finish(done, lead_days) if known else done + lead_days
+
+
+class LaneRun:
+    """A transport lane during one run: transit times and closures."""
+
+    def __init__(self, spec: Lane, horizon: float, rng_for: RngFor) -> None:
+        self.id = spec.id
+        self.transit = Sampler(spec.transit_days, rng_for(f"transit:{spec.id}"))
+        self.transit_spec = spec.transit_days
+        self.closures = _Windows(spec.disruptions, horizon, rng_for, f"disruption:{spec.id}")
+
+    def carry(self, ready: float) -> float:
+        closures = self.closures.all
+        transit = self.transit()
+        return closures.finish(ready, transit) if closures else ready + transit
+
+    def expected_arrival(self, now: float, ready: float, transit_days: float) -> float:
+        known = self.closures.known(now)
+        return known.finish(ready, transit_days) if known else ready + transit_days
+
+
+class Route:
+    """Where one product's replenishment orders come from: a supplier and an optional lane."""
+
+    def __init__(
+        self, supplier: SupplierRun, lane: LaneRun | None, quote_quantile: float | None = None
+    ) -> None:
+        self.supplier = supplier
+        self.lane = lane
+        if quote_quantile is None:
+            self.lead_quote = supplier.lead.mean
+            self.transit_quote = lane.transit.mean if lane else 0.0
+        else:
+            self.lead_quote = quantile_of(supplier.lead_spec, quote_quantile)
+            self.transit_quote = quantile_of(lane.transit_spec, quote_quantile) if lane else 0.0
+
+    def place(self, t: float, qty: int) -> tuple[float, float]:
+        """Place an order of ``qty`` at ``t``: (actual arrival day, expected arrival day)."""
+        expected = self.expected(t, t, qty)
+        ready = self.supplier.produce(t, qty)
+        arrival = self.lane.carry(ready) if self.lane else ready
+        return arrival, expected
+
+    def expected(self, now: float, t: float, qty: int) -> float:
+        """Expected arrival of ``qty`` units ordered at ``t`` (>= now), as known at ``now``."""
+        ready = self.supplier.expected_ready(t, qty, self.lead_quote)
+        if self.lane is None:
+            return ready
+        return self.lane.expected_arrival(now, ready, self.transit_quote)

@@ -1,0 +1,120 @@
+"""Time windows (closures, outages, spikes): drawing random ones and working around them."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+import numpy as np
+
+from ..distributions import batch_drawer
+from ..scenario.schema import RandomWindows, Window
+
+
+def draw_windows(
+    specs: list, horizon: float, rng_for: "callable"
+) -> list[tuple[float, float, float]]:
+    """Every window of ``specs`` that starts before ``horizon``, as sorted (start, end, value).
+
+    ``value`` is a spike's multiplier (1.0 for closures and outages). Random windows of spec i are
+    drawn from ``rng_for(i)``: onsets follow the previous window's end (or ``start_day``) after an
+    ``every_days`` draw, and each lasts a ``duration_days`` draw.
+    """
+    out: list[tuple[float, float, float]] = []
+    for i, spec in enumerate(specs):
+        value = float(getattr(spec, "multiplier", 1.0))
+        if isinstance(spec, Window):
+            if spec.start_day < horizon:
+                out.append((spec.start_day, spec.end_day, value))
+        elif isinstance(spec, RandomWindows):
+            rng = rng_for(i)
+            gap, dur = batch_drawer(spec.every_days), batch_drawer(spec.duration_days)
+            t = spec.start_day
+            while t < horizon:
+                gaps, durs = gap(rng, 256), dur(rng, 256)
+                for g, d in zip(gaps.tolist(), durs.tolist(), strict=True):
+                    start = t + g
+                    if start >= horizon:
+                        t = start
+                        break
+                    end = start + max(d, 0.0)
+                    if end > start:
+                        out.append((start, end, value))
+                    # a zero gap and zero duration would never advance: force progress
+                    t = end if end > t else t + 1e-9
+                if len(out) > 1_000_000:
+                    raise ValueError("random windows: more than a million windows in the horizon")
+    out.sort()
+    return out
+
+
+def merge(windows: list[tuple[float, float, float]]) -> list[tuple[float, float]]:
+    """Union of windows as sorted, disjoint (start, end) intervals."""
+    merged: list[list[float]] = []
+    for start, end, _ in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(a, b) for a, b in merged]
+
+
+class Blackouts:
+    """Disjoint closed-for-work intervals with the one question the model asks of them."""
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self, intervals: list[tuple[float, float]]) -> None:
+        self.starts = [a for a, _ in intervals]
+        self.ends = [b for _, b in intervals]
+
+    def __bool__(self) -> bool:
+        return bool(self.starts)
+
+    def finish(self, start: float, work: float) -> float:
+        """When ``work`` days of work starting at ``start`` end, pausing inside the intervals.
+
+        Work begun inside an interval starts at its end; work that would end inside (or run
+        through) one pauses there and resumes with its remaining time when it ends.
+        """
+        starts, ends = self.starts, self.ends
+        i = bisect_right(starts, start) - 1
+        t = start
+        if i >= 0 and t < ends[i]:
+            t = ends[i]
+        i += 1
+        remaining = work
+        n = len(starts)
+        while i < n and t + remaining > starts[i]:
+            remaining -= max(starts[i] - t, 0.0)
+            t = max(t, ends[i])
+            i += 1
+        return t + remaining
+
+    def known_at(self, now: float) -> Blackouts:
+        """The intervals that have begun by ``now`` (what a business knows of random ones)."""
+        k = bisect_right(self.starts, now)
+        return Blackouts(list(zip(self.starts[:k], self.ends[:k], strict=True)))
+
+
+def multiplier_bounds(
+    windows: list[tuple[float, float, float]], n_days: int
+) -> np.ndarray:
+    """Per day d, an upper bound of the spike multiplier on [d, d+1): product of max(1, m)."""
+    bound = np.ones(n_days)
+    for start, end, m in windows:
+        if m > 1.0:
+            lo, hi = int(start), min(int(np.ceil(end)), n_days)
+            if hi > lo:
+                bound[lo:hi] *= m
+    return bound
+
+
+def multiplier_at(windows: list[tuple[float, float, float]], t: float) -> float:
+    """The spike multiplier at time t: product of the multipliers of the windows containing t."""
+    m = 1.0
+    for start, end, value in windows:
+        if start > t:
+            break
+        if t < end:
+            m *= value
+    return m

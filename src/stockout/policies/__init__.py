@@ -1,0 +1,1 @@
+"""Pure decisions behind Protocols: availability policies and replenishment rules."""

@@ -1,0 +1,258 @@
+"""Availability policies: what a customer is offered when an order cannot be filled from stock.
+
+A policy is a small object with a few attributes and one method, ``on_shortage(s) -> Offer``. The
+model calls it when an order arrives and the product cannot fill it completely from free stock, or
+arrives before the product's release day; the model applies the decision (queue, quote, refuse).
+The three built-in policies use exactly the interface a user's own policy implements::
+
+    # my_policies.py, next to the scenario file
+    from stockout.policies.availability import Offer, Shortage
+
+    class CapByBacklog:
+        '''Backorder while fewer than `limit` units wait, else show out of stock.'''
+        partial_shipments = False
+        payment = "at_order"          # or "at_shipment"
+        notify_me_share = 0.0
+
+        def __init__(self, limit: int = 50):
+            self.limit = limit
+
+        def on_shortage(self, s: Shortage) -> Offer:
+            if not s.released or s.backlog_units + s.quantity > self.limit:
+                return Offer.refuse()
+            return Offer.backorder(s.quote_day)
+
+    # scenario.toml
+    # [[policies]]
+    # name = "capped"
+    # availability = "custom"
+    # class = "my_policies:CapByBacklog"
+    # options = { limit = 80 }
+
+``on_shortage`` must be a pure decision: it must not mutate the Shortage, and it must return an
+Offer; the model checks what it returns and stops the run with an error naming the policy if the
+decision is impossible (a quote in the past, something that is not an Offer).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from ..scenario.schema import BackorderPolicy, CustomPolicy, OutOfStockPolicy, PreorderPolicy
+
+REFUSE = 0
+BACKORDER = 1
+PREORDER = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A policy's decision: refuse the order, or offer to take it with a quoted ship day."""
+
+    kind: int  # REFUSE, BACKORDER or PREORDER
+    quote_day: float = 0.0
+
+    @staticmethod
+    def refuse() -> Offer:
+        """Show the item out of stock: the sale is lost."""
+        return _REFUSE
+
+    @staticmethod
+    def backorder(quote_day: float) -> Offer:
+        """Take the order to wait, promising to ship by ``quote_day`` (absolute day)."""
+        return Offer(BACKORDER, quote_day)
+
+    @staticmethod
+    def preorder(quote_day: float) -> Offer:
+        """Take a pre-order for an unreleased product, shipping by ``quote_day``."""
+        return Offer(PREORDER, quote_day)
+
+
+_REFUSE = Offer(REFUSE)
+
+
+@dataclass(slots=True)
+class Shortage:
+    """What a policy sees when an order cannot be filled from free stock on arrival.
+
+    ``quote_day`` is the model's estimate of when this order could ship if taken, from what the
+    business knows now: free stock, the units owed to the orders ahead of it, the scheduled
+    arrivals in the pipeline and, beyond them, the nominal replenishment time. It carries no
+    buffer: adding one is the policy's choice.
+    """
+
+    day: float
+    product: str
+    quantity: int
+    available: int
+    backlog_units: int
+    backlog_orders: int
+    preorders_taken: int
+    released: bool
+    release_day: float
+    quote_day: float
+
+
+@runtime_checkable
+class AvailabilityPolicy(Protocol):
+    """The interface every availability policy implements (built-in or a user's)."""
+
+    partial_shipments: bool
+    payment: Literal["at_order", "at_shipment"]
+    notify_me_share: float
+
+    def on_shortage(self, s: Shortage) -> Offer: ...
+
+
+class Backorder:
+    """Take the order and ship it when stock arrives (FIFO), within the optional caps."""
+
+    def __init__(
+        self,
+        max_quoted_wait_days: float | None = None,
+        max_backlog_units: int | None = None,
+        quote_buffer_days: float = 0.0,
+        partial_shipments: bool = False,
+        payment: Literal["at_order", "at_shipment"] = "at_order",
+    ) -> None:
+        self.max_quoted_wait_days = max_quoted_wait_days
+        self.max_backlog_units = max_backlog_units
+        self.quote_buffer_days = quote_buffer_days
+        self.partial_shipments = partial_shipments
+        self.payment = payment
+        self.notify_me_share = 0.0
+
+    def on_shortage(self, s: Shortage) -> Offer:
+        if not s.released:
+            return _REFUSE
+        quote = s.quote_day + self.quote_buffer_days
+        if self.max_quoted_wait_days is not None and quote - s.day > self.max_quoted_wait_days:
+            return _REFUSE
+        if self.max_backlog_units is not None:
+            owed_here = s.quantity - (s.available if self.partial_shipments else 0)
+            if s.backlog_units + owed_here > self.max_backlog_units:
+                return _REFUSE
+        return Offer(BACKORDER, quote)
+
+
+class OutOfStock:
+    """Disable purchase when stock is short: the sale is lost (optionally, notify me)."""
+
+    partial_shipments = False
+    payment: Literal["at_order", "at_shipment"] = "at_shipment"
+
+    def __init__(self, notify_me_share: float = 0.0) -> None:
+        self.notify_me_share = notify_me_share
+
+    def on_shortage(self, s: Shortage) -> Offer:
+        return _REFUSE
+
+
+class Preorder:
+    """Before release, take pre-orders that ship at release; after it, backorder or out of stock."""
+
+    def __init__(
+        self,
+        after_release: Literal["backorder", "out_of_stock"] = "backorder",
+        max_preorders: int | None = None,
+        max_quoted_wait_days: float | None = None,
+        max_backlog_units: int | None = None,
+        quote_buffer_days: float = 0.0,
+        partial_shipments: bool = False,
+        payment: Literal["at_order", "at_shipment"] = "at_order",
+        notify_me_share: float = 0.0,
+    ) -> None:
+        self.max_preorders = max_preorders
+        self.quote_buffer_days = quote_buffer_days
+        self.partial_shipments = partial_shipments
+        self.payment = payment
+        self.after: Backorder | OutOfStock
+        if after_release == "backorder":
+            self.after = Backorder(
+                max_quoted_wait_days, max_backlog_units, quote_buffer_days, partial_shipments,
+                payment,
+            )
+            self.notify_me_share = 0.0
+        else:
+            self.after = OutOfStock(notify_me_share)
+            self.notify_me_share = notify_me_share
+
+    def on_shortage(self, s: Shortage) -> Offer:
+        if s.released:
+            return self.after.on_shortage(s)
+        if self.max_preorders is not None and s.preorders_taken >= self.max_preorders:
+            return _REFUSE
+        return Offer(PREORDER, max(s.quote_day, s.release_day) + self.quote_buffer_days)
+
+
+class PolicyError(Exception):
+    """A user's policy could not be loaded or made an impossible decision."""
+
+
+def load_class(class_path: str, search_dir: Path | None = None) -> type:
+    """Import ``module:Class``, looking first in ``search_dir`` (the scenario file's folder)."""
+    module_name, _, class_name = class_path.partition(":")
+    added = False
+    if search_dir is not None and str(search_dir) not in sys.path:
+        sys.path.insert(0, str(search_dir))
+        added = True
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any import failure is the user's to see
+        raise PolicyError(f"cannot import module '{module_name}': {exc}") from exc
+    finally:
+        if added:
+            sys.path.remove(str(search_dir))
+    try:
+        return getattr(module, class_name)
+    except AttributeError:
+        raise PolicyError(f"module '{module_name}' has no class '{class_name}'") from None
+
+
+def make_policy(spec: Any, search_dir: Path | None = None) -> AvailabilityPolicy:
+    """Build the runtime policy object from its scenario entry."""
+    match spec:
+        case BackorderPolicy():
+            return Backorder(
+                spec.max_quoted_wait_days, spec.max_backlog_units, spec.quote_buffer_days,
+                spec.partial_shipments, spec.payment,
+            )
+        case OutOfStockPolicy():
+            return OutOfStock(spec.notify_me_share)
+        case PreorderPolicy():
+            return Preorder(
+                spec.after_release, spec.max_preorders, spec.max_quoted_wait_days,
+                spec.max_backlog_units, spec.quote_buffer_days, spec.partial_shipments,
+                spec.payment, spec.notify_me_share,
+            )
+        case CustomPolicy():
+            cls = load_class(spec.class_path, search_dir)
+            try:
+                policy = cls(**spec.options)
+            except Exception as exc:  # noqa: BLE001
+                raise PolicyError(
+                    f"policy '{spec.name}': {spec.class_path}(**options) failed: {exc}"
+                ) from exc
+            for attr, default in (
+                ("partial_shipments", False), ("payment", "at_order"), ("notify_me_share", 0.0),
+            ):
+                if not hasattr(policy, attr):
+                    try:
+                        setattr(policy, attr, default)
+                    except Exception:  # noqa: BLE001
+                        pass
+            if not callable(getattr(policy, "on_shortage", None)):
+                raise PolicyError(
+                    f"policy '{spec.name}': {spec.class_path} has no method on_shortage(shortage)"
+                )
+            if getattr(policy, "payment", None) not in ("at_order", "at_shipment"):
+                raise PolicyError(
+                    f"policy '{spec.name}': payment must be 'at_order' or 'at_shipment', "
+                    f"got {getattr(policy, 'payment', None)!r}"
+                )
+            return policy
+    raise TypeError(f"unknown policy spec {spec!r}")

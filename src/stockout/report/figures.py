@@ -1,0 +1,273 @@
+"""DataFrame -> plotly figure. Pure functions of the result tables: no I/O, no model imports.
+
+Text that comes from scenario files (policy names, product and disruption ids) is HTML-escaped
+before it reaches plotly, which renders a subset of HTML in labels.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from stockout.report import fmt
+from stockout.report.tables import ALL, ResultTables, value
+
+# Okabe–Ito, colour-blind safe, ordered for contrast on white; yellow last (weak on paper).
+PALETTE: tuple[str, ...] = (
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#555555", "#F0E442",
+)  # fmt: skip
+DISRUPTION_COLOURS = {"lane": "#D55E00", "supplier": "#E69F00", "spike": "#0072B2"}
+WARMUP_COLOUR = "#9E9E9E"
+BAR_METRICS: tuple[str, ...] = ("revenue_kept", "gross_profit", "storage_cost", "churn_rate")
+SERIES: tuple[str, ...] = ("on_hand", "backlog_units", "active_customers")
+SERIES_TITLES = {
+    "on_hand": "On hand (units)",
+    "backlog_units": "Backlog (units waiting)",
+    "active_customers": "Active customers",
+}
+MAX_POINTS = 1000  # per line: keeps a long horizon's report small and fast to open
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+
+
+def colours(policies: list[str]) -> dict[str, str]:
+    """A fixed colour per policy, keyed by its position in the manifest."""
+    return {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(policies)}
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _style(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        margin={"l": 70, "r": 20, "t": 60 if title else 30, "b": 50},
+        font={"family": FONT, "size": 13, "color": "#222"},
+        title={"text": title, "x": 0, "xanchor": "left"} if title else None,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        hoverlabel={"namelength": -1},
+    )
+    return fig
+
+
+def _scale(metric: str) -> float:
+    return 100.0 if metric in fmt.SHARES else 1.0
+
+
+def _axis_title(metric: str) -> str:
+    return fmt.label(metric) + (" (%)" if metric in fmt.SHARES else "")
+
+
+def kpi_bars(tables: ResultTables, metrics: tuple[str, ...] = BAR_METRICS) -> go.Figure:
+    """One bar chart per metric (product ``all``): policy means with 95% CI error bars."""
+    present = [m for m in metrics if any(value(tables, p, m) is not None for p in tables.policies)]
+    cols = 2
+    rows = max(1, math.ceil(len(present) / cols))
+    fig = make_subplots(
+        rows=rows, cols=cols, subplot_titles=[_axis_title(m) for m in present],
+        vertical_spacing=0.16, horizontal_spacing=0.1,
+    )  # fmt: skip
+    palette = colours(tables.policies)
+    for i, metric in enumerate(present):
+        k = _scale(metric)
+        means = [value(tables, p, metric) for p in tables.policies]
+        lows = [value(tables, p, metric, "ci_low") for p in tables.policies]
+        highs = [value(tables, p, metric, "ci_high") for p in tables.policies]
+        y = [m * k if m is not None else None for m in means]
+        up = [(h - m) * k if h is not None and m is not None else 0 for h, m in zip(highs, means)]
+        down = [(m - lo) * k if lo is not None and m is not None else 0 for lo, m in zip(lows, means)]
+        fig.add_trace(
+            go.Bar(
+                x=[escape(p) for p in tables.policies], y=y, showlegend=False,
+                marker={"color": [palette[p] for p in tables.policies]},
+                error_y={"type": "data", "array": up, "arrayminus": down, "color": "#222",
+                         "thickness": 1.5, "width": 6},
+                name=fmt.label(metric),
+                hovertemplate="%{x}: %{y:,.2f}<extra>" + fmt.label(metric) + "</extra>",
+            ),
+            row=i // cols + 1, col=i % cols + 1,
+        )  # fmt: skip
+    fig.update_yaxes(tickformat=",", rangemode="tozero")
+    return _style(fig, height=330 * rows)
+
+
+WATERFALL_STEPS: tuple[tuple[str, str, int], ...] = (
+    ("potential_revenue", "Potential revenue", 1),
+    ("revenue_lost_stockout", "Lost to stockouts", -1),
+    ("revenue_lost_cancelled", "Lost to cancellations", -1),
+    ("revenue_pending", "Pending at horizon", -1),
+    ("revenue_kept", "Revenue kept", 1),
+)
+
+
+def revenue_waterfall(tables: ResultTables) -> go.Figure:
+    """Potential → −lost to stockouts → −lost to cancellations → −pending → kept, per policy."""
+    fig = go.Figure()
+    palette = colours(tables.policies)
+    labels = [label for _, label, _ in WATERFALL_STEPS]
+    for policy in tables.policies:
+        values = [value(tables, policy, metric) or 0.0 for metric, _, _ in WATERFALL_STEPS]
+        y = [v * sign for v, (_, _, sign) in zip(values, WATERFALL_STEPS)]
+        colour = palette[policy]
+        fig.add_trace(
+            go.Waterfall(
+                name=escape(policy), x=labels, y=y,
+                measure=["absolute", "relative", "relative", "relative", "absolute"],
+                text=[fmt.number("revenue_kept", v, 0) for v in y], textposition="none",
+                hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>",
+                totals={"marker": {"color": colour}},
+                increasing={"marker": {"color": colour}},
+                decreasing={"marker": {"color": rgba(colour, 0.4),
+                                       "line": {"color": colour, "width": 1}}},
+                connector={"line": {"color": "#bbb", "width": 1}},
+            )
+        )  # fmt: skip
+    fig.update_layout(waterfallmode="group", waterfallgap=0.25, waterfallgroupgap=0.05)
+    fig.update_yaxes(tickformat=",", title="Revenue (mean over replications)")
+    return _style(fig, height=420)
+
+
+def _thin(frame: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """Every k-th row (and the last) so a line has at most ``max_points`` points."""
+    if len(frame) <= max_points:
+        return frame
+    step = math.ceil(len(frame) / max_points)
+    keep = np.zeros(len(frame), dtype=bool)
+    keep[::step] = True
+    keep[-1] = True
+    return frame[keep]
+
+
+def _band_traces(part: pd.DataFrame, policy: str, colour: str, show_legend: bool,
+                 visible: bool) -> list[go.Scatter]:  # fmt: skip
+    """A low–high band (filled) and the mean line for one policy and series."""
+    part = _thin(part.sort_values("day"))
+    x = part["day"].to_numpy(dtype=float)
+    name = escape(policy)
+    common = {"legendgroup": name, "visible": visible, "x": x}
+    return [
+        go.Scatter(y=part["high"].to_numpy(dtype=float), mode="lines", line={"width": 0},
+                   showlegend=False, hoverinfo="skip", **common),
+        go.Scatter(y=part["low"].to_numpy(dtype=float), mode="lines", line={"width": 0},
+                   fill="tonexty", fillcolor=rgba(colour, 0.18), showlegend=False,
+                   hoverinfo="skip", **common),
+        go.Scatter(y=part["mean"].to_numpy(dtype=float), mode="lines", name=name,
+                   line={"color": colour, "width": 1.8}, showlegend=show_legend,
+                   hovertemplate="day %{x:.0f}: %{y:,.1f}<extra>" + name + "</extra>", **common),
+    ]  # fmt: skip
+
+
+def timeseries_products(tables: ResultTables) -> list[str]:
+    """Products that have level series: ``all`` first when present."""
+    ts = tables.timeseries
+    if ts.empty:
+        return []
+    have = set(ts.loc[ts["series"].isin(SERIES[:2]), "product"])
+    return [p for p in [ALL, *tables.products] if p in have]
+
+
+def _shade_windows(fig: go.Figure, tables: ResultTables, rows: int) -> None:
+    """Warm-up and disruption windows as shaded bands on every time axis."""
+    windows: list[tuple[float, float, str, str]] = []
+    if tables.warmup_days > 0:
+        windows.append((0.0, tables.warmup_days, WARMUP_COLOUR, "warm-up (not counted)"))
+    for row in tables.disruptions.itertuples(index=False):
+        colour = DISRUPTION_COLOURS.get(str(row.kind), "#777")
+        windows.append((float(row.start_day), float(row.end_day), colour, f"{row.kind}: {row.id}"))
+    for start, end, colour, text in windows:
+        for r in range(1, rows + 1):
+            fig.add_vrect(x0=start, x1=end, fillcolor=colour, opacity=0.12, line_width=0,
+                          layer="below", row=r, col=1)  # fmt: skip
+        fig.add_annotation(
+            x=(start + end) / 2, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+            text=escape(text), font={"size": 10, "color": colour}, textangle=-90 if
+            end - start < tables.horizon_days / 25 else 0, xanchor="center",
+        )  # fmt: skip
+
+
+def timeseries_figure(tables: ResultTables) -> go.Figure | None:
+    """On hand, backlog and active customers over time: mean line and 5–95% band per policy.
+
+    A menu switches the product of the first two panels; active customers exist for ``all`` only.
+    """
+    ts = tables.timeseries
+    products = timeseries_products(tables)
+    if ts.empty:
+        return None
+    series = [s for s in SERIES if (ts["series"] == s).any()]
+    if not series:
+        return None
+    fig = make_subplots(
+        rows=len(series), cols=1, shared_xaxes=True, vertical_spacing=0.07,
+        subplot_titles=[SERIES_TITLES[s] for s in series],
+    )  # fmt: skip
+    palette = colours(tables.policies)
+    owners: list[str | None] = []  # product a trace belongs to (None: shown for every product)
+    for r, name in enumerate(series, start=1):
+        per_product = name != "active_customers"
+        for product in (products if per_product else [ALL]):
+            rows = ts[(ts["series"] == name) & (ts["product"] == product)]
+            for policy in tables.policies:
+                part = rows[rows["policy"] == policy]
+                if part.empty:
+                    continue
+                visible = not per_product or product == products[0]
+                legend = r == 1 and visible
+                for trace in _band_traces(part, policy, palette[policy], legend, visible):
+                    fig.add_trace(trace, row=r, col=1)
+                    owners.append(product if per_product else None)
+    _shade_windows(fig, tables, len(series))
+    fig.update_xaxes(title_text="day", row=len(series), col=1)
+    fig.update_yaxes(tickformat=",", rangemode="tozero")
+    if len(products) > 1:
+        fig.update_layout(updatemenus=[_product_menu(products, owners)])
+    return _style(fig, height=260 * len(series) + 80)
+
+
+def _product_menu(products: list[str], owners: list[str | None]) -> dict[str, object]:
+    buttons = []
+    for product in products:
+        visible = [o is None or o == product for o in owners]
+        label = "All products" if product == ALL else escape(product)
+        buttons.append({"label": label, "method": "restyle", "args": [{"visible": visible}]})
+    return {"buttons": buttons, "direction": "down", "x": 1.0, "xanchor": "right", "y": 1.07,
+            "yanchor": "bottom", "showactive": True}  # fmt: skip
+
+
+def wait_histogram(tables: ResultTables) -> go.Figure | None:
+    """Share of waiting orders by wait (days), per policy; products pooled unless ``all`` exists."""
+    waits = tables.waits
+    if waits.empty or waits["orders"].sum() <= 0:
+        return None
+    has_all = (waits["product"] == ALL).any()
+    pooled = waits[waits["product"] == ALL] if has_all else waits[waits["product"] != ALL]
+    pooled = pooled.groupby(["policy", "wait_low", "wait_high"], as_index=False)["orders"].sum()
+    fig = go.Figure()
+    palette = colours(tables.policies)
+    for policy in tables.policies:
+        part = pooled[pooled["policy"] == policy].sort_values("wait_low")
+        total = part["orders"].sum()
+        if total <= 0:
+            continue
+        lo, hi = part["wait_low"].to_numpy(float), part["wait_high"].to_numpy(float)
+        share = part["orders"].to_numpy(float) / total * 100
+        fig.add_trace(
+            go.Bar(
+                x=(lo + hi) / 2, y=share, width=(hi - lo) * 0.9 / max(1, len(tables.policies)),
+                name=escape(policy), marker={"color": palette[policy]},
+                customdata=np.column_stack([lo, hi, part["orders"].to_numpy(float)]),
+                hovertemplate="%{customdata[0]:.0f}–%{customdata[1]:.0f} days: %{y:.1f}% "
+                "(%{customdata[2]:,.0f} orders)<extra>%{fullData.name}</extra>",
+            )
+        )  # fmt: skip
+    fig.update_layout(barmode="group", bargap=0.1)
+    fig.update_xaxes(title="wait from order to shipment (days)")
+    fig.update_yaxes(title="share of orders that waited (%)")
+    return _style(fig, height=360)

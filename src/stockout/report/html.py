@@ -1,0 +1,311 @@
+"""The run report: one self-contained HTML page built from a results folder.
+
+Sections, answer first: story, verdict, KPI table, bar charts, revenue waterfall, time series,
+waits, SKU backorder ranking, assumptions, all metrics. Every text from scenario files goes
+through ``html.escape``; numbers in the KPI table carry their exact summary.csv value in
+``data-value``.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from pathlib import Path
+
+from stockout.report import figures, fmt
+from stockout.report.assumptions import assumption_rows, nominal_lead_days
+from stockout.report.page import Page, write_atomic
+from stockout.report.tables import ALL, METRICS, ResultTables, load_tables, value
+from stockout.report.verdict import Difference, build_verdict, difference
+
+KPI_METRICS: tuple[str, ...] = (
+    "revenue_kept", "gross_profit", "fill_rate", "churn_rate", "storage_cost",
+    "mean_wait_days", "lost_orders", "cancellations",
+)  # fmt: skip
+FREQUENT_WAIT_SHARE = 0.10  # a SKU "often" backordered: at least this share of its orders waited
+
+
+def _paragraphs(text: str) -> str:
+    blocks = [b.strip() for b in text.strip().split("\n\n") if b.strip()]
+    return "".join(f"<p>{escape(' '.join(b.split()))}</p>" for b in blocks)
+
+
+def _swatch(colour: str) -> str:
+    return f'<span class="swatch" style="background:{colour}"></span>'
+
+
+def header_section(tables: ResultTables) -> str:
+    meta, manifest = tables.meta, tables.manifest
+    name = str(manifest.get("scenario") or meta.get("name") or "scenario")
+    title = str(meta.get("title") or manifest.get("title") or name)
+    reps = manifest.get("replications", meta.get("replications", "?"))
+    eyebrow = (f"stockout report · scenario {escape(name)} · {escape(str(reps))} replications · "
+               f"{tables.horizon_days:,.0f}-day horizon")  # fmt: skip
+    story = _paragraphs(str(meta.get("description", "")))
+    return (f'<header><p class="eyebrow">{eyebrow}</p><h1>{escape(title)}</h1>'
+            f'<div class="story">{story}</div></header>')  # fmt: skip
+
+
+def verdict_section(tables: ResultTables) -> str:
+    verdict = build_verdict(tables)
+    items = "".join(f'<li class="headline">{escape(s)}</li>' for s in verdict.headline)
+    items += "".join(f"<li>{escape(s)}</li>" for s in verdict.details)
+    items += "".join(f'<li class="caveat">{escape(s)}</li>' for s in verdict.caveats)
+    return (
+        '<section id="verdict"><h2>Verdict</h2><div class="verdict"><ul>'
+        f"{items}</ul></div><p class=\"note\">Differences are paired (policy − baseline "
+        f"{escape(tables.baseline)}, same random numbers in each replication) with 95% confidence "
+        "intervals; an interval that includes 0 is reported as no significant difference. Figures "
+        "are totals over all products, after the warm-up.</p></section>"
+    )
+
+
+def _span(policy: str, metric: str, stat: str, x: float | None, text: str, cls: str) -> str:
+    raw = "" if x is None else repr(float(x))
+    return (f'<span class="{cls}" data-policy="{escape(policy)}" data-metric="{metric}" '
+            f'data-stat="{stat}" data-value="{raw}">{text}</span>')  # fmt: skip
+
+
+def _diff_class(d: Difference | None) -> str:
+    if d is None or d.better is None:
+        return "d"
+    return "d better" if d.better else "d worse"
+
+
+def kpi_cell(tables: ResultTables, policy: str, metric: str, decimals: int) -> str:
+    stat = {s: value(tables, policy, metric, s) for s in
+            ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high")}  # fmt: skip
+    n = lambda s, signed=False: fmt.number(metric, stat[s], decimals, signed)  # noqa: E731
+    parts = [_span(policy, metric, "mean", stat["mean"], n("mean"), "v")]
+    if stat["ci_low"] is not None:
+        parts.append(
+            '<span class="ci">95% CI '
+            + _span(policy, metric, "ci_low", stat["ci_low"], n("ci_low"), "lo")
+            + f" {fmt.DASH} "
+            + _span(policy, metric, "ci_high", stat["ci_high"], n("ci_high"), "hi")
+            + "</span>"
+        )
+    if policy == tables.baseline:
+        parts.append('<span class="d">baseline</span>')
+    elif stat["diff"] is not None:
+        d = difference(tables, policy, metric)
+        mark = "" if d is None or d.significant else " (n.s.)"
+        parts.append(
+            f'<span class="{_diff_class(d)}">Δ '
+            + _span(policy, metric, "diff", stat["diff"], n("diff", True), "dv")
+            + f"{mark} ["
+            + _span(policy, metric, "diff_ci_low", stat["diff_ci_low"], n("diff_ci_low", True), "dl")
+            + f" {fmt.DASH} "
+            + _span(policy, metric, "diff_ci_high", stat["diff_ci_high"], n("diff_ci_high", True), "dh")
+            + "]</span>"
+        )
+    return f'<td class="num">{"".join(parts)}</td>'
+
+
+def _present(tables: ResultTables, metrics: tuple[str, ...]) -> list[str]:
+    return [m for m in metrics if any(value(tables, p, m) is not None for p in tables.policies)]
+
+
+def _decimals(tables: ResultTables, metric: str) -> int:
+    vals = [value(tables, p, metric, s) for p in tables.policies for s in ("mean", "diff")]
+    return fmt.decimals_for(metric, vals)
+
+
+def kpi_table(tables: ResultTables, metrics: tuple[str, ...] = KPI_METRICS) -> str:
+    shown = _present(tables, metrics)
+    palette = figures.colours(tables.policies)
+    head = "".join(f'<th class="num">{escape(fmt.label(m))}</th>' for m in shown)
+    rows = []
+    for policy in tables.policies:
+        cells = "".join(kpi_cell(tables, policy, m, _decimals(tables, m)) for m in shown)
+        rows.append(f"<tr><th>{_swatch(palette[policy])}{escape(policy)}</th>{cells}</tr>")
+    return (f'<table class="kpi" id="kpi-table"><thead><tr><th>Policy</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
+
+
+def kpi_section(tables: ResultTables) -> str:
+    return (
+        '<section id="kpis"><h2>Key figures</h2><p class="lede">Mean over replications with its '
+        "95% confidence interval; Δ is the paired difference to the baseline with its interval "
+        "(green: significantly better, red: significantly worse, n.s.: not significant). "
+        f"All products, after the warm-up.</p>{kpi_table(tables)}</section>"
+    )
+
+
+def charts_section(tables: ResultTables, page: Page) -> str:
+    parts = ['<section id="charts"><h2>Policies side by side</h2>',
+             '<p class="lede">Bars are means; whiskers are 95% confidence intervals.</p>',
+             page.figure(figures.kpi_bars(tables)),
+             "<h3>Where the revenue goes</h3>",
+             '<p class="lede">From the revenue customers asked for, what is lost to stockouts, '
+             "lost to cancelled backorders, still pending at the horizon, and finally kept "
+             "(pale bars are losses).</p>",
+             page.figure(figures.revenue_waterfall(tables)), "</section>"]  # fmt: skip
+    return "".join(parts)
+
+
+def timeseries_section(tables: ResultTables, page: Page) -> str:
+    fig = figures.timeseries_figure(tables)
+    if fig is None:
+        return ""
+    shaded = "the grey band at the start is the warm-up, not counted in the figures"
+    if not tables.disruptions.empty:
+        shaded += "; coloured bands are disruptions, outages and demand spikes (replication 0)"
+    return (
+        '<section id="timeseries"><h2>Over time</h2><p class="lede">Daily mean over replications '
+        f"(line) and 5th–95th percentile (band); {shaded}. Use the menu to pick a product.</p>"
+        f"{page.figure(fig)}</section>"
+    )
+
+
+def waits_section(tables: ResultTables, page: Page) -> str:
+    fig = figures.wait_histogram(tables)
+    if fig is None:
+        return ('<section id="waits"><h2>How long customers waited</h2><p class="lede">No order '
+                "waited in any policy.</p></section>")  # fmt: skip
+    return (
+        '<section id="waits"><h2>How long customers waited</h2><p class="lede">Orders that '
+        "waited and were shipped, by wait from order to shipment, as a share of each policy's "
+        f"waiting orders (all replications, after the warm-up).</p>{page.figure(fig)}</section>"
+    )
+
+
+def _reading(share: float, wait: float | None, lead: float | None) -> str:
+    frequent = share >= FREQUENT_WAIT_SHARE
+    long = wait is not None and lead is not None and wait > lead
+    if frequent and long:
+        return "Often short and slow to recover: stock too thin for demand and supply too slow."
+    if frequent:
+        return "Often short but refilled quickly: demand outruns the stock level (inventory sizing)."
+    if long:
+        return "Rarely short but long waits when it is: supply shocks rather than everyday demand."
+    return "Healthy: few and short backorders."
+
+
+def sku_table(tables: ResultTables, policy: str) -> str | None:
+    rows = []
+    for product in tables.products:
+        orders = value(tables, policy, "orders", product=product) or 0.0
+        waited = sum(value(tables, policy, m, product=product) or 0.0
+                     for m in ("backorders", "preorders"))  # fmt: skip
+        if orders <= 0:
+            continue
+        wait = value(tables, policy, "mean_wait_days", product=product)
+        rows.append((waited / orders, wait, product, orders, waited))
+    if not any(r[4] > 0 for r in rows):
+        return None
+    rows.sort(key=lambda r: (-r[0], -(r[1] or 0)))
+    body = []
+    for rank, (share, wait, product, orders, waited) in enumerate(rows, start=1):
+        lead = nominal_lead_days(tables.scenario, product)
+        body.append(
+            f'<tr><td class="num">{rank}</td><td>{escape(product)}</td>'
+            f'<td class="num">{orders:,.0f}</td><td class="num">{waited:,.0f}</td>'
+            f'<td class="num">{fmt.percent(share)}</td>'
+            f'<td class="num">{fmt.number("mean_wait_days", wait, 1)}</td>'
+            f'<td class="num">{fmt.number("mean_wait_days", lead, 1)}</td>'
+            f"<td>{escape(_reading(share, wait, lead))}</td></tr>"
+        )
+    palette = figures.colours(tables.policies)
+    return (
+        f"<h3>{_swatch(palette[policy])}{escape(policy)}</h3><table class=\"sku\"><thead><tr>"
+        '<th class="num">#</th><th>SKU</th><th class="num">Orders</th>'
+        '<th class="num">Waited</th><th class="num">How often</th>'
+        '<th class="num">How long (mean days)</th><th class="num">Nominal lead time (days)</th>'
+        f"<th>What it suggests</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def sku_section(tables: ResultTables) -> str:
+    blocks = [t for t in (sku_table(tables, p) for p in tables.policies) if t]
+    if not blocks:
+        return ""
+    return (
+        '<section id="skus"><h2>Which SKUs are backordered</h2><p class="lede">SKUs ranked by how '
+        "often their orders had to wait (backorders and pre-orders per order, mean over "
+        "replications) and how long. Frequent but short waits point at demand outrunning the stock "
+        "level; rare but long waits (longer than the nominal supplier lead time plus transit) point "
+        f"at supply. “Often” means at least {FREQUENT_WAIT_SHARE:.0%} of orders waited.</p>"
+        f"{''.join(blocks)}</section>"
+    )
+
+
+def assumptions_section(tables: ResultTables) -> str:
+    rows = []
+    previous = None
+    for group, item, text in assumption_rows(tables.scenario, tables.manifest):
+        shown = escape(group) if group != previous else ""
+        previous = group
+        rows.append(f"<tr><th>{shown}</th><td>{escape(item)}</td><td>{escape(text)}</td></tr>")
+    return (
+        '<section id="assumptions"><h2>Assumptions</h2><p class="lede">The key parameters of the '
+        "scenario as run (the full file is <code>scenario.toml</code> next to this report).</p>"
+        f'<table class="assumptions"><tbody>{"".join(rows)}</tbody></table></section>'
+    )
+
+
+def all_metrics_table(tables: ResultTables, product: str = ALL) -> str:
+    palette = figures.colours(tables.policies)
+    head = "".join(f'<th class="num">{_swatch(palette[p])}{escape(p)}</th>' for p in tables.policies)
+    rows = []
+    for metric in METRICS:
+        means = [value(tables, p, metric, product=product) for p in tables.policies]
+        if all(m is None for m in means):
+            continue
+        decimals = fmt.decimals_for(metric, means)
+        cells = []
+        for policy, mean in zip(tables.policies, means):
+            lo = value(tables, policy, metric, "ci_low", product)
+            hi = value(tables, policy, metric, "ci_high", product)
+            ci = fmt.interval(metric, lo, hi, decimals).replace(" to ", f" {fmt.DASH} ")
+            small = f'<br><small class="note">{ci}</small>' if ci and lo != hi else ""
+            cells.append(f'<td class="num">{fmt.number(metric, mean, decimals)}{small}</td>')
+        rows.append(f"<tr><td>{escape(fmt.label(metric))}</td>{''.join(cells)}</tr>")
+    return (f'<table class="all-metrics"><thead><tr><th>Metric</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
+
+
+def all_metrics_section(tables: ResultTables) -> str:
+    blocks = [f"<h3>All products</h3>{all_metrics_table(tables)}"]
+    for product in tables.products:
+        blocks.append(f"<h3>{escape(product)}</h3>{all_metrics_table(tables, product)}")
+    return ('<section id="all-metrics"><h2>Every metric</h2><details><summary>Show every metric '
+            "of summary.csv, in total and per product (mean and 95% CI)</summary>"
+            f"{''.join(blocks)}</details></section>")  # fmt: skip
+
+
+def footer(tables: ResultTables) -> str:
+    m = tables.manifest
+    bits = [f"stockout {m.get('stockout_version', '?')}", f"seed {m.get('seed', '?')}",
+            f"command: {m.get('command', '?')}", f"finished {m.get('finished', '?')}"]  # fmt: skip
+    elapsed = m.get("elapsed_seconds")
+    if isinstance(elapsed, int | float) and math.isfinite(elapsed):
+        bits.append(f"{elapsed:,.1f} s")
+    return f"<footer>{escape(' · '.join(str(b) for b in bits))}</footer>"
+
+
+def build_report_html(tables: ResultTables) -> str:
+    """The complete, self-contained HTML of the run report."""
+    meta = tables.meta
+    title = str(meta.get("title") or tables.manifest.get("title") or meta.get("name") or "stockout")
+    page = Page(title=f"{title} · stockout report")
+    page.sections += [
+        header_section(tables),
+        verdict_section(tables),
+        kpi_section(tables),
+        charts_section(tables, page),
+        timeseries_section(tables, page),
+        waits_section(tables, page),
+        sku_section(tables),
+        assumptions_section(tables),
+        all_metrics_section(tables),
+        footer(tables),
+    ]
+    return page.render()
+
+
+def write_report(results_dir: Path | str, out: Path | None = None) -> Path:
+    """Read a results folder and write its report (``report.html`` there unless ``out``)."""
+    folder = Path(results_dir)
+    html = build_report_html(load_tables(folder))
+    return write_atomic(Path(out) if out is not None else folder / "report.html", html)

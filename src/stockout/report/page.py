@@ -1,0 +1,152 @@
+"""The self-contained HTML page: CSS, plotly.js embedded once, figures as escaped JSON."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+CSS = """
+:root { --ink: #1d1d1f; --muted: #5f6368; --rule: #dfe1e5; --good: #137333; --bad: #b3261e;
+        --accent: #0072B2; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #fff; color: var(--ink);
+       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
+main { max-width: 1200px; margin: 0 auto; padding: 24px 32px 64px; }
+header .eyebrow { color: var(--muted); font-size: 13px; margin: 0; letter-spacing: .02em; }
+h1 { font-size: 28px; margin: 4px 0 8px; line-height: 1.2; }
+h2 { font-size: 20px; margin: 36px 0 8px; padding-top: 12px; border-top: 1px solid var(--rule); }
+h3 { font-size: 16px; margin: 20px 0 6px; }
+.story { max-width: 75ch; font-size: 16px; }
+.story p { margin: 0 0 10px; }
+.lede { color: var(--muted); max-width: 80ch; margin: 0 0 10px; }
+.verdict { background: #f3f7fb; border-left: 4px solid var(--accent); padding: 12px 18px;
+           margin: 16px 0; }
+.verdict ul { margin: 4px 0; padding-left: 20px; }
+.verdict li { margin: 4px 0; }
+.verdict .headline { font-size: 17px; font-weight: 600; }
+.caveat { color: var(--bad); }
+table { border-collapse: collapse; margin: 8px 0 12px; font-size: 14px; }
+th, td { padding: 6px 10px; border-bottom: 1px solid var(--rule); vertical-align: top;
+         text-align: left; }
+thead th { border-bottom: 2px solid #9aa0a6; font-weight: 600; background: #fafafa; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.kpi td.num .v { font-weight: 600; font-size: 15px; }
+.kpi .ci, .kpi .d { display: block; font-size: 12px; color: var(--muted); }
+.kpi .d.better { color: var(--good); }
+.kpi .d.worse { color: var(--bad); }
+.swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px;
+          vertical-align: baseline; }
+.chart { width: 100%; min-height: 200px; }
+.note { color: var(--muted); font-size: 13px; max-width: 90ch; }
+.grid { display: flex; flex-wrap: wrap; gap: 8px 32px; }
+details { margin: 12px 0; }
+summary { cursor: pointer; color: var(--accent); }
+footer { margin-top: 48px; color: var(--muted); font-size: 12px; }
+code { font-size: 13px; }
+@media print {
+  @page { margin: 14mm; }
+  body { font-size: 11pt; background: #fff; }
+  main { max-width: none; padding: 0; }
+  .verdict { background: #fff; border: 1px solid #999; }
+  thead th { background: #fff; }
+  table, .chart, .verdict, figure { break-inside: avoid; page-break-inside: avoid; }
+  h2 { break-after: avoid; page-break-after: avoid; }
+  .chart { width: 100% !important; }
+  .modebar-container, .updatemenu-container { display: none !important; }
+  details { display: block; }
+  details > summary { display: none; }
+}
+"""
+
+RENDER_JS = """
+(function () {
+  var charts = Array.prototype.slice.call(document.querySelectorAll("div.chart[data-figure]"));
+  var config = {responsive: true, displaylogo: false,
+                modeBarButtonsToRemove: ["select2d", "lasso2d"]};
+  charts.forEach(function (div) {
+    var spec = JSON.parse(document.getElementById(div.getAttribute("data-figure")).textContent);
+    Plotly.newPlot(div, spec.data, spec.layout, config);
+  });
+  function resize() { charts.forEach(function (div) { Plotly.Plots.resize(div); }); }
+  window.addEventListener("beforeprint", resize);
+  window.addEventListener("afterprint", resize);
+  document.documentElement.setAttribute("data-rendered", String(charts.length));
+})();
+"""
+
+
+def script_json(text: str) -> str:
+    """JSON safe inside <script>: no "</script>", "<!--" or "<script" can appear in it.
+
+    Every "<" becomes the JSON escape \\u003c (stronger than replacing "</" with "<\\/").
+    """
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> str:
+    return get_plotlyjs()
+
+
+@dataclass
+class Page:
+    """Collects sections and figures; renders one self-contained HTML document."""
+
+    title: str
+    sections: list[str] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)  # (id, escaped JSON)
+
+    def figure(self, fig: go.Figure, caption: str | None = None) -> str:
+        """HTML for a chart placeholder; the figure JSON goes in a data script at the end."""
+        n = len(self.figures)
+        div_id, data_id = f"chart-{n}", f"chart-{n}-data"
+        self.figures.append((data_id, script_json(fig.to_json())))
+        height = int(fig.layout.height or 450)
+        html = (f'<div class="chart" id="{div_id}" data-figure="{data_id}" '
+                f'style="height:{height}px"></div>')  # fmt: skip
+        if caption:
+            html += f'<p class="note">{escape(caption)}</p>'
+        return html
+
+    def render(self) -> str:
+        data = "\n".join(
+            f'<script type="application/json" id="{i}">{j}</script>' for i, j in self.figures
+        )
+        return "\n".join([
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(self.title)}</title>",
+            f"<style>{CSS}</style>",
+            f'<script type="text/javascript">{plotly_js()}</script>',
+            "</head><body><main>",
+            *self.sections,
+            "</main>",
+            data,
+            f"<script>{RENDER_JS}</script>",
+            "</body></html>",
+        ])  # fmt: skip
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write text to path via a temporary file in the same folder and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

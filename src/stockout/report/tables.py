@@ -1,0 +1,139 @@
+"""Read a results folder (docs/results-format.md) into DataFrames; the report's only input."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ALL = "all"
+
+# Metric order of the glossary (DESIGN §3, docs/results-format.md).
+METRICS: tuple[str, ...] = (
+    "orders", "units_demanded", "potential_revenue", "revenue_kept", "revenue_lost_stockout",
+    "revenue_lost_cancelled", "revenue_pending", "fill_rate", "unit_fill_rate", "backorders",
+    "preorders", "cancellations", "lost_orders", "mean_wait_days", "p95_wait_days",
+    "avg_backlog_units", "max_backlog_units", "quote_on_time_rate", "avg_on_hand", "storage_cost",
+    "ordering_cost", "purchase_cost", "handling_cost", "backlog_cost", "gross_profit",
+    "churned_customers", "churn_rate", "active_customers_end", "customer_cash_held",
+    "units_shipped", "units_received", "lost_in_transit",
+)  # fmt: skip
+
+_TEXT_COLUMNS = ("policy", "product", "series", "kind", "id", "metric")
+
+
+class ResultsFolderError(ValueError):
+    """A results folder is missing a file or a column the report needs."""
+
+
+@dataclass(frozen=True)
+class ResultTables:
+    """Everything the report reads from one results folder."""
+
+    summary: pd.DataFrame
+    replications: pd.DataFrame
+    timeseries: pd.DataFrame
+    waits: pd.DataFrame
+    disruptions: pd.DataFrame
+    manifest: dict[str, Any]
+    scenario: dict[str, Any]
+    results_dir: Path | None = field(default=None, compare=False)
+
+    @property
+    def policies(self) -> list[str]:
+        """Policies in manifest order (which fixes their colours), then any others seen."""
+        listed = [str(p) for p in self.manifest.get("policies", [])]
+        seen = [p for p in self.summary["policy"].drop_duplicates() if p not in listed]
+        return listed + seen
+
+    @property
+    def baseline(self) -> str:
+        base = self.manifest.get("baseline") or self.scenario.get("scenario", {}).get("baseline")
+        return str(base) if base else self.policies[0]
+
+    @property
+    def products(self) -> list[str]:
+        """Product ids (without ``all``) in the order of the scenario file, then any others."""
+        listed = [str(p.get("id")) for p in self.scenario.get("products", [])]
+        seen = [p for p in self.summary["product"].drop_duplicates() if p not in listed]
+        return [p for p in listed + seen if p != ALL]
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return dict(self.scenario.get("scenario", {}))
+
+    @property
+    def horizon_days(self) -> float:
+        return float(self.manifest.get("horizon_days", self.meta.get("horizon_days", 0)))
+
+    @property
+    def warmup_days(self) -> float:
+        return float(self.manifest.get("warmup_days", self.meta.get("warmup_days", 0)))
+
+
+def read_csv(path: Path, required: bool = True, columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read one results CSV exactly: round-trip floats, ids kept as text ("NA" stays "NA")."""
+    if not path.exists():
+        if required:
+            raise ResultsFolderError(f"{path}: missing (is this a stockout results folder?)")
+        return pd.DataFrame(columns=list(columns))
+    frame = pd.read_csv(
+        path, keep_default_na=False, na_values=[""], float_precision="round_trip",
+        dtype={c: str for c in _TEXT_COLUMNS},
+    )  # fmt: skip
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ResultsFolderError(f"{path}: missing columns {', '.join(missing)}")
+    return frame
+
+
+def load_tables(results_dir: Path | str) -> ResultTables:
+    """Load the tables, manifest and scenario of a results folder."""
+    folder = Path(results_dir)
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        raise ResultsFolderError(f"{manifest_path}: missing (the run is incomplete or still going)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    scenario_path = folder / "scenario.toml"
+    scenario = tomllib.loads(scenario_path.read_text("utf-8")) if scenario_path.exists() else {}
+    stats = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high")
+    return ResultTables(
+        summary=read_csv(folder / "summary.csv", columns=("policy", "product", "metric", *stats)),
+        replications=read_csv(
+            folder / "replications.csv", required=False, columns=("replication", "policy", "product")
+        ),
+        timeseries=read_csv(
+            folder / "timeseries.csv", required=False,
+            columns=("policy", "product", "day", "series", "mean", "low", "high"),
+        ),  # fmt: skip
+        waits=read_csv(
+            folder / "waits.csv", required=False,
+            columns=("policy", "product", "wait_low", "wait_high", "orders"),
+        ),  # fmt: skip
+        disruptions=read_csv(
+            folder / "disruptions.csv", required=False, columns=("kind", "id", "start_day", "end_day")
+        ),
+        manifest=manifest,
+        scenario=scenario,
+        results_dir=folder,
+    )
+
+
+def summary_row(tables: ResultTables, policy: str, metric: str, product: str = ALL) -> pd.Series:
+    """The summary.csv row of one policy × product × metric (empty Series if absent)."""
+    s = tables.summary
+    rows = s[(s["policy"] == policy) & (s["product"] == product) & (s["metric"] == metric)]
+    return rows.iloc[0] if len(rows) else pd.Series(dtype=object)
+
+
+def value(tables: ResultTables, policy: str, metric: str, stat: str = "mean",
+          product: str = ALL) -> float | None:  # fmt: skip
+    """One number of summary.csv, or None when absent or empty."""
+    row = summary_row(tables, policy, metric, product)
+    if row.empty or stat not in row or pd.isna(row[stat]):
+        return None
+    return float(row[stat])

@@ -1,0 +1,193 @@
+"""The plain-language verdict: what the numbers of summary.csv say, in sentences.
+
+Every sentence comes from the paired difference to the baseline (``diff`` and its 95% CI): a
+difference whose interval includes 0 is reported as "no significant difference". Functions return
+plain text; the page escapes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stockout.report import fmt
+from stockout.report.tables import ResultTables, value
+
+# Metrics where a smaller number is the better outcome.
+LOWER_IS_BETTER = frozenset({
+    "revenue_lost_stockout", "revenue_lost_cancelled", "revenue_pending", "cancellations",
+    "lost_orders", "mean_wait_days", "p95_wait_days", "avg_backlog_units", "max_backlog_units",
+    "avg_on_hand", "storage_cost", "ordering_cost", "purchase_cost", "handling_cost",
+    "backlog_cost", "churned_customers", "churn_rate", "customer_cash_held",
+})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Paired difference of one metric, policy − baseline, with its 95% CI."""
+
+    metric: str
+    diff: float
+    low: float
+    high: float
+    baseline_mean: float | None
+
+    @property
+    def significant(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+    @property
+    def direction(self) -> int:
+        """+1 if the policy is significantly higher, −1 if lower, 0 if not significant."""
+        return 0 if not self.significant else (1 if self.diff > 0 else -1)
+
+    @property
+    def better(self) -> bool | None:
+        """Whether the policy is significantly better (None: not significant)."""
+        if not self.direction:
+            return None
+        return (self.direction < 0) == (self.metric in LOWER_IS_BETTER)
+
+
+def difference(tables: ResultTables, policy: str, metric: str) -> Difference | None:
+    stats = [value(tables, policy, metric, s) for s in ("diff", "diff_ci_low", "diff_ci_high")]
+    if any(s is None for s in stats):
+        return None
+    d, lo, hi = (float(s) for s in stats)  # type: ignore[arg-type]
+    return Difference(metric, d, lo, hi, value(tables, tables.baseline, metric))
+
+
+def _more_less(x: float, more: str = "more", less: str = "less") -> str:
+    return more if x > 0 else less
+
+
+def revenue_clause(d: Difference, baseline: str) -> str:
+    """"keeps 11.0% more revenue than X (95% CI 9.0–13.0%)" or "no significant difference"."""
+    base = d.baseline_mean
+    if base:
+        size = fmt.percent(abs(d.diff) / base)
+        ci = f"95% CI {fmt.percent(d.low / base, signed=True)} to {fmt.percent(d.high / base, signed=True)}"
+    else:
+        size = fmt.number(d.metric, abs(d.diff), 0)
+        ci = f"95% CI {fmt.interval(d.metric, d.low, d.high, 0, signed=True)}"
+    if not d.significant:
+        return f"keeps the same revenue as {baseline} within noise: no significant difference ({ci})"
+    return f"keeps {size} {_more_less(d.diff)} revenue than {baseline} ({ci})"
+
+
+def churn_clause(d: Difference) -> str:
+    """Churn in percentage points (churn_rate) or customers (churned_customers)."""
+    if d.metric == "churn_rate":
+        size, unit = f"{abs(d.diff) * 100:.1f}", "points"
+        ci = f"{d.low * 100:+.1f} to {d.high * 100:+.1f} points".replace("-", fmt.MINUS)
+    else:
+        decimals = fmt.decimals_for(d.metric, [d.diff])
+        size, unit = fmt.number(d.metric, abs(d.diff), decimals), "customers"
+        ci = fmt.interval(d.metric, d.low, d.high, decimals, signed=True) + " customers"
+    if not d.significant:
+        return f"no significant difference in churn (95% CI {ci})"
+    what = "churn" if unit == "points" else "churned"
+    return f"{size} {unit} {_more_less(d.diff)} {what} (95% CI {ci})"
+
+
+def _connector(revenue: Difference | None, churn: Difference) -> str:
+    if not churn.significant:
+        return "with"
+    if revenue is not None and revenue.better is True and churn.better is False:
+        return "at the cost of"
+    if revenue is not None and revenue.better is False and churn.better is True:
+        return "but with"
+    return "with"
+
+
+def policy_sentence(tables: ResultTables, policy: str) -> str:
+    """One sentence comparing a policy with the baseline on revenue kept and churn."""
+    baseline = tables.baseline
+    revenue = difference(tables, policy, "revenue_kept")
+    churn = difference(tables, policy, "churn_rate") or difference(
+        tables, policy, "churned_customers"
+    )
+    parts = [policy]
+    parts.append(revenue_clause(revenue, baseline) if revenue else f"has no revenue comparison with {baseline}")
+    if churn is None:
+        return " ".join(parts) + "."
+    return f"{' '.join(parts)}, {_connector(revenue, churn)} {churn_clause(churn)}."
+
+
+def money_clause(tables: ResultTables, policy: str, metric: str) -> str | None:
+    """"storage cost 1,234 higher (95% CI +1,000 to +1,400)" or "... no significant difference"."""
+    d = difference(tables, policy, metric)
+    if d is None:
+        return None
+    name = fmt.label(metric).lower()
+    decimals = fmt.decimals_for(metric, [d.diff, d.low, d.high, d.baseline_mean])
+    ci = f"95% CI {fmt.interval(metric, d.low, d.high, decimals, signed=True)}"
+    if not d.significant:
+        return f"{name}: no significant difference ({ci})"
+    size = fmt.number(metric, abs(d.diff), decimals)
+    return f"{name} {size} {_more_less(d.diff, 'higher', 'lower')} ({ci})"
+
+
+def cost_sentence(tables: ResultTables, policy: str) -> str | None:
+    clauses = [money_clause(tables, policy, m) for m in ("storage_cost", "gross_profit")]
+    kept = [c for c in clauses if c]
+    if not kept:
+        return None
+    text = "; ".join(kept)
+    return f"Against {tables.baseline}, {policy} has {text}."
+
+
+def best_policy(tables: ResultTables, metric: str) -> str | None:
+    """The policy with the best mean of a metric (product ``all``), or None."""
+    means = {p: value(tables, p, metric) for p in tables.policies}
+    known = {p: m for p, m in means.items() if m is not None}
+    if not known:
+        return None
+    pick = min if metric in LOWER_IS_BETTER else max
+    return pick(known, key=lambda p: known[p])
+
+
+def winner_sentence(tables: ResultTables, metric: str) -> str | None:
+    """"Most revenue kept: backorder (significantly more than out-of-stock)." and variants."""
+    best = best_policy(tables, metric)
+    if best is None:
+        return None
+    name = fmt.label(metric).lower()
+    if best == tables.baseline:
+        others = [difference(tables, p, metric) for p in tables.policies if p != best]
+        sure = all(d is not None and d.better is False for d in others)
+        tail = "every other policy is significantly worse" if sure else (
+            "but not significantly better than every other policy"
+        )
+        return f"Best {name}: {best} (the baseline); {tail}."
+    d = difference(tables, best, metric)
+    if d is not None and d.better:
+        return f"Best {name}: {best}, significantly better than {tables.baseline}."
+    return f"Best {name}: {best}, but not significantly different from {tables.baseline}."
+
+
+@dataclass(frozen=True)
+class Verdict:
+    headline: list[str]
+    details: list[str]
+    caveats: list[str]
+
+
+def build_verdict(tables: ResultTables) -> Verdict:
+    """The verdict of a run: winners first, then each policy against the baseline."""
+    headline = [s for s in (winner_sentence(tables, m) for m in ("revenue_kept", "gross_profit")) if s]
+    details: list[str] = []
+    for policy in tables.policies:
+        if policy == tables.baseline:
+            continue
+        details.append(policy_sentence(tables, policy))
+        cost = cost_sentence(tables, policy)
+        if cost:
+            details.append(cost)
+    caveats = []
+    reps = int(tables.manifest.get("replications", 0) or 0)
+    if reps == 1:
+        caveats.append(
+            "One replication only: the intervals have no width and say nothing about noise; "
+            "run more replications before trusting a difference."
+        )
+    return Verdict(headline, details, caveats)

@@ -1,0 +1,380 @@
+"""The results folder (``docs/results-format.md``): the only module that writes it.
+
+``results/<scenario>/<run-id>/`` or an explicit ``--out`` folder holds ``scenario.toml``, the CSV
+tables, ``report.html`` and, written last, ``manifest.json``: a folder without a manifest is
+incomplete. Every file is written atomically (a temporary file in the same folder, then
+``os.replace``). Floats are written with full (round-trip) precision, so the same seed gives
+byte-identical tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from .api import Results
+
+MANIFEST = "manifest.json"
+SCENARIO_FILE = "scenario.toml"
+REPORT_FILE = "report.html"
+RUN_ID_FORMAT = "%Y%m%d-%H%M%S"
+
+
+class OutDirError(ValueError):
+    """The output folder cannot be used (it exists and is not empty, or is a file)."""
+
+
+class ReportError(RuntimeError):
+    """The report could not be written; the tables and the manifest were kept.
+
+    The original exception is the ``__cause__``.
+    """
+
+    def __init__(self, out_dir: Path, error: BaseException) -> None:
+        self.out_dir = out_dir
+        super().__init__(f"the report could not be written: {type(error).__name__}: {error}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The folder
+# ---------------------------------------------------------------------------------------------
+
+
+def check_out_dir(path: Path) -> None:
+    """Raise :class:`OutDirError` unless ``path`` is missing or an empty directory."""
+    if path.is_dir():
+        if any(path.iterdir()):
+            raise OutDirError(
+                f"{path}: output folder exists and is not empty; a run never overwrites "
+                "another: choose a new --out folder, or leave --out out to get a fresh one "
+                "under the results root"
+            )
+    elif path.exists() or path.is_symlink():
+        raise OutDirError(f"{path}: exists and is not a folder; choose another --out")
+
+
+def prepare_out_dir(path: Path) -> Path:
+    """Create ``path`` (with its parents) if needed and return it; refuse a file or a folder
+    that is not empty (:class:`OutDirError`)."""
+    check_out_dir(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutDirError(f"{path}: cannot create the output folder: {error}") from error
+    return path
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """``20261126-153012-ab12``: local time plus a random suffix."""
+    stamp = (now or datetime.now()).strftime(RUN_ID_FORMAT)
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def new_run_dir(results_root: Path, scenario_name: str) -> Path:
+    """Create and return a fresh ``results_root/<scenario_name>/<run-id>/``; an existing folder
+    is never reused."""
+    parent = results_root / scenario_name
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutDirError(f"{parent}: cannot create the results folder: {error}") from error
+    for _ in range(100):
+        folder = parent / new_run_id()
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise OutDirError(f"{parent}: could not find an unused run folder name")
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic writes
+# ---------------------------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename, so
+    ``path`` is either absent or complete, even if the process is interrupted."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV with full-precision floats (shortest round-trip repr), empty cells for NaN and ``\\n``
+    line ends: the same frame always gives the same bytes."""
+    return frame.to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# A small TOML writer for the resolved scenario
+# ---------------------------------------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
+            "\r": "\\r"}  # fmt: skip
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _toml_string(key)
+
+
+def _escape(char: str, keep: str = "") -> str:
+    if char in keep:
+        return char
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if ord(char) < 0x20 or ord(char) == 0x7F:
+        return f"\\u{ord(char):04x}"
+    return char
+
+
+def _toml_string(text: str) -> str:
+    return '"' + "".join(_escape(c) for c in text) + '"'
+
+
+def _toml_multiline(text: str) -> str:
+    """A multi-line basic string; a leading newline right after the quotes is trimmed by TOML."""
+    return '"""\n' + "".join(_escape(c, keep="\n\t") for c in text) + '"""'
+
+
+def _toml_float(value: float) -> str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return repr(value)
+
+
+def _toml_value(value: Any) -> str:
+    """An inline TOML value (string, number, bool, date, array or inline table)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _toml_float(value)
+    if isinstance(value, str):
+        return _toml_multiline(value) if "\n" in value else _toml_string(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _is_flat_table(value: Any) -> bool:
+    """A table small enough to write inline: a distribution, or one without nested tables."""
+    if not isinstance(value, Mapping):
+        return False
+    if "dist" in value:
+        return True
+    return all(not isinstance(v, Mapping | list) or _is_inline(v) for v in value.values())
+
+
+def _is_inline(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return "dist" in value or not value
+    if isinstance(value, list):
+        return all(not isinstance(v, Mapping | list) or _is_flat_table(v) for v in value)
+    return True
+
+
+def _is_table_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
+
+
+def _toml_table(table: Mapping[str, Any], path: list[str], top: bool) -> Iterator[str]:
+    """Lines of one table: its inline keys, then sub-tables, then arrays of tables.
+
+    At the top level every table becomes a ``[section]`` and every list of tables a
+    ``[[section]]``; deeper, small lists of tables (spikes, windows, deliveries) stay inline.
+    """
+    subtables: list[tuple[str, Mapping[str, Any]]] = []
+    arrays: list[tuple[str, list[Mapping[str, Any]]]] = []
+    for key, value in table.items():
+        if isinstance(value, Mapping) and value and (top or not _is_inline(value)):
+            subtables.append((key, value))
+        elif _is_table_array(value) and (top or not _is_inline(value)):
+            arrays.append((key, value))
+        else:
+            yield f"{_toml_key(key)} = {_toml_value(value)}"
+    for key, value in subtables:
+        name = ".".join(_toml_key(k) for k in [*path, key])
+        yield ""
+        yield f"[{name}]"
+        yield from _toml_table(value, [*path, key], top=False)
+    for key, items in arrays:
+        name = ".".join(_toml_key(k) for k in [*path, key])
+        for item in items:
+            yield ""
+            yield f"[[{name}]]"
+            yield from _toml_table(item, [*path, key], top=False)
+
+
+def to_toml(data: Mapping[str, Any], header: str = "") -> str:
+    """``data`` as a TOML document (``None`` values must already be left out).
+
+    >>> print(to_toml({"scenario": {"name": "x", "horizon_days": 10.0},
+    ...                "products": [{"id": "a", "quantity": {"dist": "constant", "value": 1}}]}))
+    [scenario]
+    name = "x"
+    horizon_days = 10.0
+    <BLANKLINE>
+    [[products]]
+    id = "a"
+    quantity = { dist = "constant", value = 1 }
+    <BLANKLINE>
+    """
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    body = list(_toml_table(data, [], top=True))
+    while body and body[0] == "":
+        body.pop(0)
+    if lines and body:
+        lines.append("")
+    return "\n".join(lines + body) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole folder
+# ---------------------------------------------------------------------------------------------
+
+
+def _tables(results: Results) -> dict[str, pd.DataFrame]:
+    return {
+        "summary.csv": results.summary,
+        "replications.csv": results.replications,
+        "timeseries.csv": results.timeseries,
+        "waits.csv": results.waits,
+        "disruptions.csv": results.windows,
+    }
+
+
+def scenario_toml(results: Results) -> str:
+    """The scenario exactly as run, as TOML that loads back to an equal Scenario."""
+    from .api import scenario_dict
+
+    header = (
+        f"Scenario as run by stockout {__version__} (command-line overrides applied).\n"
+        "Run it again with: stockout run scenario.toml"
+    )
+    return to_toml(scenario_dict(results.scenario), header)
+
+
+def _write_report(out_dir: Path) -> BaseException | None:
+    """Build report.html; None when written or when the report package is not available."""
+    try:
+        from .report import write_report
+    except (ImportError, AttributeError):
+        return None
+    try:
+        write_report(out_dir)
+    except Exception as error:  # noqa: BLE001 - the tables are kept, the error is reported
+        return error
+    return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def manifest(
+    results: Results,
+    *,
+    command: Sequence[str],
+    started: datetime,
+    finished: datetime,
+    jobs: int,
+    files: Sequence[str],
+) -> dict[str, Any]:
+    """The manifest's content (keys of ``docs/results-format.md``)."""
+    meta = results.scenario.scenario
+    elapsed = results.elapsed_seconds
+    if elapsed is None:
+        elapsed = (finished - started).total_seconds()
+    return {
+        "stockout_version": __version__,
+        "scenario": meta.name,
+        "title": meta.title,
+        "seed": meta.seed,
+        "replications": meta.replications,
+        "policies": results.policies,
+        "baseline": results.baseline,
+        "horizon_days": meta.horizon_days,
+        "warmup_days": meta.warmup_days,
+        "command": list(command),
+        "started": _iso(started),
+        "finished": _iso(finished),
+        "elapsed_seconds": round(elapsed, 3),
+        "jobs": jobs,
+        "files": list(files),
+    }
+
+
+def write_results(
+    out_dir: Path,
+    results: Results,
+    command: Sequence[str] = (),
+    started: datetime | None = None,
+    jobs: int | None = None,
+    *,
+    report: bool = True,
+    on_file: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Write the results folder into the existing, empty ``out_dir``; return the file names.
+
+    Order: ``scenario.toml``, the CSV tables, ``report.html`` (unless ``report`` is false), then
+    ``manifest.json`` last. If the report fails, the manifest is still written (the tables are
+    complete; ``stockout report DIR`` rebuilds the report) and :class:`ReportError` is raised.
+    """
+    started = started or results.started or datetime.now().astimezone()
+    files: list[str] = []
+
+    def put(name: str, data: bytes) -> None:
+        write_atomic(out_dir / name, data)
+        files.append(name)
+        if on_file is not None:
+            on_file(name)
+
+    put(SCENARIO_FILE, scenario_toml(results).encode("utf-8"))
+    for name, frame in _tables(results).items():
+        put(name, csv_bytes(frame))
+    report_error = _write_report(out_dir) if report else None
+    if (out_dir / REPORT_FILE).is_file():
+        files.append(REPORT_FILE)
+    content = manifest(
+        results,
+        command=command,
+        started=started,
+        finished=datetime.now().astimezone(),
+        jobs=jobs if jobs is not None else results.jobs,
+        files=files,
+    )
+    put(MANIFEST, (json.dumps(content, indent=2, allow_nan=False) + "\n").encode("utf-8"))
+    if report_error is not None:
+        raise ReportError(out_dir, report_error) from report_error
+    return files
