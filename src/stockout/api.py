@@ -143,17 +143,33 @@ def _select_policies(scenario: Scenario, names: list[str], source: str) -> list[
     return [by_name[n].model_dump(by_alias=True, exclude_none=True) for n in names]
 
 
-def run(scenario: ScenarioLike, *, jobs: int = 1, progress: Progress | None = None) -> Results:
+def run(
+    scenario: ScenarioLike,
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    search_dir: str | os.PathLike[str] | None = None,
+) -> Results:
     """Run every policy of the scenario for its number of replications and return the
-    :class:`Results`. ``jobs`` worker processes share the runs (the results do not depend on
-    it); ``progress(done, total)`` is called after each finished run. Writes nothing.
+    :class:`Results`. Writes nothing.
+
+    ``jobs`` worker processes share the runs (the results do not depend on it);
+    ``progress(done, total)`` is called after each finished run. ``search_dir`` is where custom
+    policy modules are looked for first: the scenario file's folder when ``scenario`` is a path.
     """
     from .experiment import run_replications  # the model loads only when a run is asked for
 
     resolved = load(scenario)
+    if search_dir is None and isinstance(scenario, str | os.PathLike):
+        search_dir = Path(scenario).parent
     started = datetime.now().astimezone()
     clock = time.perf_counter()
-    runs = run_replications(resolved, jobs=jobs, progress=progress)
+    runs = run_replications(
+        resolved,
+        jobs=jobs,
+        progress=progress,
+        search_dir=Path(search_dir) if search_dir is not None else None,
+    )
     return Results(
         scenario=resolved,
         runs=list(runs),

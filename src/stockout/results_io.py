@@ -15,7 +15,7 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,11 +106,19 @@ def new_run_dir(results_root: Path, scenario_name: str) -> Path:
 # ---------------------------------------------------------------------------------------------
 
 
+def _file_mode() -> int:
+    """Permissions of a new file under the current umask (mkstemp would make it private)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename, so
     ``path`` is either absent or complete, even if the process is interrupted."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -208,36 +216,48 @@ def _is_table_array(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
 
 
-def _toml_table(table: Mapping[str, Any], path: list[str], top: bool) -> Iterator[str]:
-    """Lines of one table: its inline keys, then sub-tables, then arrays of tables.
+#: Keys written first in their table, so each table opens with what it is.
+_LEADING_KEYS = ("name", "id", "rule", "availability", "dist")
 
-    At the top level every table becomes a ``[section]`` and every list of tables a
-    ``[[section]]``; deeper, small lists of tables (spikes, windows, deliveries) stay inline.
-    """
-    subtables: list[tuple[str, Mapping[str, Any]]] = []
-    arrays: list[tuple[str, list[Mapping[str, Any]]]] = []
-    for key, value in table.items():
-        if isinstance(value, Mapping) and value and (top or not _is_inline(value)):
+
+def _ordered(table: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    lead = [(k, table[k]) for k in _LEADING_KEYS if k in table]
+    return lead + [(k, v) for k, v in table.items() if k not in _LEADING_KEYS]
+
+
+def _toml_table(table: Mapping[str, Any], path: list[str]) -> Iterator[str]:
+    """Lines of one table: its inline keys, then sub-tables, then arrays of tables (TOML needs
+    a table's own keys before any header). Distributions, empty tables and small lists of
+    tables (spikes, windows, deliveries) stay inline."""
+    subtables: list[tuple[str, Any]] = []
+    for key, value in _ordered(table):
+        if (isinstance(value, Mapping) or _is_table_array(value)) and not _is_inline(value):
             subtables.append((key, value))
-        elif _is_table_array(value) and (top or not _is_inline(value)):
-            arrays.append((key, value))
         else:
             yield f"{_toml_key(key)} = {_toml_value(value)}"
+    subtables.sort(key=lambda item: isinstance(item[1], list))
     for key, value in subtables:
-        name = ".".join(_toml_key(k) for k in [*path, key])
+        yield from _toml_section(value, [*path, key])
+
+
+def _toml_section(
+    value: Mapping[str, Any] | list[Mapping[str, Any]], path: list[str]
+) -> Iterator[str]:
+    """``[a.b]`` for a table, one ``[[a.b]]`` per item for an array of tables."""
+    name = ".".join(_toml_key(k) for k in path)
+    for item, header in (
+        [(value, f"[{name}]")]
+        if isinstance(value, Mapping)
+        else [(item, f"[[{name}]]") for item in value]
+    ):
         yield ""
-        yield f"[{name}]"
-        yield from _toml_table(value, [*path, key], top=False)
-    for key, items in arrays:
-        name = ".".join(_toml_key(k) for k in [*path, key])
-        for item in items:
-            yield ""
-            yield f"[[{name}]]"
-            yield from _toml_table(item, [*path, key], top=False)
+        yield header
+        yield from _toml_table(item, path)
 
 
 def to_toml(data: Mapping[str, Any], header: str = "") -> str:
-    """``data`` as a TOML document (``None`` values must already be left out).
+    """``data`` as a TOML document (``None`` values must already be left out; empty top-level
+    lists are left out too).
 
     >>> print(to_toml({"scenario": {"name": "x", "horizon_days": 10.0},
     ...                "products": [{"id": "a", "quantity": {"dist": "constant", "value": 1}}]}))
@@ -251,7 +271,12 @@ def to_toml(data: Mapping[str, Any], header: str = "") -> str:
     <BLANKLINE>
     """
     lines = [f"# {line}".rstrip() for line in header.splitlines()]
-    body = list(_toml_table(data, [], top=True))
+    body: list[str] = []
+    for key, value in data.items():  # top level: every table a section, in the given order
+        if isinstance(value, Mapping) or _is_table_array(value):
+            body.extend(_toml_section(value, [key]))
+        elif not (isinstance(value, list) and not value):  # an empty list is the default
+            body[:0] = [f"{_toml_key(key)} = {_toml_value(value)}"]
     while body and body[0] == "":
         body.pop(0)
     if lines and body:
@@ -311,11 +336,10 @@ def manifest(
     jobs: int,
     files: Sequence[str],
 ) -> dict[str, Any]:
-    """The manifest's content (keys of ``docs/results-format.md``)."""
+    """The manifest's content (keys of ``docs/results-format.md``); ``elapsed_seconds`` is the
+    wall time from the start of the run to ``finished``."""
     meta = results.scenario.scenario
-    elapsed = results.elapsed_seconds
-    if elapsed is None:
-        elapsed = (finished - started).total_seconds()
+    elapsed = (finished - started).total_seconds()
     return {
         "stockout_version": __version__,
         "scenario": meta.name,
@@ -343,38 +367,49 @@ def write_results(
     jobs: int | None = None,
     *,
     report: bool = True,
-    on_file: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Write the results folder into the existing, empty ``out_dir``; return the file names.
 
-    Order: ``scenario.toml``, the CSV tables, ``report.html`` (unless ``report`` is false), then
-    ``manifest.json`` last. If the report fails, the manifest is still written (the tables are
-    complete; ``stockout report DIR`` rebuilds the report) and :class:`ReportError` is raised.
+    Order: ``scenario.toml``, the CSV tables, then ``manifest.json``; then, unless ``report`` is
+    false, ``report.html`` (the report reads the manifest), and ``manifest.json`` once more so
+    that it lists the report and is the last file written. If the run is interrupted while the
+    report is built, the manifest is removed again (the folder is incomplete). If the report
+    fails, the tables and the manifest are kept and :class:`ReportError` is raised.
     """
     started = started or results.started or datetime.now().astimezone()
+    jobs = jobs if jobs is not None else results.jobs
     files: list[str] = []
 
     def put(name: str, data: bytes) -> None:
         write_atomic(out_dir / name, data)
         files.append(name)
-        if on_file is not None:
-            on_file(name)
+
+    def put_manifest() -> None:
+        content = manifest(
+            results,
+            command=command,
+            started=started,
+            finished=datetime.now().astimezone(),
+            jobs=jobs,
+            files=[f for f in files if f != MANIFEST],
+        )
+        text = json.dumps(content, indent=2, allow_nan=False) + "\n"
+        write_atomic(out_dir / MANIFEST, text.encode("utf-8"))
 
     put(SCENARIO_FILE, scenario_toml(results).encode("utf-8"))
     for name, frame in _tables(results).items():
         put(name, csv_bytes(frame))
-    report_error = _write_report(out_dir) if report else None
-    if (out_dir / REPORT_FILE).is_file():
-        files.append(REPORT_FILE)
-    content = manifest(
-        results,
-        command=command,
-        started=started,
-        finished=datetime.now().astimezone(),
-        jobs=jobs if jobs is not None else results.jobs,
-        files=files,
-    )
-    put(MANIFEST, (json.dumps(content, indent=2, allow_nan=False) + "\n").encode("utf-8"))
+    put_manifest()
+    if not report:
+        return [*files, MANIFEST]
+    try:
+        report_error = _write_report(out_dir)
+    except BaseException:
+        (out_dir / MANIFEST).unlink(missing_ok=True)
+        raise
     if report_error is not None:
         raise ReportError(out_dir, report_error) from report_error
-    return files
+    if (out_dir / REPORT_FILE).is_file():
+        files.append(REPORT_FILE)
+        put_manifest()
+    return [*files, MANIFEST]

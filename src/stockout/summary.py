@@ -275,8 +275,15 @@ def timeseries_frame(runs: Sequence[RunResult]) -> pd.DataFrame:
                 mean, low, high = _series_spread(values)
                 parts.append(
                     pd.DataFrame(
-                        {"policy": policy, "product": product, "day": days, "series": name,
-                         "mean": mean, "low": low, "high": high}
+                        {
+                            "policy": policy,
+                            "product": product,
+                            "day": days,
+                            "series": name,
+                            "mean": mean,
+                            "low": low,
+                            "high": high,
+                        }
                     )
                 )
     if not parts:
@@ -303,8 +310,13 @@ def waits_frame(runs: Sequence[RunResult]) -> pd.DataFrame:
             keep = np.nonzero(counts)[0]
             parts.append(
                 pd.DataFrame(
-                    {"policy": policy, "product": product, "wait_low": low[keep],
-                     "wait_high": high[keep], "orders": counts[keep].astype("int64")}
+                    {
+                        "policy": policy,
+                        "product": product,
+                        "wait_low": low[keep],
+                        "wait_high": high[keep],
+                        "orders": counts[keep].astype("int64"),
+                    }
                 )
             )
     if not parts:

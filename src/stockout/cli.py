@@ -1,0 +1,496 @@
+"""The ``stockout`` command: parse arguments, call :mod:`stockout.api`, print.
+
+Exit codes: 0 ok; 1 internal error (traceback with ``--debug`` or ``STOCKOUT_DEBUG=1``); 2 bad
+input (scenario problems, bad option values, an output folder that is not empty), always with a
+message naming the file and key path, never a traceback; 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+from .scenario.errors import Problem, ScenarioError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .api import Results
+    from .results_io import ReportError
+    from .scenario.schema import Scenario
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+#: Columns of the summary table: metric, heading, number format.
+TABLE_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("revenue_kept", "revenue kept", "money"),
+    ("gross_profit", "gross profit", "money"),
+    ("fill_rate", "fill rate", "share"),
+    ("churn_rate", "churn rate", "share"),
+    ("storage_cost", "storage cost", "money"),
+    ("mean_wait_days", "mean wait, days", "days"),
+)
+
+
+@dataclass
+class State:
+    """What every command needs to know about the invocation."""
+
+    debug: bool = False
+    argv: list[str] = field(default_factory=lambda: ["stockout"])
+
+
+class InputError(Exception):
+    """Bad input found by the command line itself; the message says what to change."""
+
+
+app = typer.Typer(
+    name="stockout",
+    help="Simulate what to do when a product runs out: backorder, out of stock, or pre-order.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _out() -> Console:
+    """stdout; 120 columns when it is not a terminal (a log, a pipe)."""
+    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120
+    return Console(highlight=False, width=width)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    """Print plain text (no rich markup: scenario text and paths may contain brackets)."""
+    click.echo(text, err=err)
+
+
+def _state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, State) else State()
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        _say(f"stockout {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show tracebacks of internal errors (or STOCKOUT_DEBUG=1)."),
+    ] = False,
+) -> None:
+    """Simulate what to do when a product runs out: backorder, out of stock, or pre-order."""
+
+
+# ---------------------------------------------------------------------------------------------
+# stockout run
+# ---------------------------------------------------------------------------------------------
+
+
+def _load(path: Path) -> Scenario:
+    """Load a scenario file; an unreadable file is a ScenarioError like any other problem."""
+    from . import api
+
+    try:
+        return api.load(path)
+    except IsADirectoryError:
+        raise ScenarioError([Problem(str(path), "", "is a folder, not a scenario file")]) from None
+    except FileNotFoundError:
+        raise ScenarioError([Problem(str(path), "", "no such file")]) from None
+    except OSError as error:
+        message = f"cannot read the file: {error.strerror or error}"
+        raise ScenarioError([Problem(str(path), "", message)]) from None
+
+
+def _split_policies(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr (runs done / total, ETA), or nothing."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=_err(), transient=True) as bar:
+        task = bar.add_task("simulating", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _interrupted(folder: Path | None) -> NoReturn:
+    if folder is None or not folder.exists():
+        _say("interrupted: no results written", err=True)
+    elif not any(folder.iterdir()):
+        folder.rmdir()
+        _say("interrupted: no results written", err=True)
+    else:
+        _say(f"interrupted: folder {folder} is incomplete (no manifest.json)", err=True)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)],
+    policies: Annotated[
+        str | None,
+        typer.Option("--policies", metavar="A,B", help="Run only these policies, in this order."),
+    ] = None,
+    reps: Annotated[
+        int | None, typer.Option("--reps", min=1, help="Number of replications.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Master random seed.")] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
+    ] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (must not exist or be empty)."),
+    ] = None,
+    horizon: Annotated[
+        float | None, typer.Option("--horizon", help="Horizon in days (warm-up included).")
+    ] = None,
+    results_root: Annotated[
+        Path, typer.Option("--results-root", help="Where results/<scenario>/<run-id>/ goes.")
+    ] = Path("results"),
+    no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the output folder.")
+    ] = False,
+) -> None:
+    """Run a scenario: every policy, every replication; write a results folder."""
+    from . import api, results_io
+
+    scenario = _load(file)
+    scenario = api.with_overrides(
+        scenario,
+        replications=reps,
+        seed=seed,
+        horizon_days=horizon,
+        policies=_split_policies(policies),
+        source=f"{file} (with command-line options)",
+    )
+    if out is not None:
+        results_io.check_out_dir(out)
+    workers = jobs or os.cpu_count() or 1
+    try:
+        with _progress_bar(sys.stderr.isatty() and not quiet) as progress:
+            results = api.run(scenario, jobs=workers, progress=progress)
+    except KeyboardInterrupt:
+        _interrupted(None)
+    folder: Path | None = None
+    report_error: ReportError | None = None
+    try:
+        if out is not None:
+            folder = results_io.prepare_out_dir(out)
+        else:
+            folder = results_io.new_run_dir(results_root, scenario.scenario.name)
+        results.save(folder, command=_state(ctx).argv, report=not no_report)
+    except KeyboardInterrupt:
+        _interrupted(folder)
+    except results_io.ReportError as error:
+        report_error = error
+    _print_outcome(results, folder, quiet=quiet, report=not no_report)
+    if report_error is not None:
+        _report_failed(ctx, report_error)
+
+
+def _print_outcome(results: Results, folder: Path, *, quiet: bool, report: bool) -> None:
+    if quiet:
+        _say(str(folder))
+        return
+    console = _out()
+    console.print(summary_table(results))
+    console.print(
+        Text(
+            f"Δ: paired difference to the baseline '{results.baseline}', "
+            "± the half-width of its 95% interval; * significant.",
+            style="dim",
+        )
+    )
+    if report and not (folder / "report.html").is_file():
+        _say("(no report.html: the report package is not available)")
+    _say(f"results: {folder}")
+
+
+def _report_failed(ctx: typer.Context, error: ReportError) -> NoReturn:
+    _say(f"error: {error}", err=True)
+    _say(
+        f"the tables and manifest are kept in {error.out_dir}; "
+        f"rebuild the report with: stockout report {error.out_dir}",
+        err=True,
+    )
+    if _state(ctx).debug:
+        traceback.print_exception(error.__cause__ or error, file=sys.stderr)
+    raise typer.Exit(EXIT_INTERNAL)
+
+
+# ---------------------------------------------------------------------------------------------
+# The summary table
+# ---------------------------------------------------------------------------------------------
+
+
+def _number(value: float, kind: str, *, signed: bool = False) -> str:
+    """A metric value for the table: money with thousands separators, shares in percent,
+    days with two decimals."""
+    if not math.isfinite(value):
+        return "–"
+    sign = "+" if signed else ""
+    if kind == "share":
+        return f"{value * 100:{sign}.1f}"
+    if kind == "days":
+        return f"{value:{sign}.2f}"
+    return f"{value:{sign},.0f}" if abs(value) >= 100 else f"{value:{sign},.2f}"
+
+
+def _with_half(mean: float, low: float, high: float, kind: str, *, signed: bool) -> str:
+    text = _number(mean, kind, signed=signed)
+    half = (high - low) / 2
+    if math.isfinite(mean) and math.isfinite(half) and half > 0:
+        text += f" ± {_number(half, kind)}"
+    return text + (" %" if kind == "share" and math.isfinite(mean) else "")
+
+
+def _cell(row: pd.Series, kind: str, is_baseline: bool, higher_is_better: bool) -> Text:
+    """``mean ± half-width`` and, below, ``Δ diff ± half-width`` (``*`` if significant)."""
+    text = Text(_with_half(row["mean"], row["ci_low"], row["ci_high"], kind, signed=False))
+    if is_baseline:
+        text.append("\nbaseline", style="dim")
+        return text
+    diff, low, high = row["diff"], row["diff_ci_low"], row["diff_ci_high"]
+    if not math.isfinite(diff):
+        text.append("\nΔ –", style="dim")
+        return text
+    significant = low > 0 or high < 0
+    better = diff > 0 if higher_is_better else diff < 0
+    style = ("green" if better else "red") if significant else "dim"
+    delta = _with_half(diff, low, high, kind, signed=True).replace(" %", " pp")
+    text.append(f"\nΔ {delta}{' *' if significant else ''}", style=style)
+    return text
+
+
+def summary_table(results: Results) -> Table:
+    """The key metrics over all products, one column per policy: mean ± CI half-width, and the
+    paired difference to the baseline (Δ, ``*`` when its 95% interval excludes 0)."""
+    from .records import HIGHER_IS_BETTER
+
+    meta = results.scenario.scenario
+    title = f"{meta.title or meta.name}: {meta.replications} replication(s), seed {meta.seed}"
+    table = Table(title=Text(title), title_justify="left", show_lines=True)
+    table.add_column("metric", no_wrap=True)
+    for policy in results.policies:
+        table.add_column(Text(policy), justify="right")
+    rows = results.summary[results.summary["product"] == "all"].set_index(["policy", "metric"])
+    for metric, heading, kind in TABLE_METRICS:
+        cells = [Text(heading)]
+        for policy in results.policies:
+            if (policy, metric) not in rows.index:
+                cells.append(Text("–"))
+                continue
+            row = rows.loc[(policy, metric)]
+            is_baseline = policy == results.baseline
+            cells.append(_cell(row, kind, is_baseline, metric in HIGHER_IS_BETTER))
+        table.add_row(*cells)
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# validate, schema, scenarios, report
+# ---------------------------------------------------------------------------------------------
+
+
+@app.command("validate")
+def validate_command(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)],
+) -> None:
+    """Check scenario files; print every problem, or `ok`. Exit 2 if any file is bad."""
+    bad = 0
+    for path in files:
+        try:
+            _load(path)
+        except ScenarioError as error:
+            bad += 1
+            _say(str(error))
+        else:
+            _say(f"{path}: ok")
+    if bad:
+        _say(f"{bad} of {len(files)} file(s) have problems", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command("schema")
+def schema_command(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the scenario format (for editors)."""
+    from . import api, results_io
+
+    text = json.dumps(api.json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder; give a file name for --out")
+    if not out.parent.is_dir():
+        raise InputError(f"{out.parent}: no such folder for --out")
+    results_io.write_atomic(out, text.encode("utf-8"))
+    _say(str(out))
+
+
+@app.command("scenarios")
+def scenarios_command(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="Folder to list (default: ./scenarios and the bundled ones)."),
+    ] = None,
+) -> None:
+    """List scenario files: name, title and what each one teaches."""
+    from . import api
+
+    if folder is not None and not folder.is_dir():
+        raise InputError(f"{folder}: no such folder")
+    infos = api.list_scenarios(folder)
+    if not infos:
+        where = folder if folder is not None else "./scenarios or the bundled scenarios"
+        _say(f"no scenario files found in {where}")
+        return
+    table = Table(show_lines=False)
+    for heading in ("name", "title", "summary", "file"):
+        table.add_column(heading, overflow="fold")
+    for info in infos:
+        table.add_row(Text(info.name), Text(info.title), Text(info.summary), Text(str(info.path)))
+    _out().print(table)
+
+
+@app.command("report")
+def report_command(
+    results_dir: Annotated[Path, typer.Argument(help="A results folder.", show_default=False)],
+) -> None:
+    """Rebuild report.html in a results folder."""
+    from . import api
+
+    if not results_dir.is_dir():
+        raise InputError(f"{results_dir}: no such results folder")
+    if not (results_dir / "summary.csv").is_file():
+        raise InputError(f"{results_dir}: not a results folder (no summary.csv)")
+    _say(str(api.build_report(results_dir)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def _debug_requested(args: Sequence[str]) -> bool:
+    env = os.environ.get("STOCKOUT_DEBUG", "").strip().lower()
+    head = list(args[: args.index("--")]) if "--" in args else list(args)
+    return env not in ("", "0", "false", "no") or "--debug" in head
+
+
+def _without_debug(args: Sequence[str]) -> list[str]:
+    """``--debug`` is accepted anywhere before ``--``; click sees it only at the front."""
+    if "--" in args:
+        cut = list(args).index("--")
+        head, tail = list(args[:cut]), list(args[cut:])
+    else:
+        head, tail = list(args), []
+    return [a for a in head if a != "--debug"] + tail
+
+
+def _internal_error(error: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    _say(f"stockout: internal error: {type(error).__name__}: {error}", err=True)
+    if not debug:
+        _say("run again with --debug (or STOCKOUT_DEBUG=1) to see the traceback", err=True)
+    return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    from .results_io import OutDirError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    state = State(debug=_debug_requested(args), argv=["stockout", *args])
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(
+            _without_debug(args), prog_name="stockout", standalone_mode=False, obj=state
+        )
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.ClickException as error:  # usage errors: exit 2
+        error.show()
+        return error.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _say("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except ScenarioError as error:
+        _say(str(error), err=True)
+        return EXIT_BAD_INPUT
+    except (OutDirError, InputError) as error:
+        _say(f"error: {error}", err=True)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # noqa: BLE001 - the last line of defence: no raw traceback
+        return _internal_error(error, state.debug)
+    return code if isinstance(code, int) else EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
