@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
@@ -150,6 +150,8 @@ def model_keys(model: type[BaseModel]) -> list[str]:
 def _field_type(model: type[BaseModel], key: object) -> Any:
     for name, field in model.model_fields.items():
         if key in (name, field.alias):
+            if isinstance(field.discriminator, str):  # pydantic moves it off the annotation
+                return Annotated[field.annotation, Field(discriminator=field.discriminator)]
             return field.annotation
     return None
 
@@ -350,10 +352,9 @@ def plain_message(err: ErrorDetails, where: Located, data: Any) -> tuple[DataPat
         if kind == "union_tag_not_found":
             return (*path, disc), f"missing: say which {noun} this is, one of: {listed}"
         tag = ctx.get("tag")
-        return (
-            (*path, disc),
-            f"unknown {noun} '{tag}'{did_you_mean(tag, kinds)}; valid kinds are: {listed}",
-        )
+        hint = did_you_mean(tag, kinds)
+        valid = f" Valid kinds: {listed}" if hint else f"; valid kinds: {listed}"
+        return (*path, disc), f"unknown {noun} '{tag}'{hint}{valid}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         if where.discriminator == "dist":
             return path, f"expected a distribution such as {_DIST_EXAMPLE}, got {got}"
@@ -389,13 +390,11 @@ def plain_message(err: ErrorDetails, where: Located, data: Any) -> tuple[DataPat
         if path == ("products",):
             return path, "a scenario needs at least one [[products]] table"
         return path, (
-            f"needs at least {_entries(ctx.get('min_length'))}, "
-            f"got {ctx.get('actual_length', 0)}"
+            f"needs at least {_entries(ctx.get('min_length'))}, got {ctx.get('actual_length', 0)}"
         )
     if kind == "too_long":
         return path, (
-            f"has {_entries(ctx.get('actual_length'))}, "
-            f"at most {ctx.get('max_length')} are allowed"
+            f"has {_entries(ctx.get('actual_length'))}, at most {ctx.get('max_length')} are allowed"
         )
     if kind == "string_too_short":
         return path, "must not be empty"

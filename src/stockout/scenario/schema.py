@@ -619,7 +619,7 @@ def _unknown(name: str, what: str, known: list[str], section: str) -> str:
     if not known:
         return f"no {what} '{name}': the scenario has no [[{section}]]"
     return (
-        f"no {what} '{name}'{did_you_mean(name, known)}"
+        f"no {what} '{name}'{did_you_mean(name, known)} "
         f"(known: {', '.join(repr(k) for k in known)})"
     )
 
@@ -708,11 +708,8 @@ def reference_problems(data: Mapping[str, Any]) -> list[ReferenceProblem]:
     meta = data.get("scenario")
     baseline = meta.get("baseline") if isinstance(meta, Mapping) else None
     if isinstance(baseline, str) and baseline not in policy_names:
-        problems.append(
-            ReferenceProblem(
-                ("scenario", "baseline"), _unknown(baseline, "policy named", policy_names, "policies")
-            )
-        )
+        message = _unknown(baseline, "policy named", policy_names, "policies")
+        problems.append(ReferenceProblem(("scenario", "baseline"), message))
 
     for i, policy in policies:
         overrides = policy.get("replenishment")
@@ -721,9 +718,8 @@ def reference_problems(data: Mapping[str, Any]) -> list[ReferenceProblem]:
         for product_id, override in overrides.items():
             path: DataPath = ("policies", i, "replenishment", product_id)
             if product_id not in product_ids:
-                problems.append(
-                    ReferenceProblem(path, _unknown(product_id, "product with id", product_ids, "products"))
-                )
+                message = _unknown(product_id, "product with id", product_ids, "products")
+                problems.append(ReferenceProblem(path, message))
                 continue
             base = rules.get(product_id)
             if not isinstance(override, Mapping) or base is None or not _valid_rule(base):
