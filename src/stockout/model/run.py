@@ -7,6 +7,7 @@ counters into the glossary's metrics.
 
 from __future__ import annotations
 
+import heapq
 import math
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from ..records import METRICS, SERIES, WAIT_EDGES, RunResult
 from ..scenario.schema import Scenario, ScheduledRule
 from ..streams import Streams
 from .demand import DemandCandidates, population_bound
-from .stockpoint import StockPoint
+from .stockpoint import LOST, RECEIVE, StockPoint
 from .supply import LaneRun, Route, SupplierRun
 from .windows import draw_windows
 
@@ -56,7 +57,12 @@ class Model:
         self.streams = Streams(meta.seed, replication)
         self.population = Population(scenario.customers.population)
         self._order_id = 0
-        self._shipment_id = 0
+        self.shipment_id = 0
+        # Receipts due, as a heap of (day, shipment id, stock point, qty, kind). They are applied
+        # lazily, in day order, by ``flush(t)`` before anything else happens at or after their
+        # day: every event handler flushes first, so the result is exactly that of one SimPy
+        # event per receipt, without paying for one.
+        self.receipts: list[tuple[float, int, StockPoint, int, int]] = []
         self.backlog_total = 0
         self.max_backlog_total = 0
         self.windows: list[tuple[str, str, float, float]] = []
@@ -111,7 +117,8 @@ class Model:
                 for d in rspec.deliveries:
                     if d.quantity > 0:
                         sid = self.next_shipment_id()
-                        sp.pipeline[sid] = [d.day, d.quantity]  # known in advance: quotable
+                        sp.pipeline[sid] = (d.day, d.quantity)  # known in advance: quotable
+                        sp.pipeline_in_order = False
                         self.deliveries.append((sp, d.day, d.quantity, sid))
             spikes = draw_windows(
                 product.demand.spikes, self.horizon,
@@ -137,8 +144,8 @@ class Model:
         return self._order_id
 
     def next_shipment_id(self) -> int:
-        self._shipment_id += 1
-        return self._shipment_id
+        self.shipment_id += 1
+        return self.shipment_id
 
     def backlog_changed(self, delta: int) -> None:
         self.backlog_total += delta
@@ -159,15 +166,17 @@ class Model:
                 return math.ceil(t / period - 1e-12) * period
         return t
 
-    def schedule_receipt(self, sp: StockPoint, arrival: float, qty: int, sid: int) -> None:
-        if arrival >= self.horizon:
-            return  # stays on order at the horizon
-        ev = Timeout(self.env, arrival - self.env.now, (sp, qty, sid))
-        ev.callbacks.append(self._on_receipt)
-
-    def _on_receipt(self, event: Timeout) -> None:
-        sp, qty, sid = event._value  # noqa: SLF001
-        sp.receive(self.env.now, qty, sid)
+    def flush(self, t: float) -> None:
+        """Apply every shipment ending at or before ``t``, in day order."""
+        heap = self.receipts
+        while heap and heap[0][0] <= t:
+            day, sid, sp, qty, kind = heapq.heappop(heap)
+            if kind == RECEIVE:
+                sp.receive(day, qty, sid)
+            elif kind == LOST:
+                sp.lose_in_transit(day, qty, sid)
+            else:
+                sp.cancel_shipment(day, qty, sid)
 
     # ------------------------------------------------------------------ processes
 
@@ -200,6 +209,7 @@ class Model:
         while True:
             yield Timeout(env, 1.0)
             day += 1
+            self.flush(env.now)
             if day - 1 < len(acquisitions):
                 pop.n += acquisitions[day - 1]
             if p_bg > 0 and pop.n > 0:
@@ -214,11 +224,13 @@ class Model:
     def _sample(self, point: int) -> None:
         total = np.zeros(len(SERIES))
         for k, sp in enumerate(self.products):
-            row = (sp.on_hand, sp.backlog, sp.on_order, np.nan, sp.flow_revenue, sp.flow_lost)
+            revenue = (sp.shipped_total - sp.sampled_shipped) * sp.price
+            row = (sp.on_hand, sp.backlog, sp.on_order, np.nan, revenue,
+                   sp.lost_total - sp.sampled_lost)
             self.series[k, point] = row
             total += np.nan_to_num(row)
-            sp.flow_revenue = 0.0
-            sp.flow_lost = 0
+            sp.sampled_shipped = sp.shipped_total
+            sp.sampled_lost = sp.lost_total
         total[3] = self.population.n
         self.series[-1, point] = total
 
@@ -226,6 +238,7 @@ class Model:
         env = self.env
         k = 0
         while True:
+            self.flush(env.now)
             sp.review(env.now)
             k += 1
             yield Timeout(env, k * period - env.now)
@@ -236,6 +249,7 @@ class Model:
             ev.callbacks.append(lambda _ev: fn(*args))
 
     def _end_warmup(self) -> None:
+        self.flush(self.warmup)
         for sp in self.products:
             sp.reset_window(self.warmup)
         self.max_backlog_total = self.backlog_total
@@ -258,14 +272,14 @@ class Model:
         for sp, candidates in self.demand:
             env.process(self._arrivals(sp, candidates))
         env.run(until=self.horizon)
-        for sp in self.products:
-            sp._advance(self.horizon)  # noqa: SLF001
+        self.flush(self.horizon)
 
     def _deliver(self, sp: StockPoint, day: float, qty: int, sid: int) -> None:
         if day > self.warmup:
             sp.replenishment_orders += 1
             sp.units_ordered += qty
             sp.purchase_cost += qty * sp.unit_cost
+        self.flush(day)
         sp.receive(day, qty, None)
         sp.pipeline.pop(sid, None)
 
@@ -279,8 +293,11 @@ def _ratio(num: float, den: float) -> float:
 
 def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, float]:
     t = sp.tally
-    pending_orders = [o for o in sp.queue if not o.done and o.counted]
-    pending = sum(o.remaining for o in pending_orders) * sp.price
+    pending_units = sum(o.remaining for o in sp.queue if not o.done and o.counted)
+    orders = sp.filled + t.backorders + t.preorders + t.lost
+    units = sp.filled_units + t.other_units
+    shipped = sp.filled_units + t.partial_on_arrival + t.late_units
+    price = sp.price
     storage = sp.holding_cost * sp.a_on_hand
     ordering = sp.order_cost * sp.replenishment_orders
     handling = (sp.backorder_handling * (t.backorders + t.preorders)
@@ -288,15 +305,15 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
     backlog_cost = sp.backorder_cost * sp.a_backlog
     waits = np.frombuffer(t.waits, dtype=float) if len(t.waits) else None
     return {
-        "orders": t.orders,
-        "units_demanded": t.units,
-        "potential_revenue": t.units * sp.price,
-        "revenue_kept": t.kept,
-        "revenue_lost_stockout": t.lost_stockout,
-        "revenue_lost_cancelled": t.lost_cancelled,
-        "revenue_pending": pending,
-        "fill_rate": _ratio(t.filled, t.orders),
-        "unit_fill_rate": _ratio(t.units_on_arrival, t.units),
+        "orders": orders,
+        "units_demanded": units,
+        "potential_revenue": units * price,
+        "revenue_kept": shipped * price,
+        "revenue_lost_stockout": t.lost_units * price,
+        "revenue_lost_cancelled": t.cancelled_units * price,
+        "revenue_pending": pending_units * price,
+        "fill_rate": _ratio(sp.filled, orders),
+        "unit_fill_rate": _ratio(sp.filled_units + t.partial_on_arrival, units),
         "backorders": t.backorders,
         "preorders": t.preorders,
         "cancellations": t.cancelled,
@@ -312,13 +329,13 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
         "purchase_cost": sp.purchase_cost,
         "handling_cost": handling,
         "backlog_cost": backlog_cost,
-        "gross_profit": t.kept - sp.unit_cost * t.units_shipped - storage - ordering - handling
+        "gross_profit": shipped * (price - sp.unit_cost) - storage - ordering - handling
         - backlog_cost,
         "churned_customers": t.churned,
         "churn_rate": _ratio(t.churned, n_start),
         "active_customers_end": math.nan,
         "customer_cash_held": sp.a_cash / span,
-        "units_shipped": t.units_shipped,
+        "units_shipped": shipped,
         "units_received": sp.units_received,
         "lost_in_transit": sp.lost_in_transit,
     }
@@ -337,14 +354,14 @@ def _total_metrics(model: Model, per: dict[str, dict[str, float]]) -> dict[str, 
     sps = model.products
     total = {m: float(sum(per[sp.id][m] for sp in sps)) for m in _SUMMED}
     tallies = [sp.tally for sp in sps]
-    orders = sum(t.orders for t in tallies)
     shipped_late = sum(t.shipped_late for t in tallies)
     pop = model.population
     total["churned_customers"] += pop.background_churned
     waits = [np.frombuffer(t.waits, dtype=float) for t in tallies if len(t.waits)]
+    filled_units = sum(sp.filled_units + sp.tally.partial_on_arrival for sp in sps)
     total.update({
-        "fill_rate": _ratio(sum(t.filled for t in tallies), orders),
-        "unit_fill_rate": _ratio(sum(t.units_on_arrival for t in tallies), total["units_demanded"]),
+        "fill_rate": _ratio(sum(sp.filled for sp in sps), total["orders"]),
+        "unit_fill_rate": _ratio(filled_units, total["units_demanded"]),
         "mean_wait_days": _ratio(sum(t.wait_sum for t in tallies), shipped_late),
         "p95_wait_days": float(np.percentile(np.concatenate(waits), 95)) if waits else math.nan,
         "max_backlog_units": model.max_backlog_total,
@@ -368,12 +385,12 @@ def check_invariants(model: Model, per: dict[str, dict[str, float]]) -> None:
             problems.append(f"{sp.id}: on hand {sp.on_hand}, reserved {sp.reserved}")
         if sp.backlog != sum(o.remaining for o in waiting) or sp.backlog_orders != len(waiting):
             problems.append(f"{sp.id}: backlog counters disagree with the queue")
-        if sp.orders_total != sum(sp.ends) + len(waiting):
-            problems.append(f"{sp.id}: an order ended in no state or in two")
+        if sp.waiting_total != sp.ends[0] + sp.ends[2] + len(waiting):
+            problems.append(f"{sp.id}: a waiting order ended in no state or in two")
         t = sp.tally
         pending = sum(1 for o in waiting if o.counted)
-        if t.orders != t.filled + t.shipped_late + t.lost + t.cancelled + pending:
-            problems.append(f"{sp.id}: cohort orders do not add up")
+        if t.backorders + t.preorders != t.shipped_late + t.cancelled + pending:
+            problems.append(f"{sp.id}: cohort waiting orders do not add up")
         m = per[sp.id]
         parts = (m["revenue_kept"] + m["revenue_lost_stockout"] + m["revenue_lost_cancelled"]
                  + m["revenue_pending"])

@@ -4,9 +4,12 @@ The stock point applies decisions; it does not make them. What to offer a custom
 short comes from the availability policy, how much to reorder from the replenishment rule.
 
 Hot path: an order filled from stock touches a handful of counters and, under continuous review,
-asks the rule for an order. Waiting orders are the only per-order objects. Every mutation of a
-level (on hand, backlog, on order, cash held) first closes the time-weighted areas up to now
-(``_advance``), so averages are exact, not sampled.
+asks the rule for an order. Waiting orders are the only per-order objects.
+
+Time-weighted levels (on hand, backlog, on order, cash held) are exact, not sampled, and cost one
+multiply-add per change: the integral of a level L over (w, H] is L(w)·(H − w) + Σ ΔL·(H − t) over
+its changes ΔL at times t in (w, H], so each change adds ``delta * (horizon - t)`` to the level's
+area and nothing needs closing at the horizon.
 
 Accounting conventions (DESIGN §3): order-based statistics belong to the orders *arriving* after
 the warm-up (a cohort: ``Order.counted``), wherever their outcome happens; levels and costs in time
@@ -18,6 +21,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import deque
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
     from .supply import Route
 
 EPS = 1e-9
+RECEIVE, LOST, NEVER_SHIPPED = 0, 1, 2  # how a shipment ends
 
 
 class Order:
@@ -60,16 +65,20 @@ class Tally:
     """Per-product counts over the cohort of orders arriving after the warm-up."""
 
     __slots__ = (
-        "orders", "units", "filled", "units_on_arrival", "backorders", "preorders", "lost",
-        "cancelled", "shipped_late", "kept", "lost_stockout", "lost_cancelled", "units_shipped",
-        "on_time", "wait_sum", "waits", "churned",
+        "other_units", "backorders", "preorders", "lost", "cancelled", "shipped_late",
+        "partial_on_arrival", "late_units", "lost_units", "cancelled_units", "on_time",
+        "wait_sum", "waits", "churned",
     )
 
+    # Orders filled from stock on arrival are counted on the StockPoint itself (filled,
+    # filled_units): the hot path. Everything here is updated on slower paths only.
     def __init__(self) -> None:
-        self.orders = self.units = self.filled = self.units_on_arrival = 0
+        self.other_units = 0  # units of orders not filled from stock on arrival
         self.backorders = self.preorders = self.lost = self.cancelled = self.shipped_late = 0
-        self.kept = self.lost_stockout = self.lost_cancelled = 0.0
-        self.units_shipped = self.on_time = 0
+        self.partial_on_arrival = 0  # units shipped on arrival from orders that then waited
+        self.late_units = 0  # units shipped to orders after they waited
+        self.lost_units = self.cancelled_units = 0
+        self.on_time = 0
         self.wait_sum = 0.0
         self.waits = array("d")
         self.churned = 0
@@ -97,6 +106,8 @@ class StockPoint:
     ) -> None:
         self.model = model
         self.env = model.env
+        self.horizon = model.horizon
+        self.warmup = model.warmup
         self.id = pid
         self.price = price
         self.unit_cost = unit_cost
@@ -125,48 +136,48 @@ class StockPoint:
         self.on_order = 0
         self.cash = 0.0  # prepayments held for unshipped units
         self.queue: deque[Order] = deque()
-        self.pipeline: dict[int, list[float]] = {}  # shipment id -> [expected day, qty]
+        self.pipeline: dict[int, tuple[float, int]] = {}  # shipment id -> (expected day, qty)
+        self.pipeline_in_order = True  # expected days were added in non-decreasing order
+        self.last_expected = -math.inf
         self.notify: deque[tuple[float, int, float, float]] = deque()
         self.preorders_taken = 0
 
-        # time-weighted areas since the last reset, closed up to self.t
-        self.t = 0.0
-        self.a_on_hand = self.a_backlog = self.a_on_order = self.a_cash = 0.0
+        # time-weighted areas over (warm-up, horizon] (see the module docstring)
+        span = self.horizon
+        self.a_on_hand = initial_stock * span
+        self.a_backlog = self.a_on_order = self.a_cash = 0.0
         self.max_backlog = 0
+        # the hot path's cohort counts: orders filled from stock on arrival
+        self.filled = 0
+        self.filled_units = 0
         # time-based counts since the warm-up
         self.replenishment_orders = 0
         self.units_ordered = 0
         self.purchase_cost = 0.0
+        self.units_received = 0
+        self.lost_in_transit = 0
         # whole-run counts for the invariants
         self.initial_stock = initial_stock
         self.received_total = 0
         self.shipped_total = 0
         self.lost_in_transit_total = 0
-        self.lost_in_transit = 0
-        self.units_received = 0
-        self.orders_total = 0
-        self.ends = [0, 0, 0, 0]  # filled, shipped after waiting, lost, cancelled (whole run)
-        # flows for the time series, reset at each sample
-        self.flow_revenue = 0.0
-        self.flow_lost = 0
+        self.waiting_total = 0  # orders ever accepted to wait
+        self.ends = [0, 0, 0]  # shipped after waiting, lost, cancelled (whole run)
+        # time series: shipped units and lost orders up to the last sample
+        self.sampled_shipped = 0
+        self.lost_total = 0
+        self.sampled_lost = 0
         self.tally = Tally()
-        self.warmup = model.warmup
 
     # ------------------------------------------------------------------ levels
 
-    def _advance(self, t: float) -> None:
-        dt = t - self.t
-        if dt > 0:
-            self.a_on_hand += self.on_hand * dt
-            self.a_backlog += self.backlog * dt
-            self.a_on_order += self.on_order * dt
-            self.a_cash += self.cash * dt
-            self.t = t
-
     def reset_window(self, t: float) -> None:
         """Start the statistics window at ``t`` (the end of the warm-up)."""
-        self._advance(t)
-        self.a_on_hand = self.a_backlog = self.a_on_order = self.a_cash = 0.0
+        rest = self.horizon - t
+        self.a_on_hand = self.on_hand * rest
+        self.a_backlog = self.backlog * rest
+        self.a_on_order = self.on_order * rest
+        self.a_cash = self.cash * rest
         self.max_backlog = self.backlog
         self.replenishment_orders = 0
         self.units_ordered = 0
@@ -177,6 +188,17 @@ class StockPoint:
     def position(self) -> int:
         return self.on_hand + self.on_order - self.backlog
 
+    def _backlog_add(self, units: int, t: float) -> None:
+        self.backlog += units
+        self.a_backlog += units * (self.horizon - t)
+        if units > 0 and self.backlog > self.max_backlog:
+            self.max_backlog = self.backlog
+        self.model.backlog_changed(units)
+
+    def _cash_add(self, amount: float, t: float) -> None:
+        self.cash += amount
+        self.a_cash += amount * (self.horizon - t)
+
     # ------------------------------------------------------------------ customers
 
     def arrive(
@@ -184,36 +206,29 @@ class StockPoint:
         returning: bool = False,
     ) -> None:
         """A customer order of ``qty`` units arrives at ``t``."""
-        counted = t > self.warmup
-        tally = self.tally
-        self.orders_total += 1
-        if counted:
-            tally.orders += 1
-            tally.units += qty
-        free = self.on_hand - self.reserved
-        if self.released and free >= qty and not self.backlog_orders:
-            # filled from stock on arrival
-            self._advance(t)
+        model = self.model
+        receipts = model.receipts
+        if receipts and receipts[0][0] <= t:
+            model.flush(t)
+        if self.released and self.on_hand - self.reserved >= qty and not self.backlog_orders:
+            # filled from stock on arrival: the hot path
             self.on_hand -= qty
+            self.a_on_hand -= qty * (self.horizon - t)
             self.shipped_total += qty
-            revenue = qty * self.price
-            self.flow_revenue += revenue
-            self.ends[0] += 1
-            if counted:
-                tally.filled += 1
-                tally.units_on_arrival += qty
-                tally.units_shipped += qty
-                tally.kept += revenue
+            if t > self.warmup:
+                self.filled += 1
+                self.filled_units += qty
             if self.continuous:
                 self.review(t)
             return
-        self._shortage(t, qty, patience, u_churn, u_notify, returning, counted, free)
+        self._shortage(t, qty, patience, u_churn, u_notify, returning)
 
     def _shortage(
         self, t: float, qty: int, patience: float, u_churn: float, u_notify: float,
-        returning: bool, counted: bool, free: int,
+        returning: bool,
     ) -> None:
-        free = max(free, 0) if self.released else 0
+        counted = t > self.warmup
+        free = max(self.on_hand - self.reserved, 0) if self.released else 0
         quote = self.quote(t, qty, free)
         view = Shortage(
             t, self.id, qty, free, self.backlog, self.backlog_orders, self.preorders_taken,
@@ -222,13 +237,15 @@ class StockPoint:
         offer = self.policy.on_shortage(view)
         kind = self._check_offer(offer, t)
         tally = self.tally
+        if counted:
+            tally.other_units += qty
         if kind == REFUSE or offer.quote_day - t > patience:
             declined = kind != REFUSE
-            self.ends[2] += 1
-            self.flow_lost += 1
+            self.ends[1] += 1
+            self.lost_total += 1
             if counted:
                 tally.lost += 1
-                tally.lost_stockout += qty * self.price
+                tally.lost_units += qty
             if not self.released and not declined:
                 return  # the product does not exist yet: no disappointment, no churn
             if not declined and not returning and self.notify_share and u_notify < self.notify_share:
@@ -239,7 +256,6 @@ class StockPoint:
                 self.model.churn(self, t)
             return
         # accepted to wait
-        self._advance(t)
         order = Order(
             self.model.next_order_id(), t, qty, offer.quote_day, counted, self.prepay, kind,
             u_churn,
@@ -253,23 +269,18 @@ class StockPoint:
             self.preorders_taken += 1
         if self.partial and free > 0:
             self.on_hand -= free
+            self.a_on_hand -= free * (self.horizon - t)
             self.shipped_total += free
             order.remaining -= free
-            revenue = free * self.price
-            self.flow_revenue += revenue
             if counted:
-                tally.units_on_arrival += free
-                tally.units_shipped += free
-                tally.kept += revenue
+                tally.partial_on_arrival += free
         self.queue.append(order)
+        self.waiting_total += 1
         self.backlog_orders += 1
-        self.backlog += order.remaining
-        if self.backlog > self.max_backlog:
-            self.max_backlog = self.backlog
-        self.model.backlog_changed(order.remaining)
+        self._backlog_add(order.remaining, t)
         if self.prepay:
-            self.cash += order.remaining * self.price
-        if patience < math.inf and t + patience < self.model.horizon:
+            self._cash_add(order.remaining * self.price, t)
+        if patience < math.inf and t + patience < self.horizon:
             ev = Timeout(self.env, t + patience - self.env.now, order)
             ev.callbacks.append(self._on_deadline)
         if not self.partial and free > 0:
@@ -301,7 +312,8 @@ class StockPoint:
             return ready
         if self.pipeline:
             cum = 0
-            for expected, q in sorted(self.pipeline.values()):
+            shipments = self.pipeline.values()
+            for expected, q in shipments if self.pipeline_in_order else sorted(shipments):
                 cum += q
                 if cum >= need:
                     return max(expected, ready)
@@ -315,25 +327,26 @@ class StockPoint:
         order: Order = event._value  # noqa: SLF001 - simpy keeps the payload here
         if order.done:
             return
-        self.cancel(order, self.env.now)
+        t = self.env.now
+        self.model.flush(t)
+        if not order.done:
+            self.cancel(order, t)
 
     def cancel(self, order: Order, t: float) -> None:
         """The customer cancels a waiting order: refund, free what was set aside for it."""
-        self._advance(t)
         order.done = True
         self.backlog_orders -= 1
-        self.backlog -= order.remaining
-        self.model.backlog_changed(-order.remaining)
+        self._backlog_add(-order.remaining, t)
         if order.allocated:
             self.reserved -= order.allocated
             order.allocated = 0
         if order.prepaid:
-            self.cash -= order.remaining * self.price
-        self.ends[3] += 1
+            self._cash_add(-order.remaining * self.price, t)
+        self.ends[2] += 1
         if order.counted:
             tally = self.tally
             tally.cancelled += 1
-            tally.lost_cancelled += order.remaining * self.price
+            tally.cancelled_units += order.remaining
         if order.u_churn < self.p_cancel:
             self.model.churn(self, t)
         self._allocate(t)
@@ -344,28 +357,44 @@ class StockPoint:
 
     def receive(self, t: float, qty: int, shipment: int | None) -> None:
         """Goods arrive: put them on hand and give them to the oldest waiting orders first."""
-        self._advance(t)
         if shipment is not None:
             self.pipeline.pop(shipment, None)
             self.on_order -= qty
+            self.a_on_order -= qty * (self.horizon - t)
         self.on_hand += qty
+        self.a_on_hand += qty * (self.horizon - t)
         self.received_total += qty
-        self.units_received += qty
-        self._allocate(t)
+        if t > self.warmup:
+            self.units_received += qty
+        if self.backlog_orders:
+            self._allocate(t)
         if self.notify and self.on_hand - self.reserved > 0:
             self._notify_returns(t)
 
     def lose_in_transit(self, t: float, qty: int, shipment: int) -> None:
-        self._advance(t)
+        """A shipment is lost on the way: it leaves the pipeline and never arrives."""
         self.pipeline.pop(shipment, None)
         self.on_order -= qty
+        self.a_on_order -= qty * (self.horizon - t)
         self.lost_in_transit_total += qty
-        self.lost_in_transit += qty
+        if t > self.warmup:
+            self.lost_in_transit += qty
+        if self.continuous:
+            self.review(t)
+
+    def cancel_shipment(self, t: float, qty: int, shipment: int) -> None:
+        """Units the supplier will never ship (a short shipment): they leave the pipeline."""
+        self.pipeline.pop(shipment, None)
+        self.on_order -= qty
+        self.a_on_order -= qty * (self.horizon - t)
+        if t > self.warmup:
+            self.purchase_cost -= qty * self.unit_cost
         if self.continuous:
             self.review(t)
 
     def release(self, t: float) -> None:
         """The release day: the product exists from now on; waiting pre-orders can ship."""
+        self.model.flush(t)
         self.released = True
         self._allocate(t)
 
@@ -398,24 +427,20 @@ class StockPoint:
                 queue.popleft()
 
     def _ship(self, order: Order, units: int, t: float) -> None:
-        self._advance(t)
         self.on_hand -= units
+        self.a_on_hand -= units * (self.horizon - t)
         self.shipped_total += units
         order.remaining -= units
-        self.backlog -= units
-        self.model.backlog_changed(-units)
-        revenue = units * self.price
-        self.flow_revenue += revenue
+        self._backlog_add(-units, t)
         if order.prepaid:
-            self.cash -= revenue
+            self._cash_add(-units * self.price, t)
         if order.counted:
-            self.tally.kept += revenue
-            self.tally.units_shipped += units
+            self.tally.late_units += units
 
     def _complete(self, order: Order, t: float) -> None:
         order.done = True
         self.backlog_orders -= 1
-        self.ends[1] += 1
+        self.ends[0] += 1
         late = t > order.quote + EPS
         if order.counted:
             tally = self.tally
@@ -448,16 +473,30 @@ class StockPoint:
         route = self.route
         if route is None:
             return
-        moq = route.supplier.min_order_qty
-        if qty < moq:
-            qty = moq
-        self._advance(t)
-        arrival, expected = route.place(t, qty)
-        sid = self.model.next_shipment_id()
+        if qty < route.min_order_qty:
+            qty = route.min_order_qty
         self.on_order += qty
-        self.pipeline[sid] = [expected, qty]
+        self.a_on_order += qty * (self.horizon - t)
         if t > self.warmup:
             self.replenishment_orders += 1
             self.units_ordered += qty
             self.purchase_cost += qty * self.unit_cost
-        self.model.schedule_receipt(self, arrival, qty, sid)
+        if route.simple:
+            arrival = t + route.lead()
+            if route.transit is not None:
+                arrival += route.transit()
+            self.add_shipment(arrival, t + route.quote_days, qty, RECEIVE)
+        else:
+            route.place(self, t, qty)
+
+    def add_shipment(self, arrival: float, expected: float, qty: int, kind: int) -> None:
+        """A shipment of ``qty`` joins the pipeline; it ends (``kind``) at ``arrival``."""
+        model = self.model
+        model.shipment_id += 1
+        sid = model.shipment_id
+        self.pipeline[sid] = (expected, qty)
+        if expected < self.last_expected:
+            self.pipeline_in_order = False
+        self.last_expected = expected
+        if arrival < self.horizon:  # else it is still on order at the horizon
+            heappush(model.receipts, (arrival, sid, self, qty, kind))

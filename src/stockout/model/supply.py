@@ -12,12 +12,18 @@ pessimistic quote, a percentile of them).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..distributions import Sampler, quantile_of
 from ..scenario.schema import Lane, RandomWindows, Supplier
 from .windows import Blackouts, draw_windows, merge
+
+from .stockpoint import RECEIVE
+
+if TYPE_CHECKING:
+    from .stockpoint import StockPoint
 
 RngFor = Callable[[str], np.random.Generator]
 
@@ -107,19 +113,29 @@ class Route:
     ) -> None:
         self.supplier = supplier
         self.lane = lane
+        self.min_order_qty = supplier.min_order_qty
+        self.lead = supplier.lead
+        self.transit = lane.transit if lane else None
+        # no line, no outages, no closures: arrival = now + lead (+ transit), nothing to walk
+        self.simple = (
+            not supplier.unit_days
+            and not supplier.outages.all
+            and not (lane and lane.closures.all)
+        )
         if quote_quantile is None:
             self.lead_quote = supplier.lead.mean
             self.transit_quote = lane.transit.mean if lane else 0.0
         else:
             self.lead_quote = quantile_of(supplier.lead_spec, quote_quantile)
             self.transit_quote = quantile_of(lane.transit_spec, quote_quantile) if lane else 0.0
+        self.quote_days = self.lead_quote + self.transit_quote
 
-    def place(self, t: float, qty: int) -> tuple[float, float]:
-        """Place an order of ``qty`` at ``t``: (actual arrival day, expected arrival day)."""
+    def place(self, sp: StockPoint, t: float, qty: int) -> None:
+        """Place an order of ``qty`` units for ``sp`` at ``t`` and put it in the pipeline."""
         expected = self.expected(t, t, qty)
         ready = self.supplier.produce(t, qty)
         arrival = self.lane.carry(ready) if self.lane else ready
-        return arrival, expected
+        sp.add_shipment(arrival, expected, qty, RECEIVE)
 
     def expected(self, now: float, t: float, qty: int) -> float:
         """Expected arrival of ``qty`` units ordered at ``t`` (>= now), as known at ``now``."""
