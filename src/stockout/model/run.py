@@ -377,7 +377,7 @@ def check_invariants(model: Model, per: dict[str, dict[str, float]]) -> None:
     problems = []
     for sp in model.products:
         waiting = [o for o in sp.queue if not o.done]
-        if sp.initial_stock + sp.received_total != (
+        if sp.initial_stock + sp.supplied_total != (
             sp.shipped_total + sp.on_hand + sp.lost_in_transit_total
         ):
             problems.append(f"{sp.id}: units in != units out")

@@ -138,6 +138,9 @@ class StockPoint:
         self.queue: deque[Order] = deque()
         self.pipeline: dict[int, tuple[float, int]] = {}  # shipment id -> (expected day, qty)
         self.pipeline_in_order = True  # expected days were added in non-decreasing order
+        # shipments on a lane with closures: shipment id -> expected departure, so quotes can
+        # re-estimate their arrival with the closures known at the time of the quote
+        self.revisable: dict[int, float] = {}
         self.last_expected = -math.inf
         self.notify: deque[tuple[float, int, float, float]] = deque()
         self.preorders_taken = 0
@@ -158,7 +161,7 @@ class StockPoint:
         self.lost_in_transit = 0
         # whole-run counts for the invariants
         self.initial_stock = initial_stock
-        self.received_total = 0
+        self.supplied_total = 0  # units that left suppliers and ended their journey (arrived or lost)
         self.shipped_total = 0
         self.lost_in_transit_total = 0
         self.waiting_total = 0  # orders ever accepted to wait
@@ -312,8 +315,17 @@ class StockPoint:
             return ready
         if self.pipeline:
             cum = 0
-            shipments = self.pipeline.values()
-            for expected, q in shipments if self.pipeline_in_order else sorted(shipments):
+            if self.revisable:
+                route, rev = self.route, self.revisable
+                shipments = sorted(
+                    (route.revise(t, e, rev[sid]) if sid in rev else e, q)  # type: ignore[union-attr]
+                    for sid, (e, q) in self.pipeline.items()
+                )
+            elif self.pipeline_in_order:
+                shipments = self.pipeline.values()
+            else:
+                shipments = sorted(self.pipeline.values())
+            for expected, q in shipments:
                 cum += q
                 if cum >= need:
                     return max(expected, ready)
@@ -359,11 +371,13 @@ class StockPoint:
         """Goods arrive: put them on hand and give them to the oldest waiting orders first."""
         if shipment is not None:
             self.pipeline.pop(shipment, None)
+            if self.revisable:
+                self.revisable.pop(shipment, None)
             self.on_order -= qty
             self.a_on_order -= qty * (self.horizon - t)
         self.on_hand += qty
         self.a_on_hand += qty * (self.horizon - t)
-        self.received_total += qty
+        self.supplied_total += qty
         if t > self.warmup:
             self.units_received += qty
         if self.backlog_orders:
@@ -374,9 +388,11 @@ class StockPoint:
     def lose_in_transit(self, t: float, qty: int, shipment: int) -> None:
         """A shipment is lost on the way: it leaves the pipeline and never arrives."""
         self.pipeline.pop(shipment, None)
+        self.revisable.pop(shipment, None)
         self.on_order -= qty
         self.a_on_order -= qty * (self.horizon - t)
         self.lost_in_transit_total += qty
+        self.supplied_total += qty
         if t > self.warmup:
             self.lost_in_transit += qty
         if self.continuous:

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..distributions import Sampler, quantile_of
-from ..scenario.schema import Lane, RandomWindows, Supplier
+from ..scenario.schema import Lane, Supplier
 from .windows import Blackouts, draw_windows, merge
 
-from .stockpoint import RECEIVE
+from .stockpoint import LOST, NEVER_SHIPPED, RECEIVE
 
 if TYPE_CHECKING:
     from .stockpoint import StockPoint
@@ -31,27 +31,17 @@ RngFor = Callable[[str], np.random.Generator]
 class _Windows:
     """All windows of one supplier or lane, and the part of them known at a given time."""
 
-    __slots__ = ("all", "scheduled", "random", "raw")
+    __slots__ = ("all", "raw")
 
     def __init__(self, specs: list, horizon: float, rng_for: RngFor, prefix: str) -> None:
         raw = draw_windows(specs, horizon, lambda i: rng_for(f"{prefix}:{i}"))
         self.raw = raw
         self.all = Blackouts(merge(raw))
-        fixed = [s for s in specs if not isinstance(s, RandomWindows)]
-        self.scheduled = Blackouts(merge(draw_windows(fixed, horizon, rng_for)))
-        self.random = any(isinstance(s, RandomWindows) for s in specs)
 
     def known(self, now: float) -> Blackouts:
-        if not self.random:
-            return self.all
-        return self.all.known_at(now) if not self.scheduled else _union(
-            self.scheduled, self.all.known_at(now)
-        )
-
-
-def _union(a: Blackouts, b: Blackouts) -> Blackouts:
-    both = [(s, e, 1.0) for s, e in zip(a.starts + b.starts, a.ends + b.ends, strict=True)]
-    return Blackouts(merge(both))
+        """The windows a business knows of at ``now``: those that have begun (scheduled or
+        random), with their end. Quotes never see a window before it starts."""
+        return self.all.known_at(now)
 
 
 class SupplierRun:
@@ -65,6 +55,16 @@ class SupplierRun:
         self.min_order_qty = spec.min_order_qty or 0
         self.busy_until = 0.0
         self.outages = _Windows(spec.outages, horizon, rng_for, f"outage:{spec.id}")
+        self.p_short = spec.short_shipment_probability
+        self.short_share = spec.short_shipment_share
+        self.short_later = spec.short_shipment_remainder == "later"
+        self.rng_short = rng_for(f"short:{spec.id}")
+
+    def short_units(self, qty: int) -> int:
+        """Units missing from an order's first delivery (0 if it arrives complete)."""
+        if self.p_short <= 0 or self.rng_short.random() >= self.p_short:
+            return 0
+        return qty - int(qty * self.short_share)
 
     def produce(self, t: float, qty: int) -> float:
         """Queue ``qty`` units on the line at ``t``; the day they are ready to leave."""
@@ -94,6 +94,12 @@ class LaneRun:
         self.transit = Sampler(spec.transit_days, rng_for(f"transit:{spec.id}"))
         self.transit_spec = spec.transit_days
         self.closures = _Windows(spec.disruptions, horizon, rng_for, f"disruption:{spec.id}")
+        self.p_loss = spec.loss_probability
+        self.rng_loss = rng_for(f"loss:{spec.id}")
+
+    def lost(self) -> bool:
+        """Whether a shipment leaving now is lost on the way."""
+        return self.p_loss > 0 and self.rng_loss.random() < self.p_loss
 
     def carry(self, ready: float) -> float:
         closures = self.closures.all
@@ -121,6 +127,8 @@ class Route:
             not supplier.unit_days
             and not supplier.outages.all
             and not (lane and lane.closures.all)
+            and not supplier.p_short
+            and not (lane and lane.p_loss)
         )
         if quote_quantile is None:
             self.lead_quote = supplier.lead.mean
@@ -133,9 +141,37 @@ class Route:
     def place(self, sp: StockPoint, t: float, qty: int) -> None:
         """Place an order of ``qty`` units for ``sp`` at ``t`` and put it in the pipeline."""
         expected = self.expected(t, t, qty)
-        ready = self.supplier.produce(t, qty)
-        arrival = self.lane.carry(ready) if self.lane else ready
-        sp.add_shipment(arrival, expected, qty, RECEIVE)
+        supplier, lane = self.supplier, self.lane
+        ready = supplier.produce(t, qty)
+        short = supplier.short_units(qty)
+        self._ship(sp, ready, expected, qty - short)
+        if short:
+            if supplier.short_later:
+                # the rest is made and sent one more lead time after the first part is ready
+                later = supplier.outages.all.finish(ready, supplier.lead())
+                # the business learns of the shortfall at the first delivery: expect the rest a
+                # quoted lead time after it
+                self._ship(sp, later, expected + self.lead_quote, short)
+            else:
+                sp.add_shipment(ready, expected, short, NEVER_SHIPPED)
+
+    def _ship(self, sp: StockPoint, ready: float, expected: float, qty: int) -> None:
+        if qty <= 0:
+            return
+        lane = self.lane
+        if lane is None:
+            sp.add_shipment(ready, expected, qty, RECEIVE)
+            return
+        arrival = lane.carry(ready)
+        sp.add_shipment(arrival, expected, qty, LOST if lane.lost() else RECEIVE)
+        if lane.closures.all:
+            sp.revisable[sp.model.shipment_id] = expected - self.transit_quote
+
+    def revise(self, now: float, expected: float, departs: float) -> float:
+        """Re-estimate a shipment's arrival at ``now`` with the closures known by then (goods
+        in transit are held while the lane is closed)."""
+        assert self.lane is not None
+        return max(expected, self.lane.expected_arrival(now, departs, self.transit_quote))
 
     def expected(self, now: float, t: float, qty: int) -> float:
         """Expected arrival of ``qty`` units ordered at ``t`` (>= now), as known at ``now``."""

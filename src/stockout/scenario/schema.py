@@ -399,12 +399,19 @@ class Supplier(_Model):
     capacity_per_day: PosFloat | None = None
     min_order_qty: Annotated[int, Field(ge=1, le=10**12)] | None = None
     outages: list[Window | RandomWindows] = []
+    # Short shipments: with this probability an order arrives short, with only
+    # short_shipment_share of its units; the rest arrives one more lead time later ("later") or
+    # never ("never": those units are not paid for).
+    short_shipment_probability: Probability = 0.0
+    short_shipment_share: Probability = 0.5
+    short_shipment_remainder: Literal["later", "never"] = "later"
 
 
 class Lane(_Model):
     id: Annotated[str, Field(min_length=1, max_length=100)]
     transit_days: Distribution = Constant(dist="constant", value=0)
     disruptions: list[Window | RandomWindows] = []
+    loss_probability: Probability = 0.0  # a shipment is lost in transit (all its units)
 
 
 class Costs(_Model):
@@ -430,6 +437,8 @@ class BackorderPolicy(_Policy):
     max_quoted_wait_days: NonNegFloat | None = None
     max_backlog_units: NonNegInt | None = None
     quote_buffer_days: NonNegFloat = 0.0
+    # Quote with this quantile of lead and transit times instead of their means (pessimism).
+    quote_percentile: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] | None = None
     partial_shipments: bool = False
     payment: Payment = "at_order"
 
@@ -446,6 +455,8 @@ class PreorderPolicy(_Policy):
     max_quoted_wait_days: NonNegFloat | None = None
     max_backlog_units: NonNegInt | None = None
     quote_buffer_days: NonNegFloat = 0.0
+    # Quote with this quantile of lead and transit times instead of their means (pessimism).
+    quote_percentile: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] | None = None
     partial_shipments: bool = False
     payment: Payment = "at_order"
     notify_me_share: Probability = 0.0
