@@ -7,6 +7,7 @@ message naming the file and key path, never a traceback; 130 interrupted (Ctrl-C
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -18,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -93,7 +93,7 @@ def _err() -> Console:
 
 def _say(text: str, *, err: bool = False) -> None:
     """Print plain text (no rich markup: scenario text and paths may contain brackets)."""
-    click.echo(text, err=err)
+    typer.echo(text, err=err)
 
 
 def _state(ctx: typer.Context) -> State:
@@ -462,6 +462,18 @@ def _internal_error(error: BaseException, debug: bool) -> int:
     return EXIT_INTERNAL
 
 
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Click's usage-error base class: vendored inside typer since 0.20-something, click's own
+    before that."""
+    found: list[type[Exception]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
     from .results_io import OutDirError
@@ -473,12 +485,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = command.main(
             _without_debug(args), prog_name="stockout", standalone_mode=False, obj=state
         )
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return done.exit_code
-    except click.exceptions.ClickException as error:  # usage errors: exit 2
-        error.show()
-        return error.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         _say("interrupted", err=True)
         return EXIT_INTERRUPTED
     except ScenarioError as error:
@@ -487,6 +496,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OutDirError, InputError) as error:
         _say(f"error: {error}", err=True)
         return EXIT_BAD_INPUT
+    except _usage_errors() as error:  # bad options and arguments: exit 2
+        error.show()  # type: ignore[attr-defined]
+        return int(error.exit_code)  # type: ignore[attr-defined]
     except Exception as error:  # noqa: BLE001 - the last line of defence: no raw traceback
         return _internal_error(error, state.debug)
     return code if isinstance(code, int) else EXIT_OK
