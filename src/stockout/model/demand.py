@@ -120,3 +120,25 @@ def population_bound(
     out = np.ones(n_days)
     out[: len(cum)] = (population + cum) / population
     return out
+
+
+def scripted_orders(
+    product: Product, patience_spec: object | None, horizon: float, rng: np.random.Generator
+) -> list[tuple[float, int, float, float]]:
+    """The product's scripted orders before the horizon, as sorted (day, qty, patience, u_churn).
+
+    A scripted order without its own patience draws one like any customer; each draws the uniform
+    that decides whether a bad experience makes that customer leave.
+    """
+    orders = sorted(
+        (o for o in product.demand.scripted_orders if o.day < horizon), key=lambda o: o.day
+    )
+    n = len(orders)
+    drawn = (
+        np.full(n, math.inf) if patience_spec is None else batch_drawer(patience_spec)(rng, n)
+    )
+    u_churn = rng.random(n)
+    return [
+        (o.day, o.quantity, o.patience_days if o.patience_days is not None else float(p), float(u))
+        for o, p, u in zip(orders, drawn, u_churn, strict=True)
+    ]

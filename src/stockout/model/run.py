@@ -21,7 +21,7 @@ from ..policies.replenishment import make_rule
 from ..records import METRICS, SERIES, WAIT_EDGES, RunResult
 from ..scenario.schema import Scenario, ScheduledRule
 from ..streams import Streams
-from .demand import DemandCandidates, population_bound
+from .demand import DemandCandidates, population_bound, scripted_orders
 from .stockpoint import LOST, RECEIVE, StockPoint
 from .supply import LaneRun, Route, SupplierRun
 from .windows import draw_windows
@@ -47,6 +47,8 @@ class Population:
 
 class Model:
     """The runtime objects of one replication of one policy."""
+
+    stockpoint_class: type[StockPoint] = StockPoint
 
     def __init__(self, scenario: Scenario, policy_name: str, replication: int,
                  search_dir: Path | None = None, record_windows: bool = False) -> None:
@@ -93,6 +95,7 @@ class Model:
         self.periodic: list[tuple[StockPoint, float]] = []
         self.demand: list[tuple[StockPoint, DemandCandidates]] = []
         self.deliveries: list[tuple[StockPoint, float, int, int]] = []
+        self.scripted: list[tuple[StockPoint, list[tuple[float, int, float, float]]]] = []
         handling = (scenario.costs.backorder_handling, scenario.costs.cancellation_handling)
         for product in scenario.products:
             rspec = scenario.replenishment_for(policy_name, product.id)
@@ -103,7 +106,7 @@ class Model:
                 route = Route(suppliers[supplier_id], lanes.get(lane_id) if lane_id else None,
                               quote_q)
             review = float(getattr(rspec, "review_period_days", 0.0))
-            sp = StockPoint(
+            sp = self.stockpoint_class(
                 self, product.id, product.price, product.unit_cost, product.initial_stock,
                 product.release_day, make_rule(rspec), review <= 0, route,
                 float(getattr(rspec, "order_cost", 0.0)), policy, policy_name,
@@ -129,6 +132,10 @@ class Model:
             self.demand.append((sp, DemandCandidates(
                 product, patience, self.horizon, spikes, pop_bound, self.streams,
             )))
+            if product.demand.scripted_orders:
+                self.scripted.append((sp, scripted_orders(
+                    product, patience, self.horizon, self.streams(f"scripted:{product.id}"),
+                )))
         self.by_id = {sp.id: sp for sp in self.products}
 
         # time series: levels at bucket ends, flows summed over buckets
@@ -194,6 +201,13 @@ class Model:
                 if thin[i] >= ratio[i] * pop.n * inv_n0:
                     continue
                 arrive(t, qty[i], patience[i], u_churn[i], u_notify[i])
+
+    def _scripted(self, sp: StockPoint, orders: list[tuple[float, int, float, float]]):  # noqa: ANN202
+        env = self.env
+        for day, qty, patience, u_churn in orders:
+            if day > env.now:
+                yield Timeout(env, day - env.now)
+            sp.arrive(day, qty, patience, u_churn, 1.0)
 
     def _daily(self):  # noqa: ANN202
         """Population dynamics once a day; time-series samples at each bucket end."""
@@ -271,6 +285,8 @@ class Model:
         env.process(self._daily())
         for sp, candidates in self.demand:
             env.process(self._arrivals(sp, candidates))
+        for sp, orders in self.scripted:
+            env.process(self._scripted(sp, orders))
         env.run(until=self.horizon)
         self.flush(self.horizon)
 

@@ -260,7 +260,7 @@ class StockPoint:
             return
         # accepted to wait
         order = Order(
-            self.model.next_order_id(), t, qty, offer.quote_day, counted, self.prepay, kind,
+            self.new_order_id(), t, qty, offer.quote_day, counted, self.prepay, kind,
             u_churn,
         )
         if counted:
@@ -291,6 +291,9 @@ class StockPoint:
             self._allocate(t)
         if self.continuous:
             self.review(t)
+
+    def new_order_id(self) -> int:
+        return self.model.next_order_id()
 
     def _check_offer(self, offer: Any, t: float) -> int:
         if not isinstance(offer, Offer):

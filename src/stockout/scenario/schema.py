@@ -288,11 +288,28 @@ class Seasonality(_Model):
     peak_day: Annotated[float, Field(allow_inf_nan=False)] = 0.0
 
 
+class ScriptedOrder(_Model):
+    """One customer order at a fixed day, on top of the random demand (for teaching and tests)."""
+
+    day: NonNegFloat
+    quantity: Annotated[int, Field(ge=1, le=10**9)] = 1
+    # longest wait this customer accepts; omitted: drawn like any other customer's
+    patience_days: Annotated[float, Field(ge=0, allow_inf_nan=True)] | None = None
+
+    @field_validator("patience_days")
+    @classmethod
+    def _not_nan(cls, v: float | None) -> float | None:
+        if v is not None and math.isnan(v):
+            raise ValueError("patience_days must be a number, not nan")
+        return v
+
+
 class Demand(_Model):
     orders_per_day: Annotated[float, Field(ge=0, le=1e7, allow_inf_nan=False)]
     quantity: Distribution = Constant(dist="constant", value=1)
     seasonality: Seasonality | None = None
     spikes: list[Spike | RandomSpikes] = []
+    scripted_orders: Annotated[list[ScriptedOrder], Field(max_length=1_000_000)] = []
 
 
 class Delivery(_Model):
