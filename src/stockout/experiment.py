@@ -8,11 +8,11 @@ order in which they finish.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
+from .executors import Executor, InlineExecutor, Job, batch_size, make_executor
+from .executors import default_jobs as default_jobs
 from .model import simulate
 from .records import RunResult
 from .scenario.schema import Scenario
@@ -33,48 +33,54 @@ def run_batch(
     return [simulate(scenario, policy, rep, search_dir) for policy, rep in batch]
 
 
-def default_jobs() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-
-
 def run_replications(
     scenario: Scenario,
     *,
     jobs: int = 1,
     progress: Progress | None = None,
     search_dir: Path | None = None,
+    executor: Executor | str | None = None,
 ) -> list[RunResult]:
     """Run every policy of ``scenario`` for ``scenario.scenario.replications`` replications.
 
     Returns the runs ordered by (policy order in the scenario, replication). ``progress(done,
-    total)`` is called after each finished run. ``search_dir`` is where custom policy modules are
-    looked for first (the scenario file's folder).
+    total)`` is called after each finished batch of runs. ``search_dir`` is where custom policy
+    modules are looked for first (the scenario file's folder).
+
+    ``executor`` says where the runs execute: ``None`` for this process (``jobs`` <= 1) or a local
+    pool of ``jobs`` processes; a Dask scheduler address (``"tcp://host:8786"``); or an
+    :class:`~stockout.executors.Executor` (left open, so it can serve several calls). The results
+    are the same on every executor.
     """
     todo = tasks(scenario)
     total = len(todo)
-    if jobs <= 1 or total <= 1:
-        results = []
-        for i, task in enumerate(todo):
-            results.extend(run_batch(scenario, [task], search_dir))
-            if progress:
-                progress(i + 1, total)
-        return results
-    # Several tasks per submission amortise pickling the scenario; small enough to balance load.
-    size = max(1, min(8, total // (jobs * 4)))
-    batches = [todo[i : i + size] for i in range(0, total, size)]
+    if isinstance(executor, Executor):
+        return _run_on(executor, scenario, todo, progress, search_dir)
+    scheduler = executor if isinstance(executor, str) else None
+    with make_executor(jobs if total > 1 else 1, scheduler) as owned:
+        return _run_on(owned, scenario, todo, progress, search_dir)
+
+
+def _run_on(
+    executor: Executor,
+    scenario: Scenario,
+    todo: list[tuple[str, int]],
+    progress: Progress | None,
+    search_dir: Path | None,
+) -> list[RunResult]:
+    total = len(todo)
+    size = 1 if isinstance(executor, InlineExecutor) else batch_size(total, executor)
+    for i in range(0, total, size):
+        executor.submit(Job(scenario, todo[i : i + size], search_dir))
     by_task: dict[tuple[str, int], RunResult] = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        pending = {pool.submit(run_batch, scenario, b, search_dir) for b in batches}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    for r in fut.result():
-                        by_task[(r.policy, r.replication)] = r
-                if progress:
-                    progress(len(by_task), total)
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+    try:
+        while executor.pending:
+            for _, runs in executor.next_done():
+                for r in runs:
+                    by_task[(r.policy, r.replication)] = r
+            if progress:
+                progress(len(by_task), total)
+    except BaseException:
+        executor.cancel()
+        raise
     return [by_task[t] for t in todo]

@@ -1,0 +1,332 @@
+"""The ``stockout sweep`` command, and the ``--scheduler`` option shared with ``stockout run``.
+
+``register(app)`` adds the command to the main typer app. The command parses options, calls
+:func:`stockout.sweep.sweep` and prints; it imports nothing of :mod:`stockout.cli` at module level
+(cli imports this module).
+
+Exit codes as for every command: 0 ok, 2 bad input (a bad ``--vary`` path or value, naming it; an
+output folder in use; an unreachable scheduler), 1 the cluster was lost part-way, 130 interrupted.
+A sweep stopped part-way says which points finished and how to resume it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import click
+import typer
+
+from .scenario.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from .executors import Executor
+    from .sweep import SweepProgress, SweepResult
+
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+#: The ``--scheduler`` option, for ``stockout run`` as well.
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="Run on this Dask scheduler instead of local processes "
+        "(pip install 'stockout[cluster]'; see docs/cluster.md).",
+    ),
+]
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    click.echo(text, err=err)
+
+
+@contextmanager
+def open_executor(jobs: int, scheduler: str | None) -> Iterator[Executor | None]:
+    """For ``stockout run --scheduler``: a Dask executor connected to ``scheduler`` (closed on
+    exit), or ``None`` when no scheduler is given (the local pool of ``jobs`` is then used).
+
+    An unreachable scheduler, or Dask not installed, is bad input: a one-line message and exit 2.
+    Pass the executor to ``run_replications(..., executor=...)``.
+    """
+    if scheduler is None:
+        yield None
+        return
+    from .executors import ClusterUnavailable, DaskExecutor
+
+    try:
+        executor = DaskExecutor(scheduler)
+    except ClusterUnavailable as error:
+        _say(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    with executor:
+        yield executor
+
+
+@contextmanager
+def _sweep_progress(enabled: bool) -> Iterator[Callable[[SweepProgress], None] | None]:
+    """Two rich bars on stderr (points, replications, with an ETA), or nothing."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    console = Console(stderr=True, highlight=False)
+    with Progress(*columns, console=console, transient=True) as bar:
+        points = bar.add_task("points", total=None)
+        reps = bar.add_task("replications", total=None)
+
+        def update(p: SweepProgress) -> None:
+            bar.update(points, completed=p.points_done, total=p.points_total)
+            bar.update(reps, completed=p.replications_done, total=p.replications_total)
+
+        yield update
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    _say(message, err=True)
+    return typer.Exit(code)
+
+
+def sweep_command(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Scenario file (TOML); not needed with --resume.", show_default=False),
+    ] = None,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            metavar="PATH=v1,v2,...",
+            help="A parameter and its values, e.g. customers.patience_days.mean=2,5,10 "
+            "(repeat for a grid).",
+        ),
+    ] = None,
+    policies: Annotated[
+        str | None,
+        typer.Option("--policies", metavar="A,B", help="Compare only these policies."),
+    ] = None,
+    reps: Annotated[
+        int | None, typer.Option("--reps", min=1, help="Replications per point.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Master random seed.")] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
+    ] = 1,
+    scheduler: SchedulerOption = None,
+    precision: Annotated[
+        float | None,
+        typer.Option(
+            "--precision",
+            metavar="R",
+            help="Add replications until the 95% CI half-width of --metric is at most R "
+            "times its mean (e.g. 0.02), for every policy, or --max-reps is hit.",
+        ),
+    ] = None,
+    metric: Annotated[
+        str, typer.Option("--metric", help="The metric --precision applies to.")
+    ] = "revenue_kept",
+    max_reps: Annotated[
+        int, typer.Option("--max-reps", min=1, help="Cap on replications per point.")
+    ] = 200,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (must not exist or be empty).")
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", metavar="DIR", help="Complete the interrupted sweep in DIR."),
+    ] = None,
+    results_root: Annotated[
+        Path, typer.Option("--results-root", help="Where results/<scenario>/<run-id>/ goes.")
+    ] = Path("results"),
+    no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the output folder.")
+    ] = False,
+) -> None:
+    """Run a scenario over a grid of parameter values; say which policy wins where."""
+    from . import sweep as sw
+    from .executors import ClusterUnavailable
+
+    try:
+        scenario, values, folder, settings = _inputs(
+            file, vary or [], policies, reps, seed, out, resume, results_root
+        )
+    except ScenarioError as error:
+        raise _fail(str(error), EXIT_BAD_INPUT) from None
+    except sw.SweepError as error:
+        raise _fail(f"error: {error}", EXIT_BAD_INPUT) from None
+    if settings is not None:  # a resumed sweep keeps its own precision settings
+        precision = settings.get("target")
+        metric = settings.get("metric", metric)
+        max_reps = settings.get("max_replications", max_reps)
+    workers = jobs or os.cpu_count() or 1
+    try:
+        with _sweep_progress(sys.stderr.isatty() and not quiet) as progress:
+            result = sw.sweep(
+                scenario,
+                values,
+                jobs=workers,
+                scheduler=scheduler,
+                out_dir=folder,
+                resume=resume is not None,
+                precision=precision,
+                metric=metric,
+                max_replications=max_reps,
+                progress=progress,
+                search_dir=file.parent if file is not None else None,
+                source=str(file) if file is not None else str(resume),
+                report=not no_report,
+            )
+    except ScenarioError as error:
+        raise _fail(str(error), EXIT_BAD_INPUT) from None
+    except (sw.SweepError, ClusterUnavailable) as error:
+        raise _fail(f"error: {error}", EXIT_BAD_INPUT) from None
+    except sw.SweepInterrupted as stopped:
+        raise _interrupted(stopped) from None
+    _print_outcome(result, quiet=quiet)
+
+
+def _inputs(
+    file: Path | None,
+    vary: list[str],
+    policies: str | None,
+    reps: int | None,
+    seed: int | None,
+    out: Path | None,
+    resume: Path | None,
+    results_root: Path,
+) -> tuple[object, dict[str, list[object]], Path, dict[str, object] | None]:
+    """The scenario, the grid, the folder and (when resuming) the stored precision settings."""
+    from . import api
+    from . import sweep as sw
+    from .results_io import new_run_dir
+
+    if resume is not None:
+        if file is not None or vary or policies or reps is not None or seed is not None:
+            raise sw.SweepError(
+                "--resume takes the scenario and the grid from the sweep folder: "
+                "give only --resume DIR (and --jobs / --scheduler)"
+            )
+        scenario, values, meta = sw.load_sweep_config(resume)
+        return scenario, values, resume, (meta.get("precision") or {})
+    if file is None:
+        raise sw.SweepError("give a scenario file (or --resume DIR)")
+    if not vary:
+        raise sw.SweepError("name at least one parameter: --vary PATH=v1,v2,...")
+    scenario = api.load(file)
+    names = [n.strip() for n in policies.split(",") if n.strip()] if policies else None
+    scenario = api.with_overrides(
+        scenario,
+        replications=reps,
+        seed=seed,
+        policies=names,
+        source=f"{file} (with command-line options)",
+    )
+    values: dict[str, list[object]] = {}
+    for option in vary:
+        path, parsed = sw.parse_vary(option, str(file))
+        if path in values:
+            raise sw.SweepError(f"--vary {path} is given twice: list all its values in one --vary")
+        values[path] = list(parsed)
+    if out is not None:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise sw.SweepError(f"{out}: exists and is not empty; choose a new --out folder")
+        folder = out
+    else:
+        folder = new_run_dir(results_root, f"{scenario.scenario.name}-sweep")
+    return scenario, values, folder, None
+
+
+def _interrupted(stopped: object) -> typer.Exit:
+    from .sweep import SweepInterrupted
+
+    assert isinstance(stopped, SweepInterrupted)
+    done = ", ".join(str(k) for k in stopped.finished) or "none"
+    _say(
+        f"{stopped.reason}: {len(stopped.finished)} of {stopped.total} points finished ({done})",
+        err=True,
+    )
+    if stopped.out_dir is not None:
+        _say(
+            f"finished points are saved in {stopped.out_dir}; complete the sweep with "
+            f"`stockout sweep --resume {stopped.out_dir}`",
+            err=True,
+        )
+    code = EXIT_INTERRUPTED if stopped.reason == "interrupted" else EXIT_INTERNAL
+    return typer.Exit(code)
+
+
+def _print_outcome(result: SweepResult, *, quiet: bool) -> None:
+    if quiet:
+        _say(str(result.out_dir))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Who wins where (* significant)", title_justify="left")
+    for path in result.parameters:
+        table.add_column(path)
+    table.add_column("reps", justify="right")
+    key = ("revenue_kept", "gross_profit", "fill_rate", "churn_rate")
+    for metric in key:
+        table.add_column(metric.replace("_", " "))
+    for _, row in result.points.iterrows():
+        cells = [_value(row[p]) for p in result.parameters] + [str(row["replications"])]
+        for metric in key:
+            winner = row.get(metric)
+            cells.append(
+                "–"
+                if not isinstance(winner, str)
+                else winner + (" *" if bool(row[f"{metric}_significant"]) else "")
+            )
+        table.add_row(*cells)
+    Console(highlight=False).print(table)
+    if result.precision is not None:
+        p = result.precision
+        if p["met"]:
+            _say(
+                f"precision: met at every point (relative half-width of {p['metric']} "
+                f"≤ {p['target']:g} for every policy)"
+            )
+        else:
+            capped = ", ".join(str(k) for k in p["points_capped"])
+            _say(
+                f"precision: NOT met at point(s) {capped}: stopped at the cap of "
+                f"{p['max_replications']} replications (raise --max-reps)"
+            )
+    if result.out_dir is not None:
+        if not (result.out_dir / "report.html").is_file():
+            _say("(no report.html)")
+        _say(f"sweep: {result.out_dir}")
+
+
+def _value(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``stockout sweep`` to ``app``."""
+    app.command("sweep")(sweep_command)
