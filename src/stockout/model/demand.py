@@ -67,8 +67,13 @@ class DemandCandidates:
     def _season_max(self) -> float:
         return 1.0 + (self.season.amplitude if self.season is not None else 0.0)
 
-    def chunks(self) -> Iterator[tuple[list, ...]]:
-        """Yield (times, thin_ratio, thin_u, quantity, patience, u_churn, u_notify) as lists."""
+    def chunks(self, prethin: bool = False) -> Iterator[tuple[list, ...]]:
+        """Yield (times, thin_ratio, thin_u, quantity, patience, u_churn, u_notify) as lists.
+
+        With ``prethin`` (the population never changes, so N(t)/N0 = 1), candidates are thinned
+        here and only the orders are yielded: the same orders the live test would keep, since it
+        draws the same uniforms.
+        """
         if self.base <= 0:
             return
         season_max = self._season_max()
@@ -101,6 +106,12 @@ class DemandCandidates:
                 patience = self.patience(self.rng_patience, n)
             u_churn = self.rng_choice.random(n)
             u_notify = self.rng_choice.random(n)
+            if prethin:
+                keep = thin_u < ratio
+                if not keep.all():
+                    times, ratio, thin_u = times[keep], ratio[keep], thin_u[keep]
+                    qty, patience = qty[keep], patience[keep]
+                    u_churn, u_notify = u_churn[keep], u_notify[keep]
             yield (
                 times.tolist(),
                 ratio.tolist(),

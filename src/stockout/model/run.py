@@ -79,6 +79,11 @@ class Model:
             self.acquisitions = np.zeros(n_days, dtype=np.int64)
         self.rng_background = self.streams("background-churn")
         self.p_background = -math.expm1(-customers.churn.background_per_year / 365.0)
+        churn = customers.churn
+        self.population_varies = bool(
+            customers.acquisition_per_day > 0 or self.p_background > 0 or churn.on_stockout
+            or churn.on_declined_quote or churn.on_cancel or churn.on_late
+        )
         pop_bound = population_bound(customers.population, self.acquisitions, n_days)
 
         policy_spec = scenario.policy(policy_name)
@@ -188,19 +193,35 @@ class Model:
     # ------------------------------------------------------------------ processes
 
     def _arrivals(self, sp: StockPoint, candidates: DemandCandidates):  # noqa: ANN202
+        """Turn the product's candidates into orders, in time order.
+
+        Candidates are handled inline, without a SimPy event, while no other event is due
+        before them (the queue always holds the daily step and the horizon, so its head is
+        defined); otherwise the process waits for them. When the population cannot change,
+        thinning was already done in numpy and every candidate is an order.
+        """
         env = self.env
-        peek = env.peek
+        queue = env._queue  # noqa: SLF001 - reading the head of SimPy's queue, like env.peek()
         arrive = sp.arrive
         pop = self.population
         inv_n0 = 1.0 / pop.n0
-        for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks():
-            for i in range(len(times)):
-                t = times[i]
-                if t >= peek():  # another event comes first: let SimPy run it
-                    yield Timeout(env, t - env.now)
-                if thin[i] >= ratio[i] * pop.n * inv_n0:
-                    continue
-                arrive(t, qty[i], patience[i], u_churn[i], u_notify[i])
+        thin_live = self.population_varies
+        for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks(
+            prethin=not thin_live
+        ):
+            if thin_live:
+                for t, r, u, q, p, uc, un in zip(
+                    times, ratio, thin, qty, patience, u_churn, u_notify, strict=True
+                ):
+                    if t >= queue[0][0]:  # another event comes first: let SimPy run it
+                        yield Timeout(env, t - env.now)
+                    if u < r * pop.n * inv_n0:
+                        arrive(t, q, p, uc, un)
+            else:
+                for t, q, p, uc, un in zip(times, qty, patience, u_churn, u_notify, strict=True):
+                    if t >= queue[0][0]:
+                        yield Timeout(env, t - env.now)
+                    arrive(t, q, p, uc, un)
 
     def _scripted(self, sp: StockPoint, orders: list[tuple[float, int, float, float]]):  # noqa: ANN202
         env = self.env

@@ -222,7 +222,9 @@ class StockPoint:
                 self.filled += 1
                 self.filled_units += qty
             if self.continuous:
-                self.review(t)
+                qty = self.rule.order_quantity(self.on_hand + self.on_order - self.backlog)
+                if qty > 0:
+                    self.place_order(t, qty)
             return
         self._shortage(t, qty, patience, u_churn, u_notify, returning)
 
@@ -500,11 +502,16 @@ class StockPoint:
             self.replenishment_orders += 1
             self.units_ordered += qty
             self.purchase_cost += qty * self.unit_cost
-        if route.simple:
+        if route.simple:  # add_shipment, inlined: this is the hot path of every base-stock run
             arrival = t + route.lead()
             if route.transit is not None:
                 arrival += route.transit()
-            self.add_shipment(arrival, t + route.quote_days, qty, RECEIVE)
+            model = self.model
+            model.shipment_id += 1
+            sid = model.shipment_id
+            self.pipeline[sid] = (t + route.quote_days, qty)  # expected days never decrease here
+            if arrival < self.horizon:
+                heappush(model.receipts, (arrival, sid, self, qty, RECEIVE))
         else:
             route.place(self, t, qty)
 
