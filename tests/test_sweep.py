@@ -320,3 +320,14 @@ def test_cli_sweep_writes_the_folder_and_resume_completes(tmp_path: Path) -> Non
         _app(), ["sweep", str(file), "--vary", "scenario.seed=1", "--out", str(out)]
     )
     assert used.exit_code == 2 and "not empty" in used.output
+
+
+def test_stockout_sweep_is_wired_into_the_main_command(tmp_path: Path) -> None:
+    from stockout import cli
+
+    file = _write(tmp_path)
+    assert cli.main(["sweep", str(file), "--vary", "lanes.sea.transit_days.hihg=2,3"]) == 2
+    out = tmp_path / "o"
+    code = cli.main(["sweep", str(file), "--vary", "lanes.sea.transit_days.high=3,4", "--out",
+                     str(out), "--no-report", "-q"])  # fmt: skip
+    assert code == 0 and (out / "sweep.csv").is_file()

@@ -229,7 +229,7 @@ def run_command(
     workers = jobs or os.cpu_count() or 1
     try:
         with _progress_bar(sys.stderr.isatty() and not quiet) as progress:
-            results = api.run(scenario, jobs=workers, progress=progress)
+            results = api.run(scenario, jobs=workers, progress=progress, search_dir=file.parent)
     except KeyboardInterrupt:
         _interrupted(None)
     folder: Path | None = None
@@ -430,6 +430,11 @@ def report_command(
     if not (results_dir / "summary.csv").is_file():
         raise InputError(f"{results_dir}: not a results folder (no summary.csv)")
     _say(str(api.build_report(results_dir)))
+
+
+from .cli_sweep import register  # noqa: E402, I001 - the sweep command lives in its own module
+
+register(app)
 
 
 # ---------------------------------------------------------------------------------------------
