@@ -46,7 +46,7 @@ def distribution_mean(spec: Any) -> float | None:
         values = [float(v) for v in spec.get("values", [])]
         weights = [float(w) for w in spec.get("weights") or [1.0] * len(values)]
         total = sum(weights)
-        return sum(v * w for v, w in zip(values, weights)) / total if total else None
+        return sum(v * w for v, w in zip(values, weights, strict=False)) / total if total else None
     return None
 
 
@@ -169,11 +169,15 @@ def assumption_rows(scenario: dict[str, Any], manifest: dict[str, Any]) -> list[
 
 def nominal_lead_days(scenario: dict[str, Any], product_id: str) -> float | None:
     """Mean supplier lead time plus mean lane transit for a product, if the scenario says."""
-    product = next((p for p in scenario.get("products", []) if str(p.get("id")) == product_id), None)
+    product = next(
+        (p for p in scenario.get("products", []) if str(p.get("id")) == product_id), None
+    )
     if product is None:
         return None
     rep = product.get("replenishment", {})
-    supplier = next((s for s in scenario.get("suppliers", []) if s.get("id") == rep.get("supplier")), None)
+    supplier = next(
+        (s for s in scenario.get("suppliers", []) if s.get("id") == rep.get("supplier")), None
+    )
     lane = next((x for x in scenario.get("lanes", []) if x.get("id") == rep.get("lane")), None)
     if supplier is None:
         return None

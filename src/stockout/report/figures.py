@@ -81,8 +81,14 @@ def kpi_bars(tables: ResultTables, metrics: tuple[str, ...] = BAR_METRICS) -> go
         lows = [value(tables, p, metric, "ci_low") for p in tables.policies]
         highs = [value(tables, p, metric, "ci_high") for p in tables.policies]
         y = [m * k if m is not None else None for m in means]
-        up = [(h - m) * k if h is not None and m is not None else 0 for h, m in zip(highs, means)]
-        down = [(m - lo) * k if lo is not None and m is not None else 0 for lo, m in zip(lows, means)]
+        up = [
+            (h - m) * k if h is not None and m is not None else 0
+            for h, m in zip(highs, means, strict=True)
+        ]
+        down = [
+            (m - lo) * k if lo is not None and m is not None else 0
+            for lo, m in zip(lows, means, strict=True)
+        ]
         fig.add_trace(
             go.Bar(
                 x=[escape(p) for p in tables.policies], y=y, showlegend=False,
@@ -114,7 +120,7 @@ def revenue_waterfall(tables: ResultTables) -> go.Figure:
     labels = [label for _, label, _ in WATERFALL_STEPS]
     for policy in tables.policies:
         values = [value(tables, policy, metric) or 0.0 for metric, _, _ in WATERFALL_STEPS]
-        y = [v * sign for v, (_, _, sign) in zip(values, WATERFALL_STEPS)]
+        y = [v * sign for v, (_, _, sign) in zip(values, WATERFALL_STEPS, strict=True)]
         colour = palette[policy]
         fig.add_trace(
             go.Waterfall(
@@ -130,8 +136,23 @@ def revenue_waterfall(tables: ResultTables) -> go.Figure:
             )
         )  # fmt: skip
     fig.update_layout(waterfallmode="group", waterfallgap=0.25, waterfallgroupgap=0.05)
-    fig.update_yaxes(tickformat=",", title="Revenue (mean over replications)")
+    fig.update_yaxes(
+        tickformat=",", title="Revenue (mean over replications)", range=_waterfall_range(tables)
+    )
     return _style(fig, height=420)
+
+
+def _waterfall_range(tables: ResultTables) -> list[float] | None:
+    """Start the axis below the smallest revenue kept so the losses are visible."""
+    kept = [value(tables, p, "revenue_kept") for p in tables.policies]
+    potential = [value(tables, p, "potential_revenue") for p in tables.policies]
+    lows = [k for k in kept if k is not None]
+    highs = [p for p in potential if p is not None]
+    if not lows or not highs or max(highs) <= 0:
+        return None
+    top = max(highs) * 1.03
+    bottom = min(lows) - 0.25 * (max(highs) - min(lows))
+    return [max(0.0, bottom), top]
 
 
 def _thin(frame: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
@@ -181,14 +202,14 @@ def _shade_windows(fig: go.Figure, tables: ResultTables, rows: int) -> None:
     for row in tables.disruptions.itertuples(index=False):
         colour = DISRUPTION_COLOURS.get(str(row.kind), "#777")
         windows.append((float(row.start_day), float(row.end_day), colour, f"{row.kind}: {row.id}"))
-    for start, end, colour, text in windows:
+    for i, (start, end, colour, text) in enumerate(windows):
         for r in range(1, rows + 1):
-            fig.add_vrect(x0=start, x1=end, fillcolor=colour, opacity=0.12, line_width=0,
+            fig.add_vrect(x0=start, x1=end, fillcolor=colour, opacity=0.14, line_width=0,
                           layer="below", row=r, col=1)  # fmt: skip
-        fig.add_annotation(
-            x=(start + end) / 2, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-            text=escape(text), font={"size": 10, "color": colour}, textangle=-90 if
-            end - start < tables.horizon_days / 25 else 0, xanchor="center",
+        fig.add_annotation(  # staggered in two rows so neighbouring labels do not collide
+            x=start, y=1.0 + 0.035 * (i % 2), xref="x", yref="paper", yanchor="bottom",
+            xanchor="left", showarrow=False, text=escape(text),
+            font={"size": 11, "color": "#444" if colour == WARMUP_COLOUR else colour},
         )  # fmt: skip
 
 
@@ -204,15 +225,12 @@ def timeseries_figure(tables: ResultTables) -> go.Figure | None:
     series = [s for s in SERIES if (ts["series"] == s).any()]
     if not series:
         return None
-    fig = make_subplots(
-        rows=len(series), cols=1, shared_xaxes=True, vertical_spacing=0.07,
-        subplot_titles=[SERIES_TITLES[s] for s in series],
-    )  # fmt: skip
+    fig = make_subplots(rows=len(series), cols=1, shared_xaxes=True, vertical_spacing=0.06)
     palette = colours(tables.policies)
     owners: list[str | None] = []  # product a trace belongs to (None: shown for every product)
     for r, name in enumerate(series, start=1):
         per_product = name != "active_customers"
-        for product in (products if per_product else [ALL]):
+        for product in products if per_product else [ALL]:
             rows = ts[(ts["series"] == name) & (ts["product"] == product)]
             for policy in tables.policies:
                 part = rows[rows["policy"] == policy]
@@ -226,9 +244,14 @@ def timeseries_figure(tables: ResultTables) -> go.Figure | None:
     _shade_windows(fig, tables, len(series))
     fig.update_xaxes(title_text="day", row=len(series), col=1)
     fig.update_yaxes(tickformat=",", rangemode="tozero")
+    for r, name in enumerate(series, start=1):
+        fig.update_yaxes(title_text=SERIES_TITLES[name], row=r, col=1)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0})
     if len(products) > 1:
         fig.update_layout(updatemenus=[_product_menu(products, owners)])
-    return _style(fig, height=260 * len(series) + 80)
+    _style(fig, height=260 * len(series) + 110)
+    fig.update_layout(legend={"yanchor": "top", "y": -0.06}, margin={"t": 70, "b": 60})
+    return fig
 
 
 def _product_menu(products: list[str], owners: list[str | None]) -> dict[str, object]:
@@ -237,7 +260,7 @@ def _product_menu(products: list[str], owners: list[str | None]) -> dict[str, ob
         visible = [o is None or o == product for o in owners]
         label = "All products" if product == ALL else escape(product)
         buttons.append({"label": label, "method": "restyle", "args": [{"visible": visible}]})
-    return {"buttons": buttons, "direction": "down", "x": 1.0, "xanchor": "right", "y": 1.07,
+    return {"buttons": buttons, "direction": "down", "x": 1.0, "xanchor": "right", "y": 1.09,
             "yanchor": "bottom", "showactive": True}  # fmt: skip
 
 

@@ -9,6 +9,7 @@ through ``html.escape``; numbers in the KPI table carry their exact summary.csv 
 from __future__ import annotations
 
 import math
+import re
 from html import escape
 from pathlib import Path
 
@@ -19,15 +20,19 @@ from stockout.report.tables import ALL, METRICS, ResultTables, load_tables, valu
 from stockout.report.verdict import Difference, build_verdict, difference
 
 KPI_METRICS: tuple[str, ...] = (
-    "revenue_kept", "gross_profit", "fill_rate", "churn_rate", "storage_cost",
-    "mean_wait_days", "lost_orders", "cancellations",
+    "revenue_kept", "gross_profit", "fill_rate", "churn_rate", "storage_cost", "mean_wait_days",
 )  # fmt: skip
 FREQUENT_WAIT_SHARE = 0.10  # a SKU "often" backordered: at least this share of its orders waited
 
 
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
 def _paragraphs(text: str) -> str:
+    """Blank-line separated paragraphs, escaped; ``**bold**`` (as scenario files use) kept."""
     blocks = [b.strip() for b in text.strip().split("\n\n") if b.strip()]
-    return "".join(f"<p>{escape(' '.join(b.split()))}</p>" for b in blocks)
+    escaped = (escape(" ".join(b.split())) for b in blocks)
+    return "".join("<p>" + _BOLD.sub(r"<strong>\1</strong>", b) + "</p>" for b in escaped)
 
 
 def _swatch(colour: str) -> str:
@@ -53,7 +58,7 @@ def verdict_section(tables: ResultTables) -> str:
     items += "".join(f'<li class="caveat">{escape(s)}</li>' for s in verdict.caveats)
     return (
         '<section id="verdict"><h2>Verdict</h2><div class="verdict"><ul>'
-        f"{items}</ul></div><p class=\"note\">Differences are paired (policy − baseline "
+        f'{items}</ul></div><p class="note">Differences are paired (policy − baseline '
         f"{escape(tables.baseline)}, same random numbers in each replication) with 95% confidence "
         "intervals; an interval that includes 0 is reported as no significant difference. Figures "
         "are totals over all products, after the warm-up.</p></section>"
@@ -79,7 +84,7 @@ def kpi_cell(tables: ResultTables, policy: str, metric: str, decimals: int) -> s
     parts = [_span(policy, metric, "mean", stat["mean"], n("mean"), "v")]
     if stat["ci_low"] is not None:
         parts.append(
-            '<span class="ci">95% CI '
+            '<span class="ci">'
             + _span(policy, metric, "ci_low", stat["ci_low"], n("ci_low"), "lo")
             + f" {fmt.DASH} "
             + _span(policy, metric, "ci_high", stat["ci_high"], n("ci_high"), "hi")
@@ -93,11 +98,15 @@ def kpi_cell(tables: ResultTables, policy: str, metric: str, decimals: int) -> s
         parts.append(
             f'<span class="{_diff_class(d)}">Δ '
             + _span(policy, metric, "diff", stat["diff"], n("diff", True), "dv")
-            + f"{mark} ["
-            + _span(policy, metric, "diff_ci_low", stat["diff_ci_low"], n("diff_ci_low", True), "dl")
+            + f'{mark}<span class="dci">['
+            + _span(
+                policy, metric, "diff_ci_low", stat["diff_ci_low"], n("diff_ci_low", True), "dl"
+            )
             + f" {fmt.DASH} "
-            + _span(policy, metric, "diff_ci_high", stat["diff_ci_high"], n("diff_ci_high", True), "dh")
-            + "]</span>"
+            + _span(
+                policy, metric, "diff_ci_high", stat["diff_ci_high"], n("diff_ci_high", True), "dh"
+            )
+            + "]</span></span>"
         )
     return f'<td class="num">{"".join(parts)}</td>'
 
@@ -125,10 +134,12 @@ def kpi_table(tables: ResultTables, metrics: tuple[str, ...] = KPI_METRICS) -> s
 
 def kpi_section(tables: ResultTables) -> str:
     return (
-        '<section id="kpis"><h2>Key figures</h2><p class="lede">Mean over replications with its '
-        "95% confidence interval; Δ is the paired difference to the baseline with its interval "
+        '<section id="kpis"><h2>Key figures</h2><p class="lede">Mean over replications (bold) and '
+        "its 95% confidence interval below; Δ is the paired difference to the baseline with "
+        "its interval "
         "(green: significantly better, red: significantly worse, n.s.: not significant). "
-        f"All products, after the warm-up.</p>{kpi_table(tables)}</section>"
+        "All products, after the warm-up.</p>"
+        f'<div class="scroll">{kpi_table(tables)}</div></section>'
     )
 
 
@@ -139,7 +150,7 @@ def charts_section(tables: ResultTables, page: Page) -> str:
              "<h3>Where the revenue goes</h3>",
              '<p class="lede">From the revenue customers asked for, what is lost to stockouts, '
              "lost to cancelled backorders, still pending at the horizon, and finally kept "
-             "(pale bars are losses).</p>",
+             "(pale bars are losses; the axis starts above 0 so the losses show).</p>",
              page.figure(figures.revenue_waterfall(tables)), "</section>"]  # fmt: skip
     return "".join(parts)
 
@@ -176,7 +187,9 @@ def _reading(share: float, wait: float | None, lead: float | None) -> str:
     if frequent and long:
         return "Often short and slow to recover: stock too thin for demand and supply too slow."
     if frequent:
-        return "Often short but refilled quickly: demand outruns the stock level (inventory sizing)."
+        return (
+            "Often short but refilled quickly: demand outruns the stock level (inventory sizing)."
+        )
     if long:
         return "Rarely short but long waits when it is: supply shocks rather than everyday demand."
     return "Healthy: few and short backorders."
@@ -208,7 +221,7 @@ def sku_table(tables: ResultTables, policy: str) -> str | None:
         )
     palette = figures.colours(tables.policies)
     return (
-        f"<h3>{_swatch(palette[policy])}{escape(policy)}</h3><table class=\"sku\"><thead><tr>"
+        f'<h3>{_swatch(palette[policy])}{escape(policy)}</h3><table class="sku"><thead><tr>'
         '<th class="num">#</th><th>SKU</th><th class="num">Orders</th>'
         '<th class="num">Waited</th><th class="num">How often</th>'
         '<th class="num">How long (mean days)</th><th class="num">Nominal lead time (days)</th>'
@@ -224,7 +237,8 @@ def sku_section(tables: ResultTables) -> str:
         '<section id="skus"><h2>Which SKUs are backordered</h2><p class="lede">SKUs ranked by how '
         "often their orders had to wait (backorders and pre-orders per order, mean over "
         "replications) and how long. Frequent but short waits point at demand outrunning the stock "
-        "level; rare but long waits (longer than the nominal supplier lead time plus transit) point "
+        "level; rare but long waits (longer than the nominal supplier lead time plus transit) "
+        "point "
         f"at supply. “Often” means at least {FREQUENT_WAIT_SHARE:.0%} of orders waited.</p>"
         f"{''.join(blocks)}</section>"
     )
@@ -246,7 +260,9 @@ def assumptions_section(tables: ResultTables) -> str:
 
 def all_metrics_table(tables: ResultTables, product: str = ALL) -> str:
     palette = figures.colours(tables.policies)
-    head = "".join(f'<th class="num">{_swatch(palette[p])}{escape(p)}</th>' for p in tables.policies)
+    head = "".join(
+        f'<th class="num">{_swatch(palette[p])}{escape(p)}</th>' for p in tables.policies
+    )
     rows = []
     for metric in METRICS:
         means = [value(tables, p, metric, product=product) for p in tables.policies]
@@ -254,7 +270,7 @@ def all_metrics_table(tables: ResultTables, product: str = ALL) -> str:
             continue
         decimals = fmt.decimals_for(metric, means)
         cells = []
-        for policy, mean in zip(tables.policies, means):
+        for policy, mean in zip(tables.policies, means, strict=True):
             lo = value(tables, policy, metric, "ci_low", product)
             hi = value(tables, policy, metric, "ci_high", product)
             ci = fmt.interval(metric, lo, hi, decimals).replace(" to ", f" {fmt.DASH} ")

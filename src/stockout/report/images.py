@@ -19,8 +19,7 @@ class MissingExtraError(RuntimeError):
 def _require_kaleido() -> None:
     if importlib.util.find_spec("kaleido") is None:
         raise MissingExtraError(
-            "exporting images needs kaleido, which is not installed: "
-            "pip install 'stockout[images]'"
+            "exporting images needs kaleido, which is not installed: pip install 'stockout[images]'"
         )
 
 

@@ -18,7 +18,7 @@ CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; background: #fff; color: var(--ink);
        font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
-main { max-width: 1200px; margin: 0 auto; padding: 24px 32px 64px; }
+main { max-width: 1280px; margin: 0 auto; padding: 24px 32px 64px; }
 header .eyebrow { color: var(--muted); font-size: 13px; margin: 0; letter-spacing: .02em; }
 h1 { font-size: 28px; margin: 4px 0 8px; line-height: 1.2; }
 h2 { font-size: 20px; margin: 36px 0 8px; padding-top: 12px; border-top: 1px solid var(--rule); }
@@ -33,17 +33,20 @@ h3 { font-size: 16px; margin: 20px 0 6px; }
 .verdict .headline { font-size: 17px; font-weight: 600; }
 .caveat { color: var(--bad); }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 14px; }
-th, td { padding: 6px 10px; border-bottom: 1px solid var(--rule); vertical-align: top;
+th, td { padding: 6px 8px; border-bottom: 1px solid var(--rule); vertical-align: top;
          text-align: left; }
 thead th { border-bottom: 2px solid #9aa0a6; font-weight: 600; background: #fafafa; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .kpi td.num .v { font-weight: 600; font-size: 15px; }
 .kpi .ci, .kpi .d { display: block; font-size: 12px; color: var(--muted); }
+.kpi .dci { display: block; }
 .kpi .d.better { color: var(--good); }
 .kpi .d.worse { color: var(--bad); }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px;
           vertical-align: baseline; }
 .chart { width: 100%; min-height: 200px; }
+.scroll { overflow-x: auto; }
+.kpi tbody th { white-space: nowrap; }
 .note { color: var(--muted); font-size: 13px; max-width: 90ch; }
 .grid { display: flex; flex-wrap: wrap; gap: 8px 32px; }
 details { margin: 12px 0; }
@@ -59,6 +62,7 @@ code { font-size: 13px; }
   table, .chart, .verdict, figure { break-inside: avoid; page-break-inside: avoid; }
   h2 { break-after: avoid; page-break-after: avoid; }
   .chart { width: 100% !important; }
+  .scroll { overflow: visible; }
   .modebar-container, .updatemenu-container { display: none !important; }
   details { display: block; }
   details > summary { display: none; }

@@ -100,13 +100,28 @@ def metric_lines(sweep: SweepTables, metric: str) -> go.Figure:
             colour, name = palette[policy], escape(policy)
             x = line[p1].tolist()
             common = {"legendgroup": name, "visible": j == 0, "x": x}
-            fig.add_trace(go.Scatter(y=(line["ci_high"] * k).tolist(), mode="lines",
-                                     line={"width": 0}, showlegend=False, hoverinfo="skip",
-                                     **common))
-            fig.add_trace(go.Scatter(y=(line["ci_low"] * k).tolist(), mode="lines",
-                                     line={"width": 0}, fill="tonexty",
-                                     fillcolor=rgba(colour, 0.18), showlegend=False,
-                                     hoverinfo="skip", **common))
+            fig.add_trace(
+                go.Scatter(
+                    y=(line["ci_high"] * k).tolist(),
+                    mode="lines",
+                    line={"width": 0},
+                    showlegend=False,
+                    hoverinfo="skip",
+                    **common,
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    y=(line["ci_low"] * k).tolist(),
+                    mode="lines",
+                    line={"width": 0},
+                    fill="tonexty",
+                    fillcolor=rgba(colour, 0.18),
+                    showlegend=False,
+                    hoverinfo="skip",
+                    **common,
+                )
+            )
             fig.add_trace(go.Scatter(y=(line["mean"] * k).tolist(), mode="lines+markers",
                                      name=name, line={"color": colour, "width": 2},
                                      showlegend=j == 0, **common))  # fmt: skip
@@ -166,7 +181,9 @@ def _label(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else escape(str(v))
 
 
-def map_layers(sweep: SweepTables, metric: str) -> tuple[list[list[Any]], list[list[Any]], list[list[str]]]:
+def map_layers(
+    sweep: SweepTables, metric: str
+) -> tuple[list[list[Any]], list[list[Any]], list[list[str]]]:
     """z (policy index), the n.s. overlay and the cell text of the policy map for one metric."""
     p1 = sweep.parameters[0]
     ys = sweep.grid(1) if len(sweep.parameters) == 2 else [None]
@@ -181,8 +198,11 @@ def map_layers(sweep: SweepTables, metric: str) -> tuple[list[list[Any]], list[l
             cell = winner(sweep.frame[sel], metric, sweep.baseline)
             zr.append(None if cell is None else index[cell.winner])
             sr.append(None if cell is None else (0 if cell.significant else 1))
-            tr.append("" if cell is None else escape(cell.winner) + ("" if cell.significant
-                                                                      else "<br>(n.s.)"))
+            tr.append(
+                ""
+                if cell is None
+                else escape(cell.winner) + ("" if cell.significant else "<br>(n.s.)")
+            )
         z.append(zr)
         shade.append(sr)
         text.append(tr)
@@ -216,19 +236,36 @@ def policy_map(sweep: SweepTables, default: str = MAP_DEFAULT) -> go.Figure:
         word = "lowest" if metric in LOWER_IS_BETTER else "highest"
         buttons.append({"label": f"{fmt.label(metric)} ({word} wins)", "method": "restyle",
                         "args": [{"z": [mz, ms], "text": [mt, mt]}, [0, 1]]})  # fmt: skip
-    fig.update_layout(updatemenus=[{"buttons": buttons, "active": metrics.index(first), "x": 1,
-                                    "xanchor": "right", "y": 1.02, "yanchor": "bottom"}])
+    fig.update_layout(
+        updatemenus=[
+            {
+                "buttons": buttons,
+                "active": metrics.index(first),
+                "x": 1,
+                "xanchor": "right",
+                "y": 1.02,
+                "yanchor": "bottom",
+            }
+        ]
+    )
     fig.update_xaxes(title=escape(sweep.parameters[0]), type="category")
     fig.update_yaxes(title=escape(sweep.parameters[1]) if len(sweep.parameters) == 2 else "",
                      type="category")  # fmt: skip
     for p in sweep.policies:  # legend entries for the colours
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=escape(p),
-                                 marker={"color": palette[p], "size": 12, "symbol": "square"}))
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=escape(p),
+                marker={"color": palette[p], "size": 12, "symbol": "square"},
+            )
+        )
     return _style(fig, 140 + 70 * len(ys))
 
 
 def summary_sentences(sweep: SweepTables) -> list[str]:
-    """"Revenue kept: backorder wins at 14 of 20 points (11 significantly)." per metric."""
+    """ "Revenue kept: backorder wins at 14 of 20 points (11 significantly)." per metric."""
     out = []
     points = sweep.frame.groupby("point", sort=False)
     for metric in sweep.metrics:
@@ -254,7 +291,8 @@ def build_sweep_html(sweep: SweepTables) -> str:
         f'<header><p class="eyebrow">stockout sweep · scenario {escape(sweep.scenario)} · '
         f"baseline {escape(sweep.baseline)}</p><h1>Where the best policy changes: "
         f"{escape(params)}</h1></header>",
-        f'<section id="verdict"><h2>Summary</h2><div class="verdict"><ul>{items}</ul></div></section>',
+        '<section id="verdict"><h2>Summary</h2>'
+        f'<div class="verdict"><ul>{items}</ul></div></section>',
         '<section id="policy-map"><h2>Policy map</h2><p class="lede">The policy with the best mean '
         "at each grid point (pick the metric in the menu). Pale cells marked n.s. are not "
         "significant: the winner's paired difference to the baseline includes 0 (or, where the "
@@ -264,7 +302,9 @@ def build_sweep_html(sweep: SweepTables) -> str:
         "with its 95% confidence band.</p>",
     ]
     for metric in sweep.metrics:
-        sections.append(f"<h3>{escape(fmt.label(metric))}</h3>{page.figure(metric_lines(sweep, metric))}")
+        sections.append(
+            f"<h3>{escape(fmt.label(metric))}</h3>{page.figure(metric_lines(sweep, metric))}"
+        )
     sections.append("</section>")
     page.sections += sections
     return page.render()

@@ -76,13 +76,13 @@ class ResultTables:
 
 
 def read_csv(path: Path, required: bool = True, columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read one results CSV exactly: round-trip floats, ids kept as text ("NA" stays "NA")."""
+    """Read one results CSV exactly (pandas' default parser round-trips floats); ids stay text."""
     if not path.exists():
         if required:
             raise ResultsFolderError(f"{path}: missing (is this a stockout results folder?)")
         return pd.DataFrame(columns=list(columns))
     frame = pd.read_csv(
-        path, keep_default_na=False, na_values=[""], float_precision="round_trip",
+        path, keep_default_na=False, na_values=[""],
         dtype={c: str for c in _TEXT_COLUMNS},
     )  # fmt: skip
     missing = [c for c in columns if c not in frame.columns]
@@ -104,18 +104,24 @@ def load_tables(results_dir: Path | str) -> ResultTables:
     return ResultTables(
         summary=read_csv(folder / "summary.csv", columns=("policy", "product", "metric", *stats)),
         replications=read_csv(
-            folder / "replications.csv", required=False, columns=("replication", "policy", "product")
+            folder / "replications.csv",
+            required=False,
+            columns=("replication", "policy", "product"),
         ),
         timeseries=read_csv(
-            folder / "timeseries.csv", required=False,
+            folder / "timeseries.csv",
+            required=False,
             columns=("policy", "product", "day", "series", "mean", "low", "high"),
         ),  # fmt: skip
         waits=read_csv(
-            folder / "waits.csv", required=False,
+            folder / "waits.csv",
+            required=False,
             columns=("policy", "product", "wait_low", "wait_high", "orders"),
         ),  # fmt: skip
         disruptions=read_csv(
-            folder / "disruptions.csv", required=False, columns=("kind", "id", "start_day", "end_day")
+            folder / "disruptions.csv",
+            required=False,
+            columns=("kind", "id", "start_day", "end_day"),
         ),
         manifest=manifest,
         scenario=scenario,

@@ -61,16 +61,19 @@ def _more_less(x: float, more: str = "more", less: str = "less") -> str:
 
 
 def revenue_clause(d: Difference, baseline: str) -> str:
-    """"keeps 11.0% more revenue than X (95% CI 9.0–13.0%)" or "no significant difference"."""
+    """ "keeps 11.0% more revenue than X (95% CI 9.0–13.0%)" or "no significant difference"."""
     base = d.baseline_mean
     if base:
         size = fmt.percent(abs(d.diff) / base)
-        ci = f"95% CI {fmt.percent(d.low / base, signed=True)} to {fmt.percent(d.high / base, signed=True)}"
+        low, high = (fmt.percent(x / base, signed=True) for x in (d.low, d.high))
+        ci = f"95% CI {low} to {high}"
     else:
         size = fmt.number(d.metric, abs(d.diff), 0)
         ci = f"95% CI {fmt.interval(d.metric, d.low, d.high, 0, signed=True)}"
     if not d.significant:
-        return f"keeps the same revenue as {baseline} within noise: no significant difference ({ci})"
+        return (
+            f"keeps the same revenue as {baseline} within noise: no significant difference ({ci})"
+        )
     return f"keeps {size} {_more_less(d.diff)} revenue than {baseline} ({ci})"
 
 
@@ -107,14 +110,18 @@ def policy_sentence(tables: ResultTables, policy: str) -> str:
         tables, policy, "churned_customers"
     )
     parts = [policy]
-    parts.append(revenue_clause(revenue, baseline) if revenue else f"has no revenue comparison with {baseline}")
+    parts.append(
+        revenue_clause(revenue, baseline)
+        if revenue
+        else f"has no revenue comparison with {baseline}"
+    )
     if churn is None:
         return " ".join(parts) + "."
     return f"{' '.join(parts)}, {_connector(revenue, churn)} {churn_clause(churn)}."
 
 
 def money_clause(tables: ResultTables, policy: str, metric: str) -> str | None:
-    """"storage cost 1,234 higher (95% CI +1,000 to +1,400)" or "... no significant difference"."""
+    """ "storage cost 1,234 higher (95% CI +1,000 to +1,400)" or "... no significant difference"."""
     d = difference(tables, policy, metric)
     if d is None:
         return None
@@ -133,7 +140,7 @@ def cost_sentence(tables: ResultTables, policy: str) -> str | None:
     if not kept:
         return None
     text = "; ".join(kept)
-    return f"Against {tables.baseline}, {policy} has {text}."
+    return text[0].upper() + text[1:] + "."
 
 
 def best_policy(tables: ResultTables, metric: str) -> str | None:
@@ -147,22 +154,25 @@ def best_policy(tables: ResultTables, metric: str) -> str | None:
 
 
 def winner_sentence(tables: ResultTables, metric: str) -> str | None:
-    """"Most revenue kept: backorder (significantly more than out-of-stock)." and variants."""
+    """ "Most revenue kept: backorder (significantly more than out-of-stock)." and variants."""
     best = best_policy(tables, metric)
     if best is None:
         return None
-    name = fmt.label(metric).lower()
+    name = ("lowest " if metric in LOWER_IS_BETTER else "highest ") + fmt.label(metric).lower()
+    name = name[0].upper() + name[1:]
     if best == tables.baseline:
         others = [difference(tables, p, metric) for p in tables.policies if p != best]
         sure = all(d is not None and d.better is False for d in others)
-        tail = "every other policy is significantly worse" if sure else (
-            "but not significantly better than every other policy"
+        tail = (
+            "every other policy is significantly worse"
+            if sure
+            else ("but not significantly better than every other policy")
         )
-        return f"Best {name}: {best} (the baseline); {tail}."
+        return f"{name}: {best} (the baseline); {tail}."
     d = difference(tables, best, metric)
     if d is not None and d.better:
-        return f"Best {name}: {best}, significantly better than {tables.baseline}."
-    return f"Best {name}: {best}, but not significantly different from {tables.baseline}."
+        return f"{name}: {best}, significantly better than {tables.baseline}."
+    return f"{name}: {best}, but not significantly different from {tables.baseline}."
 
 
 @dataclass(frozen=True)
@@ -174,15 +184,15 @@ class Verdict:
 
 def build_verdict(tables: ResultTables) -> Verdict:
     """The verdict of a run: winners first, then each policy against the baseline."""
-    headline = [s for s in (winner_sentence(tables, m) for m in ("revenue_kept", "gross_profit")) if s]
+    headline = [
+        s for s in (winner_sentence(tables, m) for m in ("revenue_kept", "gross_profit")) if s
+    ]
     details: list[str] = []
     for policy in tables.policies:
         if policy == tables.baseline:
             continue
-        details.append(policy_sentence(tables, policy))
         cost = cost_sentence(tables, policy)
-        if cost:
-            details.append(cost)
+        details.append(policy_sentence(tables, policy) + (f" {cost}" if cost else ""))
     caveats = []
     reps = int(tables.manifest.get("replications", 0) or 0)
     if reps == 1:

@@ -1,0 +1,228 @@
+"""Report unit tests: verdict wording, escaping, exact KPI numbers, size, atomic writes, sweeps."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from report_fixtures import make_results, make_sweep
+
+from stockout.report import (
+    MissingExtraError,
+    ResultTables,
+    build_report_html,
+    export_images,
+    load_tables,
+    write_report,
+    write_sweep_report,
+)
+from stockout.report.figures import MAX_POINTS, timeseries_figure
+from stockout.report.page import script_json
+from stockout.report.sweep import load_sweep, policy_map, winner
+from stockout.report.verdict import build_verdict, policy_sentence
+
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_results(tmp_path_factory.mktemp("run") / "run")
+
+
+@pytest.fixture(scope="module")
+def report_html(results: Path) -> str:
+    return build_report_html(load_tables(results))
+
+
+def tables_from(rows: list[tuple[str, str, float, float, float, float | None, float | None,
+                                 float | None]]) -> ResultTables:  # fmt: skip
+    """Hand-made tables from (policy, metric, mean, ci_low, ci_high, diff, diff CI low/high)."""
+    cols = ["policy", "metric", "mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high"]
+    summary = pd.DataFrame(rows, columns=cols)
+    summary.insert(1, "product", "all")
+    empty = pd.DataFrame()
+    manifest = {"policies": ["out-of-stock", "backorder"], "baseline": "out-of-stock",
+                "replications": 30}  # fmt: skip
+    return ResultTables(summary, empty, empty, empty, empty, manifest, {})
+
+
+def test_verdict_significant_wording() -> None:
+    tables = tables_from([
+        ("out-of-stock", "revenue_kept", 100_000.0, 99_000.0, 101_000.0, None, None, None),
+        ("backorder", "revenue_kept", 111_000.0, 110_000.0, 112_000.0, 11_000.0, 9_000.0, 13_000.0),
+        ("out-of-stock", "churn_rate", 0.05, 0.048, 0.052, None, None, None),
+        ("backorder", "churn_rate", 0.071, 0.069, 0.073, 0.021, 0.015, 0.027),
+    ])  # fmt: skip
+    assert policy_sentence(tables, "backorder") == (
+        "backorder keeps 11.0% more revenue than out-of-stock (95% CI +9.0% to +13.0%), "
+        "at the cost of 2.1 points more churn (95% CI +1.5 to +2.7 points)."
+    )
+    assert build_verdict(tables).headline[0] == (
+        "Highest revenue kept: backorder, significantly better than out-of-stock."
+    )
+
+
+def test_verdict_says_no_significant_difference_when_the_interval_includes_zero() -> None:
+    tables = tables_from([
+        ("out-of-stock", "revenue_kept", 100_000.0, 99_000.0, 101_000.0, None, None, None),
+        ("backorder", "revenue_kept", 100_500.0, 99_000.0, 102_000.0, 500.0, -1_000.0, 2_000.0),
+        ("out-of-stock", "churn_rate", 0.05, 0.048, 0.052, None, None, None),
+        ("backorder", "churn_rate", 0.049, 0.047, 0.051, -0.001, -0.004, 0.002),
+    ])  # fmt: skip
+    sentence = policy_sentence(tables, "backorder")
+    assert "no significant difference (95% CI −1.0% to +2.0%)" in sentence
+    assert "no significant difference in churn (95% CI −0.4 to +0.2 points)" in sentence
+    assert "more revenue" not in sentence
+    assert (
+        build_verdict(tables).headline[0].endswith("not significantly different from out-of-stock.")
+    )
+
+
+class _Dom(HTMLParser):
+    """Collects script elements (type, text) and elements carrying data-value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[tuple[str | None, str]] = []
+        self.values: list[dict[str, str | None]] = []
+        self._in_script: str | None | bool = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script":
+            self._in_script = a.get("type")
+            self.scripts.append((a.get("type"), ""))
+        if "data-value" in a:
+            self.values.append(a)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script is not False and self.scripts:
+            kind, text = self.scripts[-1]
+            self.scripts[-1] = (kind, text + data)
+
+
+def test_description_with_script_is_text_not_markup(tmp_path: Path) -> None:
+    folder = make_results(tmp_path / "run", reps=3, horizon=120, warmup=10,
+                          title=f"T {XSS}", description=f"Story {XSS} & more")  # fmt: skip
+    html = build_report_html(load_tables(folder))
+    assert "Story &lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+    assert XSS not in html
+    dom = _Dom()
+    dom.feed(html)
+    assert all("alert(1)" not in text for kind, text in dom.scripts if kind != "application/json")
+    for kind, text in dom.scripts:
+        if kind == "application/json":
+            json.loads(text)  # each figure's data stays valid JSON after escaping
+
+
+def test_script_json_cannot_close_the_script() -> None:
+    text = json.dumps({"name": "</script><script>alert(1)</script><!--"})
+    safe = script_json(text)
+    assert "</" not in safe and "<!--" not in safe and "<" not in safe
+    assert json.loads(safe) == json.loads(text)
+
+
+def summary_cells(results: Path) -> dict[tuple[str, str, str], str]:
+    """(policy, metric, stat) -> the raw text of summary.csv for product ``all``."""
+    with (results / "summary.csv").open(newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["product"] == "all"]
+    stats = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high")
+    return {(r["policy"], r["metric"], s): r[s] for r in rows for s in stats}
+
+
+def test_kpi_numbers_are_exactly_those_of_summary_csv(results: Path, report_html: str) -> None:
+    cells = summary_cells(results)
+    dom = _Dom()
+    dom.feed(report_html)
+    assert len(dom.values) > 50
+    for a in dom.values:
+        raw = cells[(str(a["data-policy"]), str(a["data-metric"]), str(a["data-stat"]))]
+        shown = a["data-value"] or ""
+        assert (shown == raw == "") or float(shown) == float(raw), a
+
+
+def test_kpi_display_is_the_value_at_display_precision(report_html: str, results: Path) -> None:
+    summary = pd.read_csv(results / "summary.csv")
+    kept = summary.query("policy == 'backorder' and product == 'all' and metric == 'revenue_kept'")
+    mean = float(kept["mean"].iloc[0])
+    match = re.search(r'data-policy="backorder" data-metric="revenue_kept" data-stat="mean" '
+                      r'data-value="[^"]+">([^<]+)<', report_html)  # fmt: skip
+    assert match is not None
+    assert match.group(1) == f"{mean:,.0f}"
+
+
+def test_report_contains_every_section(report_html: str) -> None:
+    for section in ("verdict", "kpis", "charts", "timeseries", "waits", "skus", "assumptions",
+                    "all-metrics"):  # fmt: skip
+        assert f'id="{section}"' in report_html
+    assert report_html.count('<script type="text/javascript">') == 1  # plotly.js embedded once
+    assert "cdn.plot.ly" not in report_html.split("</head>")[1]
+
+
+def test_report_of_four_policies_over_two_years_stays_under_10_mb(report_html: str) -> None:
+    assert len(report_html.encode("utf-8")) < 10 * 1024 * 1024
+
+
+def test_long_horizons_are_thinned(tmp_path: Path) -> None:
+    folder = make_results(tmp_path / "long", reps=3, horizon=3000, warmup=100)
+    fig = timeseries_figure(load_tables(folder))
+    assert fig is not None
+    assert max(len(t.x) for t in fig.data) <= MAX_POINTS + 1
+
+
+def test_write_report_is_atomic_and_returns_the_path(results: Path, tmp_path: Path) -> None:
+    path = write_report(results)
+    assert path == results / "report.html" and path.stat().st_size > 0
+    assert not [p for p in results.iterdir() if p.name.endswith(".tmp")]
+    other = write_report(results, out=tmp_path / "elsewhere" / "r.html")
+    assert other.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+
+
+def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="manifest.json"):
+        load_tables(tmp_path)
+
+
+def test_ids_stay_text(results: Path) -> None:
+    tables = load_tables(results)
+    assert tables.policies == ["out-of-stock", "backorder", "lean-backorder", "preorder"]
+    assert tables.products == ["widget", "gadget"]
+
+
+@pytest.mark.parametrize("two", [True, False])
+def test_sweep_report(tmp_path: Path, two: bool) -> None:
+    folder = make_sweep(tmp_path / "sweep", two_parameters=two)
+    path = write_sweep_report(folder)
+    html = path.read_text(encoding="utf-8")
+    assert 'id="policy-map"' in html and html.count('<div class="chart"') >= 6
+    fig = policy_map(load_sweep(folder))
+    assert len(fig.data[0].z) == (4 if two else 1)
+
+
+def test_sweep_winner_significance() -> None:
+    def rows(diff_low: float, diff_high: float) -> pd.DataFrame:
+        return pd.DataFrame({
+            "policy": ["base", "other"], "metric": ["revenue_kept"] * 2, "mean": [10.0, 12.0],
+            "diff": [None, 2.0], "diff_ci_low": [None, diff_low], "diff_ci_high": [None, diff_high],
+        })  # fmt: skip
+
+    assert winner(rows(1.0, 3.0), "revenue_kept", "base").significant  # type: ignore[union-attr]
+    cell = winner(rows(-1.0, 5.0), "revenue_kept", "base")
+    assert cell is not None and cell.winner == "other" and not cell.significant
+
+
+def test_export_images_without_kaleido_says_how_to_install(results: Path) -> None:
+    if importlib.util.find_spec("kaleido") is not None:
+        pytest.skip("kaleido is installed; the missing-extra message cannot be checked")
+    with pytest.raises(MissingExtraError, match=r"stockout\[images\]"):
+        export_images(results)

@@ -1,0 +1,144 @@
+"""The report in a real headless Chromium: offline, no console errors, every chart drawn.
+
+Needs Playwright (test extra) and Debian's chromium at /usr/bin/chromium; skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from report_fixtures import make_results, make_sweep
+
+from stockout.report import write_report, write_sweep_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+XSS = "<script>alert(1)</script>"
+
+pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = make_results(tmp_path_factory.mktemp("browser") / "run", description=f"Story {XSS}")
+    write_report(folder)
+    return folder
+
+
+class Opened:
+    def __init__(self, page: Any, errors: list[str], blocked: list[str], seconds: float) -> None:
+        self.page, self.errors, self.blocked, self.seconds = page, errors, blocked, seconds
+
+
+def open_offline(browser: Any, path: Path) -> Opened:
+    """Open a file with every non-file request aborted; wait until all charts are drawn."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    blocked: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith("file:"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    start = time.perf_counter()
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_function(
+        "document.documentElement.getAttribute('data-rendered') !== null && "
+        "[...document.querySelectorAll('div.chart')].every(d => d.querySelector('.main-svg'))",
+        timeout=10_000,
+    )
+    return Opened(page, errors, blocked, time.perf_counter() - start)
+
+
+def test_report_renders_offline_without_errors(browser: Any, run_dir: Path) -> None:
+    opened = open_offline(browser, run_dir / "report.html")
+    page = opened.page
+    assert opened.errors == []
+    assert opened.blocked == []
+    charts = page.locator("div.chart")
+    assert charts.count() >= 4
+    for i in range(charts.count()):
+        assert charts.nth(i).locator(".main-svg").count() > 0
+    page.close()
+
+
+def test_report_opens_in_under_3_seconds(browser: Any, run_dir: Path, tmp_path: Path) -> None:
+    """Open and draw every chart in < 3 s; on a loaded machine where plotly.js alone takes
+    longer, the report may take at most 1 s more than a page holding only plotly.js."""
+    from plotly.offline import get_plotlyjs
+
+    bare = tmp_path / "bare.html"
+    bare.write_text(f"<html><head><script>{get_plotlyjs()}</script></head><body><div "
+                    'class="chart"><svg class="main-svg"></svg></div><script>document.'
+                    "documentElement.setAttribute('data-rendered','1')</script></body></html>",
+                    encoding="utf-8")  # fmt: skip
+    plotly_times, report_times = [], []
+    for _ in range(3):  # interleaved, so a burst of load on the machine hits both alike
+        for path, times in ((bare, plotly_times), (run_dir / "report.html", report_times)):
+            opened = open_offline(browser, path)
+            times.append(opened.seconds)
+            opened.page.close()
+    plotly_only, report = min(plotly_times), min(report_times)
+    assert report < max(3.0, plotly_only + 1.0), (
+        f"report took {report:.2f} s to open and draw (plotly.js alone {plotly_only:.2f} s)"
+    )
+
+
+def test_description_script_is_shown_as_text(browser: Any, run_dir: Path) -> None:
+    opened = open_offline(browser, run_dir / "report.html")
+    page = opened.page
+    assert XSS in page.locator(".story").inner_text()
+    scripts = page.eval_on_selector_all("script", "els => els.map(e => e.textContent)")
+    assert not any("alert(1)" in s for s in scripts if "alert(1)" in s and "\\u003c" not in s)
+    assert page.evaluate("window.__xss === undefined")
+    page.close()
+
+
+def test_kpi_table_matches_summary_csv(browser: Any, run_dir: Path) -> None:
+    with (run_dir / "summary.csv").open(newline="", encoding="utf-8") as handle:
+        raw = {
+            (r["policy"], r["metric"]): r for r in csv.DictReader(handle) if r["product"] == "all"
+        }
+    page = open_offline(browser, run_dir / "report.html").page
+    cells = page.eval_on_selector_all(
+        "#kpi-table [data-value]",
+        "els => els.map(e => [e.dataset.policy, e.dataset.metric, e.dataset.stat, "
+        "e.dataset.value])",
+    )
+    assert len(cells) > 50
+    for policy, metric, stat, shown in cells:
+        expected = raw[(policy, metric)][stat]
+        assert (shown == expected == "") or float(shown) == float(expected)
+    page.close()
+
+
+@pytest.mark.parametrize("two", [True, False])
+def test_sweep_report_renders(browser: Any, tmp_path: Path, two: bool) -> None:
+    path = write_sweep_report(make_sweep(tmp_path / "sweep", two_parameters=two))
+    opened = open_offline(browser, path)
+    assert opened.errors == [] and opened.blocked == []
+    assert opened.page.locator("div.chart").count() >= 6
+    opened.page.close()
