@@ -18,7 +18,7 @@ from simpy.events import Timeout
 
 from ..policies.availability import make_policy
 from ..policies.replenishment import make_rule
-from ..records import METRICS, SERIES, WAIT_EDGES, RunResult
+from ..records import METRICS, SERIES, WAIT_EDGES, RunResult, WaitLog
 from ..scenario.schema import Scenario, ScheduledRule
 from ..streams import Streams
 from .demand import DemandCandidates, population_bound, scripted_orders
@@ -340,7 +340,6 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
     handling = (sp.backorder_handling * (t.backorders + t.preorders)
                 + sp.cancellation_handling * t.cancelled)
     backlog_cost = sp.backorder_cost * sp.a_backlog
-    waits = np.frombuffer(t.waits, dtype=float) if len(t.waits) else None
     return {
         "orders": orders,
         "units_demanded": units,
@@ -356,7 +355,7 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
         "cancellations": t.cancelled,
         "lost_orders": t.lost,
         "mean_wait_days": _ratio(t.wait_sum, t.shipped_late),
-        "p95_wait_days": float(np.percentile(waits, 95)) if waits is not None else math.nan,
+        "p95_wait_days": t.waits.quantile(0.95),
         "avg_backlog_units": sp.a_backlog / span,
         "max_backlog_units": sp.max_backlog,
         "quote_on_time_rate": _ratio(t.on_time, t.shipped_late),
@@ -394,13 +393,13 @@ def _total_metrics(model: Model, per: dict[str, dict[str, float]]) -> dict[str, 
     shipped_late = sum(t.shipped_late for t in tallies)
     pop = model.population
     total["churned_customers"] += pop.background_churned
-    waits = [np.frombuffer(t.waits, dtype=float) for t in tallies if len(t.waits)]
+    waits = WaitLog.merged([t.waits for t in tallies])
     filled_units = sum(sp.filled_units + sp.tally.partial_on_arrival for sp in sps)
     total.update({
         "fill_rate": _ratio(sum(sp.filled for sp in sps), total["orders"]),
         "unit_fill_rate": _ratio(filled_units, total["units_demanded"]),
         "mean_wait_days": _ratio(sum(t.wait_sum for t in tallies), shipped_late),
-        "p95_wait_days": float(np.percentile(np.concatenate(waits), 95)) if waits else math.nan,
+        "p95_wait_days": waits.quantile(0.95),
         "max_backlog_units": model.max_backlog_total,
         "quote_on_time_rate": _ratio(sum(t.on_time for t in tallies), shipped_late),
         "churn_rate": _ratio(total["churned_customers"], pop.at_warmup),
@@ -437,14 +436,6 @@ def check_invariants(model: Model, per: dict[str, dict[str, float]]) -> None:
         raise InvariantError("invariant violated: " + "; ".join(problems))
 
 
-def _wait_histogram(waits: np.ndarray) -> np.ndarray:
-    counts = np.zeros(len(WAIT_EDGES), dtype=np.int64)
-    if len(waits):
-        idx = np.searchsorted(WAIT_EDGES, waits, side="left")
-        np.add.at(counts, idx, 1)
-    return counts
-
-
 def simulate(
     scenario: Scenario,
     policy_name: str,
@@ -460,13 +451,9 @@ def simulate(
     check_invariants(model, per)
     per["all"] = _total_metrics(model, per)
     ids = [sp.id for sp in model.products] + ["all"]
-    all_waits = []
-    waits = {}
-    for sp in model.products:
-        w = np.frombuffer(sp.tally.waits, dtype=float)
-        all_waits.append(w)
-        waits[sp.id] = _wait_histogram(w)
-    waits["all"] = _wait_histogram(np.concatenate(all_waits))
+    logs = [sp.tally.waits for sp in model.products]
+    waits = {sp.id: log.histogram(WAIT_EDGES) for sp, log in zip(model.products, logs, strict=True)}
+    waits["all"] = WaitLog.merged(logs).histogram(WAIT_EDGES)
     return RunResult(
         policy=policy_name,
         replication=replication,

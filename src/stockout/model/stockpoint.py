@@ -19,13 +19,13 @@ are integrated over (warm-up, horizon]; replenishment orders count when placed a
 from __future__ import annotations
 
 import math
-from array import array
 from collections import deque
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
 
+from ..records import WaitLog
 from ..policies.availability import BACKORDER, PREORDER, REFUSE, Offer, PolicyError, Shortage
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class Tally:
         self.lost_units = self.cancelled_units = 0
         self.on_time = 0
         self.wait_sum = 0.0
-        self.waits = array("d")
+        self.waits = WaitLog()
         self.churned = 0
 
 
@@ -468,7 +468,7 @@ class StockPoint:
             tally.shipped_late += 1
             wait = t - order.day
             tally.wait_sum += wait
-            tally.waits.append(wait)
+            tally.waits.add(wait)
             if not late:
                 tally.on_time += 1
         if late and order.u_churn < self.p_late:
