@@ -299,13 +299,16 @@ def scenario_dirs(folder: str | os.PathLike[str] | None = None) -> list[Path]:
 
 
 def first_sentence(text: str) -> str:
-    """The first sentence of ``text``, whitespace collapsed.
+    """The first sentence of ``text``, whitespace collapsed, without a bold lead-in label and
+    without Markdown emphasis or code marks.
 
-    >>> first_sentence('''A seasonal product.  Kept lean
-    ... by backordering.''')
+    >>> first_sentence('''**What it teaches.** A seasonal *product*.  Kept lean
+    ... by `backorder`.''')
     'A seasonal product.'
     """
     flat = " ".join(text.split())
+    flat = re.sub(r"^\*\*[^*]{1,40}[.:]\*\*\s*", "", flat)  # "**What it teaches.** ..."
+    flat = re.sub(r"\*\*|(?<!\w)\*|\*(?!\w)|`", "", flat)
     match = re.match(r"(.+?[.!?])(?=\s|$)", flat)
     return match.group(1) if match else flat
 
