@@ -37,7 +37,8 @@ class DemandCandidates:
         patience_spec: object | None,
         horizon: float,
         spikes: list[tuple[float, float, float]],
-        population_bound: np.ndarray,
+        acquired_by_day: np.ndarray | None,
+        population: int,
         rng_for: Callable[[str], np.random.Generator],
     ) -> None:
         d = product.demand
@@ -46,8 +47,10 @@ class DemandCandidates:
         self.spikes = spikes
         self.horizon = horizon
         self.n_days = max(1, math.ceil(horizon))
-        self.spike_bound = multiplier_bounds(spikes, self.n_days)
-        self.pop_bound = population_bound  # per day: (N0 + acquisitions by day end) / N0, >= 1
+        # cumulative acquisitions by the end of each day (None: nobody joins): with N0 they bound
+        # N(t) from above, the same for every policy
+        self.acquired = acquired_by_day
+        self.n0 = population
         self.quantity = batch_drawer(d.quantity)
         self.patience = None if patience_spec is None else batch_drawer(patience_spec)
         pid = product.id
@@ -79,7 +82,9 @@ class DemandCandidates:
         season_max = self._season_max()
         for d0 in range(0, self.n_days, CHUNK_DAYS):
             d1 = min(d0 + CHUNK_DAYS, self.n_days)
-            bound = self.base * season_max * self.spike_bound[d0:d1] * self.pop_bound[d0:d1]
+            bound = self.base * season_max * multiplier_bounds(self.spikes, d0, d1)
+            if self.acquired is not None:
+                bound = bound * (1.0 + self.acquired[d0:d1] / self.n0)
             counts = self.rng_time.poisson(bound)
             n = int(counts.sum())
             if n == 0:
@@ -121,16 +126,6 @@ class DemandCandidates:
                 u_churn.tolist(),
                 u_notify.tolist(),
             )
-
-
-def population_bound(
-    population: int, acquisitions_per_day: np.ndarray, n_days: int
-) -> np.ndarray:
-    """Per day d: (N0 + acquisitions up to the end of day d) / N0, an upper bound of N(t)/N0."""
-    cum = np.cumsum(acquisitions_per_day[:n_days]) if len(acquisitions_per_day) else np.zeros(0)
-    out = np.ones(n_days)
-    out[: len(cum)] = (population + cum) / population
-    return out
 
 
 def scripted_orders(

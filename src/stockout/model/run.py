@@ -21,7 +21,7 @@ from ..policies.replenishment import make_rule
 from ..records import METRICS, SERIES, WAIT_EDGES, RunResult, WaitLog
 from ..scenario.schema import Scenario, ScheduledRule
 from ..streams import Streams
-from .demand import DemandCandidates, population_bound, scripted_orders
+from .demand import DemandCandidates, scripted_orders
 from .stockpoint import LOST, RECEIVE, StockPoint
 from .supply import LaneRun, Route, SupplierRun
 from .windows import draw_windows
@@ -74,9 +74,13 @@ class Model:
         customers = scenario.customers
         rng_pop = self.streams("population")
         if customers.acquisition_per_day > 0:
-            self.acquisitions = rng_pop.poisson(customers.acquisition_per_day, n_days)
+            self.acquisitions = rng_pop.poisson(customers.acquisition_per_day, n_days).astype(
+                np.int32
+            )
+            acquired = np.cumsum(self.acquisitions, dtype=np.int64)
         else:
-            self.acquisitions = np.zeros(n_days, dtype=np.int64)
+            self.acquisitions = None  # nobody joins: no per-day arrays at all
+            acquired = None
         self.rng_background = self.streams("background-churn")
         self.p_background = -math.expm1(-customers.churn.background_per_year / 365.0)
         churn = customers.churn
@@ -84,7 +88,6 @@ class Model:
             customers.acquisition_per_day > 0 or self.p_background > 0 or churn.on_stockout
             or churn.on_declined_quote or churn.on_cancel or churn.on_late
         )
-        pop_bound = population_bound(customers.population, self.acquisitions, n_days)
 
         policy_spec = scenario.policy(policy_name)
         policy = make_policy(policy_spec, search_dir)
@@ -135,7 +138,8 @@ class Model:
             self.windows += [("spike", product.id, a, b) for a, b, _ in spikes]
             patience = product.patience_days or customers.patience_days
             self.demand.append((sp, DemandCandidates(
-                product, patience, self.horizon, spikes, pop_bound, self.streams,
+                product, patience, self.horizon, spikes, acquired, customers.population,
+                self.streams,
             )))
             if product.demand.scripted_orders:
                 self.scripted.append((sp, scripted_orders(
@@ -236,7 +240,7 @@ class Model:
         pop = self.population
         bucket = self.bucket
         n_points = len(self.days)
-        acquisitions = self.acquisitions.tolist()
+        acquisitions = self.acquisitions
         p_bg = self.p_background
         rng = self.rng_background
         point = 0
@@ -245,8 +249,8 @@ class Model:
             yield Timeout(env, 1.0)
             day += 1
             self.flush(env.now)
-            if day - 1 < len(acquisitions):
-                pop.n += acquisitions[day - 1]
+            if acquisitions is not None and day - 1 < len(acquisitions):
+                pop.n += int(acquisitions[day - 1])
             if p_bg > 0 and pop.n > 0:
                 gone = int(rng.binomial(pop.n, p_bg))
                 pop.n -= gone

@@ -97,15 +97,16 @@ class Blackouts:
 
 
 def multiplier_bounds(
-    windows: list[tuple[float, float, float]], n_days: int
+    windows: list[tuple[float, float, float]], d0: int, d1: int
 ) -> np.ndarray:
-    """Per day d, an upper bound of the spike multiplier on [d, d+1): product of max(1, m)."""
-    bound = np.ones(n_days)
+    """For days d0 <= d < d1, an upper bound of the spike multiplier on [d, d+1): the product of
+    max(1, m) over the windows touching the day."""
+    bound = np.ones(d1 - d0)
     for start, end, m in windows:
         if m > 1.0:
-            lo, hi = int(start), min(int(np.ceil(end)), n_days)
+            lo, hi = max(int(start), d0), min(int(np.ceil(end)), d1)
             if hi > lo:
-                bound[lo:hi] *= m
+                bound[lo - d0 : hi - d0] *= m
     return bound
 
 
