@@ -149,6 +149,7 @@ def run(
     jobs: int = 1,
     progress: Progress | None = None,
     search_dir: str | os.PathLike[str] | None = None,
+    executor: Any = None,
 ) -> Results:
     """Run every policy of the scenario for its number of replications and return the
     :class:`Results`. Writes nothing.
@@ -156,6 +157,8 @@ def run(
     ``jobs`` worker processes share the runs (the results do not depend on it);
     ``progress(done, total)`` is called after each finished run. ``search_dir`` is where custom
     policy modules are looked for first: the scenario file's folder when ``scenario`` is a path.
+    ``executor`` runs the work elsewhere: ``"tcp://HOST:PORT"`` (a Dask scheduler) or an executor
+    from :mod:`stockout.executors`; the results are the same.
     """
     from .experiment import run_replications  # the model loads only when a run is asked for
 
@@ -169,6 +172,7 @@ def run(
         jobs=jobs,
         progress=progress,
         search_dir=Path(search_dir) if search_dir is not None else None,
+        executor=executor,
     )
     return Results(
         scenario=resolved,
@@ -344,3 +348,52 @@ def build_report(results_dir: str | os.PathLike[str]) -> Path:
     from .report import write_report
 
     return Path(write_report(Path(results_dir)))
+
+
+def trace(
+    scenario: ScenarioLike,
+    policy: str | None = None,
+    *,
+    replication: int = 0,
+    days: float | None = None,
+    orders: int | None = None,
+    search_dir: str | os.PathLike[str] | None = None,
+) -> list[Any]:
+    """The story of individual orders under ``policy`` (default: the baseline), as a list of
+    :class:`stockout.model.trace.TraceEvent` (day, product, order, event, quantity, text).
+
+    >>> events = trace("scenarios/quickstart.toml", "backorder", days=10)  # doctest: +SKIP
+    >>> print(events[0].text)  # doctest: +SKIP
+    day 0.07 — order #1, 1 × grinder: 130 on hand → shipped from stock
+    """
+    from .model.trace import trace as _trace
+
+    resolved = load(scenario)
+    if search_dir is None and isinstance(scenario, str | os.PathLike):
+        search_dir = Path(scenario).parent
+    return _trace(
+        resolved, policy or resolved.baseline, replication=replication, days=days, orders=orders,
+        search_dir=Path(search_dir) if search_dir is not None else None,
+    )
+
+
+def format_trace(events: list[Any], fmt: str = "text") -> str:
+    """Render trace events as plain text (one sentence a line), CSV or JSON."""
+    if fmt == "text":
+        return "".join(e.text + "\n" for e in events)
+    rows = [e.as_dict() for e in events]
+    if fmt == "json":
+        import json
+
+        return json.dumps(rows, indent=1, ensure_ascii=False) + "\n"
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(
+        buf, fieldnames=["day", "product", "order", "event", "quantity", "text"],
+        lineterminator="\n",
+    )
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()

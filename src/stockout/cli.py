@@ -33,7 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .scenario.errors import Problem, ScenarioError
+from .scenario.errors import Problem, ScenarioError, did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -196,11 +196,12 @@ def run_command(
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Master random seed.")] = None,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
-    ] = 1,
+    ] = 0,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Output folder (must not exist or be empty)."),
     ] = None,
+    scheduler: SchedulerOption = None,
     horizon: Annotated[
         float | None, typer.Option("--horizon", help="Horizon in days (warm-up included).")
     ] = None,
@@ -228,8 +229,14 @@ def run_command(
         results_io.check_out_dir(out)
     workers = jobs or os.cpu_count() or 1
     try:
-        with _progress_bar(sys.stderr.isatty() and not quiet) as progress:
-            results = api.run(scenario, jobs=workers, progress=progress, search_dir=file.parent)
+        with (
+            open_executor(workers, scheduler) as executor,
+            _progress_bar(sys.stderr.isatty() and not quiet) as progress,
+        ):
+            results = api.run(
+                scenario, jobs=workers, progress=progress, search_dir=file.parent,
+                executor=executor,
+            )
     except KeyboardInterrupt:
         _interrupted(None)
     folder: Path | None = None
@@ -353,6 +360,69 @@ def summary_table(results: Results) -> Table:
 # ---------------------------------------------------------------------------------------------
 
 
+@app.command("trace")
+def trace_command(
+    file: Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)],
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="Policy to follow (default: the baseline).")
+    ] = None,
+    days: Annotated[
+        float | None, typer.Option("--days", min=0, help="Tell the story up to this day.")
+    ] = None,
+    orders: Annotated[
+        int | None, typer.Option("--orders", min=1, help="Tell the story of the first N orders.")
+    ] = None,
+    replication: Annotated[
+        int, typer.Option("--replication", min=0, help="Which replication (same seeds as run).")
+    ] = 0,
+    product: Annotated[
+        str | None, typer.Option("--product", help="Only this product's story.")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, csv or json.")
+    ] = "text",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of the terminal.")
+    ] = None,
+) -> None:
+    """Tell the story of individual orders in plain words (for teaching)."""
+    from . import api
+
+    if fmt not in ("text", "csv", "json"):
+        raise InputError(f"--format must be text, csv or json, not {fmt!r}")
+    if days is None and orders is None:
+        days = 30.0
+    scenario = _load(file)
+    name = policy or scenario.baseline
+    names = [p.name for p in scenario.policies]
+    if name not in names:
+        raise ScenarioError([Problem(
+            str(file), "--policy",
+            f"no policy named {name!r}; the scenario has {', '.join(names)}"
+            + did_you_mean(name, names),
+        )])
+    if product is not None and product not in [p.id for p in scenario.products]:
+        raise ScenarioError([Problem(str(file), "--product", f"no product named {product!r}")])
+    events = api.trace(
+        scenario, name, replication=replication, days=days, orders=orders,
+        search_dir=file.parent,
+    )
+    if product is not None:
+        events = [e for e in events if e.product == product]
+    text = api.format_trace(events, fmt)
+    if out is not None:
+        from .results_io import write_atomic
+
+        write_atomic(out, text.encode("utf-8"))
+        _say(f"{len(events)} events written to {out}")
+    elif fmt == "text":
+        console = _out()
+        for line in text.splitlines():
+            console.print(line, markup=False, highlight=False)
+    else:
+        sys.stdout.write(text)
+
+
 @app.command("validate")
 def validate_command(
     files: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)],
@@ -432,7 +502,7 @@ def report_command(
     _say(str(api.build_report(results_dir)))
 
 
-from .cli_sweep import register  # noqa: E402, I001 - the sweep command lives in its own module
+from .cli_sweep import SchedulerOption, open_executor, register  # noqa: E402, I001 - the sweep command lives in its own module
 
 register(app)
 
@@ -481,6 +551,7 @@ def _usage_errors() -> tuple[type[Exception], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    from .policies.availability import PolicyError
     from .results_io import OutDirError
 
     args = list(sys.argv[1:] if argv is None else argv)
@@ -497,6 +568,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except ScenarioError as error:
         _say(str(error), err=True)
+        return EXIT_BAD_INPUT
+    except PolicyError as error:  # a user's policy failed to load or decided the impossible
+        _say(f"error: {error}", err=True)
         return EXIT_BAD_INPUT
     except (OutDirError, InputError) as error:
         _say(f"error: {error}", err=True)

@@ -80,11 +80,14 @@ class DemandCandidates:
         if self.base <= 0:
             return
         season_max = self._season_max()
+        # Whole chunks are drawn even past the horizon, so a shorter horizon sees exactly the
+        # first days of a longer one (a trace of 30 days tells the start of the full run).
         for d0 in range(0, self.n_days, CHUNK_DAYS):
-            d1 = min(d0 + CHUNK_DAYS, self.n_days)
+            d1 = d0 + CHUNK_DAYS
             bound = self.base * season_max * multiplier_bounds(self.spikes, d0, d1)
             if self.acquired is not None:
-                bound = bound * (1.0 + self.acquired[d0:d1] / self.n0)
+                days = np.minimum(np.arange(d0, d1), len(self.acquired) - 1)
+                bound = bound * (1.0 + self.acquired[days] / self.n0)
             counts = self.rng_time.poisson(bound)
             n = int(counts.sum())
             if n == 0:
