@@ -61,7 +61,7 @@ def fake_results() -> Results:
 
 
 def no_report(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(results_io, "_write_report", lambda out_dir: None)
+    monkeypatch.setattr(results_io, "_write_report", lambda out_dir, manifest: None)
 
 
 # ---- folders ------------------------------------------------------------------------------
@@ -228,11 +228,11 @@ def test_a_failure_while_writing_leaves_no_manifest(
     assert not [n for n in names if n.endswith(".tmp")]
 
 
-def test_interrupted_report_removes_the_manifest(
+def test_interrupted_report_leaves_no_manifest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def interrupted(out_dir: Path) -> None:
-        assert (out_dir / "manifest.json").is_file()  # the report reads it
+    def interrupted(out_dir: Path, manifest: dict) -> None:
+        assert not (out_dir / "manifest.json").exists()  # it comes last
         raise KeyboardInterrupt
 
     monkeypatch.setattr(results_io, "_write_report", interrupted)
@@ -246,7 +246,7 @@ def test_failing_report_keeps_tables_and_manifest(
 ) -> None:
     import stockout.report
 
-    def broken(results_dir: Path) -> Path:
+    def broken(results_dir: Path, manifest: dict | None = None) -> Path:
         raise RuntimeError("plot exploded")
 
     monkeypatch.setattr(stockout.report, "write_report", broken)
@@ -261,8 +261,9 @@ def test_failing_report_keeps_tables_and_manifest(
 def test_report_is_listed_in_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import stockout.report
 
-    def fake(results_dir: Path) -> Path:
-        assert (results_dir / "manifest.json").is_file()
+    def fake(results_dir: Path, manifest: dict | None = None) -> Path:
+        assert not (results_dir / "manifest.json").exists()  # the manifest comes last
+        assert manifest is not None and manifest["files"][-1] == "report.html"
         (results_dir / "report.html").write_text("<html></html>")
         return results_dir / "report.html"
 

@@ -310,14 +310,14 @@ def scenario_toml(results: Results) -> str:
     return to_toml(scenario_dict(results.scenario), header)
 
 
-def _write_report(out_dir: Path) -> BaseException | None:
+def _write_report(out_dir: Path, manifest: dict[str, Any]) -> BaseException | None:
     """Build report.html; None when written or when the report package is not available."""
     try:
         from .report import write_report
     except (ImportError, AttributeError):
         return None
     try:
-        write_report(out_dir)
+        write_report(out_dir, manifest=manifest)
     except Exception as error:  # noqa: BLE001 - the tables are kept, the error is reported
         return error
     return None
@@ -370,11 +370,9 @@ def write_results(
 ) -> list[str]:
     """Write the results folder into the existing, empty ``out_dir``; return the file names.
 
-    Order: ``scenario.toml``, the CSV tables, then ``manifest.json``; then, unless ``report`` is
-    false, ``report.html`` (the report reads the manifest), and ``manifest.json`` once more so
-    that it lists the report and is the last file written. If the run is interrupted while the
-    report is built, the manifest is removed again (the folder is incomplete). If the report
-    fails, the tables and the manifest are kept and :class:`ReportError` is raised.
+    Order: ``scenario.toml``, the CSV tables, ``report.html`` (unless ``report`` is false),
+    then ``manifest.json`` last: a folder without it is incomplete. If the report fails, the
+    tables and the manifest are kept and :class:`ReportError` is raised.
     """
     started = started or results.started or datetime.now().astimezone()
     jobs = jobs if jobs is not None else results.jobs
@@ -384,24 +382,29 @@ def write_results(
         write_atomic(out_dir / name, data)
         files.append(name)
 
-    def put_manifest() -> None:
-        content = manifest(
+    def content() -> dict[str, Any]:
+        return manifest(
             results,
             command=command,
             started=started,
             finished=datetime.now().astimezone(),
             jobs=jobs,
-            files=[f for f in files if f != MANIFEST],
+            files=[*files, REPORT_FILE] if report else list(files),
         )
-        text = json.dumps(content, indent=2, allow_nan=False) + "\n"
-        write_atomic(out_dir / MANIFEST, text.encode("utf-8"))
 
     put(SCENARIO_FILE, scenario_toml(results).encode("utf-8"))
     for name, frame in _tables(results).items():
         put(name, csv_bytes(frame))
-    put_manifest()
-    if not report:
-        return [*files, MANIFEST]
+    report_error = _write_report(out_dir, content()) if report else None
+    if report and (out_dir / REPORT_FILE).is_file():
+        files.append(REPORT_FILE)
+    final = content()
+    final["files"] = list(files)
+    text = json.dumps(final, indent=2, allow_nan=False) + "\n"
+    write_atomic(out_dir / MANIFEST, text.encode("utf-8"))
+    if report_error is not None:
+        raise ReportError(out_dir, report_error) from report_error
+    return [*files, MANIFEST]
     try:
         report_error = _write_report(out_dir)
     except BaseException:

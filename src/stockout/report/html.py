@@ -320,8 +320,13 @@ def build_report_html(tables: ResultTables) -> str:
     return page.render()
 
 
-def write_report(results_dir: Path | str, out: Path | None = None) -> Path:
-    """Read a results folder and write its report (``report.html`` there unless ``out``)."""
+def write_report(
+    results_dir: Path | str, out: Path | None = None, manifest: dict | None = None
+) -> Path:
+    """Read a results folder and write its report (``report.html`` there unless ``out``).
+
+    ``manifest`` lets a run build its report before it writes ``manifest.json``, last.
+    """
     folder = Path(results_dir)
-    html = build_report_html(load_tables(folder))
+    html = build_report_html(load_tables(folder, manifest))
     return write_atomic(Path(out) if out is not None else folder / "report.html", html)

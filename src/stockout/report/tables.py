@@ -91,13 +91,23 @@ def read_csv(path: Path, required: bool = True, columns: tuple[str, ...] = ()) -
     return frame
 
 
-def load_tables(results_dir: Path | str) -> ResultTables:
-    """Load the tables, manifest and scenario of a results folder."""
+def load_tables(
+    results_dir: Path | str, manifest: dict[str, Any] | None = None
+) -> ResultTables:
+    """Load the tables, manifest and scenario of a results folder.
+
+    ``manifest`` is given by the writer of a run that is building its report before writing
+    ``manifest.json`` (which comes last); otherwise the folder's manifest is read, and a folder
+    without one is incomplete.
+    """
     folder = Path(results_dir)
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.exists():
-        raise ResultsFolderError(f"{manifest_path}: missing (the run is incomplete or still going)")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest is None:
+        manifest_path = folder / "manifest.json"
+        if not manifest_path.exists():
+            raise ResultsFolderError(
+                f"{manifest_path}: missing (the run is incomplete or still going)"
+            )
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     scenario_path = folder / "scenario.toml"
     scenario = tomllib.loads(scenario_path.read_text("utf-8")) if scenario_path.exists() else {}
     stats = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high")
