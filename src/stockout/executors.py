@@ -15,6 +15,7 @@ and running it again would give the same error.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Hashable, Sequence
@@ -153,11 +154,17 @@ class InlineExecutor(Executor):
         self._queue.clear()
 
 
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops them (no traceback per worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class PoolExecutor(Executor):
     """A local :class:`~concurrent.futures.ProcessPoolExecutor` of ``jobs`` processes.
 
     If a worker process dies (killed, out of memory), the pool is restarted and the jobs in flight
-    are submitted again.
+    are submitted again. Workers ignore SIGINT: on Ctrl-C (or any error) the parent leaves the
+    ``with`` block and terminates them at once, rather than waiting for the running batches.
     """
 
     max_batch = 8
@@ -165,7 +172,7 @@ class PoolExecutor(Executor):
     def __init__(self, jobs: int) -> None:
         self.workers = max(1, jobs)
         self.description = f"a local pool of {self.workers} processes"
-        self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        self._pool = self._new_pool()
         self._futures: dict[Future[list[RunResult]], Job] = {}
 
     def submit(self, job: Job) -> None:
@@ -198,7 +205,7 @@ class PoolExecutor(Executor):
         lost = list(self._futures.values())
         self._futures.clear()
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        self._pool = self._new_pool()
         for job in lost:
             job.attempts += 1
             if job.attempts > MAX_RESUBMITS:
@@ -215,6 +222,35 @@ class PoolExecutor(Executor):
     def close(self) -> None:
         self.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def terminate(self) -> None:
+        """Stop now: pending jobs are dropped and running ones killed with their workers."""
+        # Not Future.cancel(): the pool would then fail the cancelled futures again when it sees
+        # its workers die (InvalidStateError in its thread on Python 3.11); shutdown cancels the
+        # queued ones itself.
+        self._futures.clear()
+        workers = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            if process.is_alive():
+                process.terminate()
+        for process in workers:
+            process.join(timeout=5)
+        self._pool.shutdown(wait=True)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if error is None:
+            self.close()
+        else:  # Ctrl-C or a failed run: the other batches' results would be thrown away
+            self.terminate()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=_ignore_sigint)
 
 
 class DaskExecutor(Executor):
