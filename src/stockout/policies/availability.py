@@ -37,6 +37,8 @@ decision is impossible (a quote in the past, something that is not an Offer).
 from __future__ import annotations
 
 import importlib
+import math
+import numbers
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,15 +204,56 @@ def load_class(class_path: str, search_dir: Path | None = None) -> type:
         added = True
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # noqa: BLE001 - any import failure is the user's to see
-        raise PolicyError(f"cannot import module '{module_name}': {exc}") from exc
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import failure is the user's
+        raise PolicyError(
+            f"cannot import module '{module_name}': {type(exc).__name__}: {exc}"
+        ) from exc
     finally:
         if added:
             sys.path.remove(str(search_dir))
-    try:
-        return getattr(module, class_name)
-    except AttributeError:
-        raise PolicyError(f"module '{module_name}' has no class '{class_name}'") from None
+    found = getattr(module, class_name, None)
+    if not callable(found):
+        where = getattr(module, "__file__", None) or module_name
+        raise PolicyError(f"module '{module_name}' ({where}) has no class '{class_name}'")
+    return found
+
+
+class UserPolicy:
+    """A user's policy as the model sees it: every decision passes through, and whatever goes
+    wrong in the user's code (an exception, a decision that is not an Offer, a quote that is not
+    a number) becomes a :class:`PolicyError` naming the policy, the day and the product."""
+
+    __slots__ = ("inner", "name", "partial_shipments", "payment", "notify_me_share")
+
+    def __init__(self, inner: Any, name: str) -> None:
+        self.inner = inner
+        self.name = name
+        self.partial_shipments = inner.partial_shipments
+        self.payment = inner.payment
+        self.notify_me_share = inner.notify_me_share
+
+    def on_shortage(self, s: Shortage) -> Offer:
+        try:
+            offer = self.inner.on_shortage(s)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code failed
+            raise PolicyError(
+                f"policy '{self.name}': on_shortage raised {type(exc).__name__}: {exc} "
+                f"(day {s.day:g}, product '{s.product}')"
+            ) from exc
+        if not isinstance(offer, Offer):
+            raise PolicyError(
+                f"policy '{self.name}': on_shortage returned {offer!r:.200}, not an Offer "
+                f"(use Offer.refuse(), Offer.backorder(day) or Offer.preorder(day))"
+            )
+        quote = offer.quote_day
+        if offer.kind != REFUSE and (
+            isinstance(quote, bool) or not isinstance(quote, numbers.Real) or math.isnan(quote)
+        ):
+            raise PolicyError(
+                f"policy '{self.name}': on_shortage quoted ship day {quote!r:.200}, not a "
+                f"number (day {s.day:g}, product '{s.product}')"
+            )
+        return offer
 
 
 def make_policy(spec: Any, search_dir: Path | None = None) -> AvailabilityPolicy:
@@ -230,10 +273,13 @@ def make_policy(spec: Any, search_dir: Path | None = None) -> AvailabilityPolicy
                 spec.payment, spec.notify_me_share,
             )
         case CustomPolicy():
-            cls = load_class(spec.class_path, search_dir)
+            try:
+                cls = load_class(spec.class_path, search_dir)
+            except PolicyError as exc:
+                raise PolicyError(f"policy '{spec.name}': {exc}") from exc.__cause__
             try:
                 policy = cls(**spec.options)
-            except Exception as exc:  # noqa: BLE001
+            except (Exception, SystemExit) as exc:  # noqa: BLE001
                 raise PolicyError(
                     f"policy '{spec.name}': {spec.class_path}(**options) failed: {exc}"
                 ) from exc
@@ -254,5 +300,21 @@ def make_policy(spec: Any, search_dir: Path | None = None) -> AvailabilityPolicy
                     f"policy '{spec.name}': payment must be 'at_order' or 'at_shipment', "
                     f"got {getattr(policy, 'payment', None)!r}"
                 )
-            return policy
+            partial = getattr(policy, "partial_shipments", None)
+            if not isinstance(partial, bool):
+                raise PolicyError(
+                    f"policy '{spec.name}': partial_shipments must be true or false, "
+                    f"got {partial!r:.100}"
+                )
+            share = getattr(policy, "notify_me_share", None)
+            if (
+                isinstance(share, bool)
+                or not isinstance(share, numbers.Real)
+                or not 0 <= share <= 1
+            ):
+                raise PolicyError(
+                    f"policy '{spec.name}': notify_me_share must be a number from 0 to 1, "
+                    f"got {share!r:.100}"
+                )
+            return UserPolicy(policy, spec.name)
     raise TypeError(f"unknown policy spec {spec!r}")
