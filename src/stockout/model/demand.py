@@ -26,6 +26,7 @@ from ..scenario.schema import Product
 from .windows import multiplier_bounds
 
 CHUNK_DAYS = 512
+MONTH_DAYS = 365.0 / 12
 
 
 class DemandCandidates:
@@ -59,16 +60,43 @@ class DemandCandidates:
         self.rng_qty = rng_for(f"quantity:{pid}")
         self.rng_patience = rng_for(f"patience:{pid}")
         self.rng_choice = rng_for(f"choices:{pid}")
-        self.varies = bool(
-            (self.season is not None and self.season.amplitude > 0) or spikes
-        )
+        self.trend = d.trend_per_year / 365.0
 
-    def _season(self, t: np.ndarray) -> np.ndarray:
-        s = self.season
-        return 1.0 + s.amplitude * np.cos(2 * np.pi * (t - s.peak_day) / s.period_days)
+    def _profile(self, t: np.ndarray) -> np.ndarray | None:
+        """Seasonality, weekday and monthly profiles and trend at times t (None: all 1)."""
+        s, out = self.season, None
+        if s is not None:
+            if s.amplitude > 0:
+                out = 1.0 + s.amplitude * np.cos(2 * np.pi * (t - s.peak_day) / s.period_days)
+            if s.weekday is not None:
+                w = np.asarray(s.weekday)[np.floor(t).astype(np.int64) % 7]
+                out = w if out is None else out * w
+            if s.monthly is not None:
+                m = np.asarray(s.monthly)[np.floor(t / MONTH_DAYS).astype(np.int64) % 12]
+                out = m if out is None else out * m
+        if self.trend:
+            g = np.maximum(0.0, 1.0 + self.trend * t)
+            out = g if out is None else out * g
+        return out
 
-    def _season_max(self) -> float:
-        return 1.0 + (self.season.amplitude if self.season is not None else 0.0)
+    def _profile_bound(self, d0: int, d1: int) -> np.ndarray | float:
+        """Per day d in [d0, d1): an upper bound of the profile on [d, d+1)."""
+        s, bound = self.season, 1.0
+        days = np.arange(d0, d1, dtype=float)
+        if s is not None:
+            bound = 1.0 + s.amplitude
+            if s.weekday is not None:
+                bound = bound * np.asarray(s.weekday)[np.arange(d0, d1) % 7]
+            if s.monthly is not None:
+                monthly = np.asarray(s.monthly)
+                first = monthly[np.floor(days / MONTH_DAYS).astype(np.int64) % 12]
+                last = monthly[np.floor((days + 1) / MONTH_DAYS).astype(np.int64) % 12]
+                bound = bound * np.maximum(first, last)
+        if self.trend:
+            bound = bound * np.maximum(
+                np.maximum(0.0, 1.0 + self.trend * days), np.maximum(0.0, 1.0 + self.trend * (days + 1))
+            )
+        return bound
 
     def chunks(self, prethin: bool = False) -> Iterator[tuple[list, ...]]:
         """Yield (times, thin_ratio, thin_u, quantity, patience, u_churn, u_notify) as lists.
@@ -79,12 +107,11 @@ class DemandCandidates:
         """
         if self.base <= 0:
             return
-        season_max = self._season_max()
         # Whole chunks are drawn even past the horizon, so a shorter horizon sees exactly the
         # first days of a longer one (a trace of 30 days tells the start of the full run).
         for d0 in range(0, self.n_days, CHUNK_DAYS):
             d1 = d0 + CHUNK_DAYS
-            bound = self.base * season_max * multiplier_bounds(self.spikes, d0, d1)
+            bound = self.base * self._profile_bound(d0, d1) * multiplier_bounds(self.spikes, d0, d1)
             if self.acquired is not None:
                 days = np.minimum(np.arange(d0, d1), len(self.acquired) - 1)
                 bound = bound * (1.0 + self.acquired[days] / self.n0)
@@ -99,9 +126,11 @@ class DemandCandidates:
             n = len(times)
             day_idx = times.astype(np.int64)
             # policy-independent part of rate / bound; the population factor is applied live
-            ratio = self.base / (bound[day_idx - d0])
-            if self.season is not None and self.season.amplitude > 0:
-                ratio = ratio * self._season(times)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = self.base / (bound[day_idx - d0])
+            profile = self._profile(times)
+            if profile is not None:
+                ratio = ratio * profile
             for start, end, m in self.spikes:
                 lo, hi = np.searchsorted(times, [start, end])
                 if hi > lo:

@@ -281,11 +281,15 @@ class Customers(_Model):
 
 
 class Seasonality(_Model):
-    """Rate multiplier 1 + amplitude * cos(2 pi (t - peak_day) / period_days)."""
+    """Rate multiplier 1 + amplitude * cos(2 pi (t - peak_day) / period_days), times optional
+    profiles: ``weekday`` (7 multipliers; day t falls on weekday floor(t) mod 7) and ``monthly``
+    (12 multipliers; months of 365/12 days, day 0 starts month 0)."""
 
-    amplitude: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    amplitude: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
     period_days: PosFloat = 365.0
     peak_day: Annotated[float, Field(allow_inf_nan=False)] = 0.0
+    weekday: Annotated[list[NonNegFloat], Field(min_length=7, max_length=7)] | None = None
+    monthly: Annotated[list[NonNegFloat], Field(min_length=12, max_length=12)] | None = None
 
 
 class ScriptedOrder(_Model):
@@ -310,6 +314,8 @@ class Demand(_Model):
     seasonality: Seasonality | None = None
     spikes: list[Spike | RandomSpikes] = []
     scripted_orders: Annotated[list[ScriptedOrder], Field(max_length=1_000_000)] = []
+    # linear trend: the rate is multiplied by max(0, 1 + trend_per_year * t / 365)
+    trend_per_year: Annotated[float, Field(ge=-100, le=100, allow_inf_nan=False)] = 0.0
 
 
 class Delivery(_Model):
