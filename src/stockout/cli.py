@@ -499,7 +499,17 @@ def report_command(
         raise InputError(f"{results_dir}: no such results folder")
     if not (results_dir / "summary.csv").is_file():
         raise InputError(f"{results_dir}: not a results folder (no summary.csv)")
-    _say(str(api.build_report(results_dir)))
+    if not (results_dir / "manifest.json").is_file():
+        raise InputError(
+            f"{results_dir}: incomplete results folder (no manifest.json): the run was "
+            "interrupted or is still going; run the scenario again into a new folder"
+        )
+    from .report import ResultsFolderError
+
+    try:
+        _say(str(api.build_report(results_dir)))
+    except ResultsFolderError as error:  # a damaged folder: a missing table or column
+        raise InputError(str(error)) from None
 
 
 from .cli_sweep import SchedulerOption, open_executor, register  # noqa: E402, I001 - the sweep command lives in its own module
