@@ -561,8 +561,12 @@ def _usage_errors() -> tuple[type[Exception], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
-    from .policies.availability import PolicyError
-    from .results_io import OutDirError
+    try:  # these load numpy and pandas: a second or two in which Ctrl-C is likely
+        from .policies.availability import PolicyError
+        from .results_io import OutDirError
+    except KeyboardInterrupt:
+        _say("interrupted", err=True)
+        return EXIT_INTERRUPTED
 
     args = list(sys.argv[1:] if argv is None else argv)
     state = State(debug=_debug_requested(args), argv=["stockout", *args])
