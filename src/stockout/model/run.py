@@ -173,7 +173,7 @@ class Model:
         pop = self.population
         if pop.n > 0:
             pop.n -= 1
-            if t > self.warmup:
+            if sp.counting:
                 sp.tally.churned += 1
 
     def next_review(self, sp: StockPoint, t: float) -> float:
@@ -296,8 +296,13 @@ class Model:
 
     def run(self) -> None:
         env = self.env
-        if self.warmup > 0:
-            self._at(self.warmup, self._end_warmup)
+        if self.warmup > 0 and self.warmup < self.horizon:
+            # after every other event of that instant: statistics cover (warmup, horizon]
+            ev = simpy.Event(env)
+            ev._ok = True  # noqa: SLF001 - a bare event scheduled by hand, as Timeout does
+            ev._value = None  # noqa: SLF001
+            ev.callbacks.append(lambda _ev: self._end_warmup())
+            env.schedule(ev, priority=2, delay=self.warmup)
         for sp in self.products:
             if not sp.released:
                 self._at(sp.release_day, sp.release, sp.release_day)
@@ -316,11 +321,9 @@ class Model:
         self.flush(self.horizon)
 
     def _deliver(self, sp: StockPoint, day: float, qty: int, sid: int) -> None:
-        if day > self.warmup:
-            sp.replenishment_orders += 1
-            sp.units_ordered += qty
-            sp.purchase_cost += qty * sp.unit_cost
         self.flush(day)
+        sp.replenishment_orders += 1
+        sp.units_ordered += qty
         sp.receive(day, qty, None)
         sp.pipeline.pop(sid, None)
 
@@ -334,13 +337,14 @@ def _ratio(num: float, den: float) -> float:
 
 def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, float]:
     t = sp.tally
+    w = sp.window()
     pending_units = sum(o.remaining for o in sp.queue if not o.done and o.counted)
-    orders = sp.filled + t.backorders + t.preorders + t.lost
-    units = sp.filled_units + t.other_units
-    shipped = sp.filled_units + t.partial_on_arrival + t.late_units
+    orders = w["filled"] + t.backorders + t.preorders + t.lost
+    units = w["filled_units"] + t.other_units
+    shipped = w["filled_units"] + t.partial_on_arrival + t.late_units
     price = sp.price
     storage = sp.holding_cost * sp.a_on_hand
-    ordering = sp.order_cost * sp.replenishment_orders
+    ordering = sp.order_cost * w["replenishment_orders"]
     handling = (sp.backorder_handling * (t.backorders + t.preorders)
                 + sp.cancellation_handling * t.cancelled)
     backlog_cost = sp.backorder_cost * sp.a_backlog
@@ -352,8 +356,8 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
         "revenue_lost_stockout": t.lost_units * price,
         "revenue_lost_cancelled": t.cancelled_units * price,
         "revenue_pending": pending_units * price,
-        "fill_rate": _ratio(sp.filled, orders),
-        "unit_fill_rate": _ratio(sp.filled_units + t.partial_on_arrival, units),
+        "fill_rate": _ratio(w["filled"], orders),
+        "unit_fill_rate": _ratio(w["filled_units"] + t.partial_on_arrival, units),
         "backorders": t.backorders,
         "preorders": t.preorders,
         "cancellations": t.cancelled,
@@ -366,7 +370,7 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
         "avg_on_hand": sp.a_on_hand / span,
         "storage_cost": storage,
         "ordering_cost": ordering,
-        "purchase_cost": sp.purchase_cost,
+        "purchase_cost": (w["units_ordered"] - w["never_shipped"]) * sp.unit_cost,
         "handling_cost": handling,
         "backlog_cost": backlog_cost,
         "gross_profit": shipped * (price - sp.unit_cost) - storage - ordering - handling
@@ -376,8 +380,8 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
         "active_customers_end": math.nan,
         "customer_cash_held": sp.a_cash / span,
         "units_shipped": shipped,
-        "units_received": sp.units_received,
-        "lost_in_transit": sp.lost_in_transit,
+        "units_received": w["supplied"] - w["lost_in_transit"],
+        "lost_in_transit": w["lost_in_transit"],
     }
 
 
@@ -398,9 +402,12 @@ def _total_metrics(model: Model, per: dict[str, dict[str, float]]) -> dict[str, 
     pop = model.population
     total["churned_customers"] += pop.background_churned
     waits = WaitLog.merged([t.waits for t in tallies])
-    filled_units = sum(sp.filled_units + sp.tally.partial_on_arrival for sp in sps)
+    windows = [sp.window() for sp in sps]
+    filled_units = sum(w["filled_units"] for w in windows) + sum(
+        t.partial_on_arrival for t in tallies
+    )
     total.update({
-        "fill_rate": _ratio(sum(sp.filled for sp in sps), total["orders"]),
+        "fill_rate": _ratio(sum(w["filled"] for w in windows), total["orders"]),
         "unit_fill_rate": _ratio(filled_units, total["units_demanded"]),
         "mean_wait_days": _ratio(sum(t.wait_sum for t in tallies), shipped_late),
         "p95_wait_days": waits.quantile(0.95),

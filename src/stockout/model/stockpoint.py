@@ -150,20 +150,22 @@ class StockPoint:
         self.a_on_hand = initial_stock * span
         self.a_backlog = self.a_on_order = self.a_cash = 0.0
         self.max_backlog = 0
-        # the hot path's cohort counts: orders filled from stock on arrival
-        self.filled = 0
-        self.filled_units = 0
-        # time-based counts since the warm-up
-        self.replenishment_orders = 0
-        self.units_ordered = 0
-        self.purchase_cost = 0.0
-        self.units_received = 0
-        self.lost_in_transit = 0
         # whole-run counts for the invariants
         self.initial_stock = initial_stock
-        self.supplied_total = 0  # units that left suppliers and ended their journey (arrived or lost)
         self.shipped_total = 0
+        self.supplied_total = 0  # units that left suppliers and ended their journey (arrived or lost)
         self.lost_in_transit_total = 0
+        # Whole-run counters, updated without asking whether the warm-up is over; the window's
+        # share is the value at the horizon minus the value at the end of the warm-up
+        # (``window``). Orders filled on arrival belong to the cohort exactly when they are
+        # filled after the warm-up.
+        self.filled = 0
+        self.filled_units = 0
+        self.replenishment_orders = 0
+        self.units_ordered = 0
+        self.never_shipped = 0  # units ordered that suppliers will never ship (short shipments)
+        self.counting = model.warmup <= 0  # past the warm-up: orders belong to the cohort
+        self._mark = self._counters()
         self.waiting_total = 0  # orders ever accepted to wait
         self.ends = [0, 0, 0]  # shipped after waiting, lost, cancelled (whole run)
         # time series: shipped units and lost orders up to the last sample
@@ -182,11 +184,21 @@ class StockPoint:
         self.a_on_order = self.on_order * rest
         self.a_cash = self.cash * rest
         self.max_backlog = self.backlog
-        self.replenishment_orders = 0
-        self.units_ordered = 0
-        self.purchase_cost = 0.0
-        self.units_received = 0
-        self.lost_in_transit = 0
+        self.counting = True
+        self._mark = self._counters()
+
+    def _counters(self) -> tuple[int, ...]:
+        return (
+            self.filled, self.filled_units, self.replenishment_orders, self.units_ordered,
+            self.never_shipped, self.supplied_total, self.lost_in_transit_total,
+        )
+
+    def window(self) -> dict[str, int]:
+        """The whole-run counters' growth over (warm-up, horizon]."""
+        now, mark = self._counters(), self._mark
+        names = ("filled", "filled_units", "replenishment_orders", "units_ordered",
+                 "never_shipped", "supplied", "lost_in_transit")
+        return {k: a - b for k, a, b in zip(names, now, mark, strict=True)}
 
     def position(self) -> int:
         return self.on_hand + self.on_order - self.backlog
@@ -218,9 +230,8 @@ class StockPoint:
             self.on_hand -= qty
             self.a_on_hand -= qty * (self.horizon - t)
             self.shipped_total += qty
-            if t > self.warmup:
-                self.filled += 1
-                self.filled_units += qty
+            self.filled += 1
+            self.filled_units += qty
             if self.continuous:
                 qty = self.rule.order_quantity(self.on_hand + self.on_order - self.backlog)
                 if qty > 0:
@@ -232,7 +243,7 @@ class StockPoint:
         self, t: float, qty: int, patience: float, u_churn: float, u_notify: float,
         returning: bool,
     ) -> None:
-        counted = t > self.warmup
+        counted = self.counting
         free = max(self.on_hand - self.reserved, 0) if self.released else 0
         quote = self.quote(t, qty, free)
         view = Shortage(
@@ -383,8 +394,6 @@ class StockPoint:
         self.on_hand += qty
         self.a_on_hand += qty * (self.horizon - t)
         self.supplied_total += qty
-        if t > self.warmup:
-            self.units_received += qty
         if self.backlog_orders:
             self._allocate(t)
         if self.notify and self.on_hand - self.reserved > 0:
@@ -398,8 +407,6 @@ class StockPoint:
         self.a_on_order -= qty * (self.horizon - t)
         self.lost_in_transit_total += qty
         self.supplied_total += qty
-        if t > self.warmup:
-            self.lost_in_transit += qty
         if self.continuous:
             self.review(t)
 
@@ -408,8 +415,7 @@ class StockPoint:
         self.pipeline.pop(shipment, None)
         self.on_order -= qty
         self.a_on_order -= qty * (self.horizon - t)
-        if t > self.warmup:
-            self.purchase_cost -= qty * self.unit_cost
+        self.never_shipped += qty
         if self.continuous:
             self.review(t)
 
@@ -498,10 +504,8 @@ class StockPoint:
             qty = route.min_order_qty
         self.on_order += qty
         self.a_on_order += qty * (self.horizon - t)
-        if t > self.warmup:
-            self.replenishment_orders += 1
-            self.units_ordered += qty
-            self.purchase_cost += qty * self.unit_cost
+        self.replenishment_orders += 1
+        self.units_ordered += qty
         if route.simple:  # add_shipment, inlined: this is the hot path of every base-stock run
             arrival = t + route.lead()
             if route.transit is not None:
