@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import typer as _typer
+
 import typer
 
 from .scenario.errors import ScenarioError
@@ -44,7 +44,7 @@ SchedulerOption = Annotated[
 
 
 def _say(text: str, *, err: bool = False) -> None:
-    _typer.echo(text, err=err)
+    typer.echo(text, err=err)
 
 
 @contextmanager
