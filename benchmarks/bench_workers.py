@@ -2,6 +2,13 @@
 loopback (the same runs each time; results are identical, only the wall time differs).
 
     python benchmarks/bench_workers.py [--reps 40] [--horizon 365]
+    python benchmarks/bench_workers.py --workload w1 [--reps 20] [--horizon 20000] [--repeat 3]
+
+The default workload is a one-product (s, S) model with patience; ``--workload w1`` runs W1-sized
+replications (issue 7: 20 replications of 20,000 days of W1, about 400,000 customers each) on 1
+and 2 local workers, ``--repeat`` times alternately, and reports the median speed-up with the load
+average (the machine has 2 cores: anything else running takes them from the 2 workers).
+``--no-dask`` skips the Dask cluster. Target (issue 7): 2 workers >= 1.8 x one worker.
 
 Replications must be long enough (about 0.1 s or more) for the pool to pay off; on a 2-core
 machine 2 workers should then come close to 2x.
@@ -10,7 +17,11 @@ machine 2 workers should then come close to 2x.
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
+import sys
 import time
+from pathlib import Path
 
 from stockout.executors import DaskExecutor, InlineExecutor, PoolExecutor
 from stockout.experiment import run_replications
@@ -51,19 +62,61 @@ def measure(label: str, executor, sc) -> float:  # noqa: ANN001
         run_replications(sc, executor=executor)
         elapsed = time.perf_counter() - start
     rate = runs / elapsed
-    print(f"{label:<28} {runs:4d} runs in {elapsed:6.2f} s = {rate:7.2f} runs/s")
+    print(f"{label:<28} {runs:4d} runs in {elapsed:6.2f} s = {rate:7.2f} runs/s "
+          f"(load {load()})", flush=True)
     return rate
 
 
+def load() -> str:
+    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def w1_workers(reps: int, horizon: float, repeat: int, dask: bool) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import w1
+
+    sc = w1(horizon, replications=reps)
+    before = load()
+    ones, twos, ups = [], [], []
+    for i in range(repeat):
+        ones.append(measure(f"[{i + 1}] 1 local worker", InlineExecutor(), sc))
+        twos.append(measure(f"[{i + 1}] 2 local workers", PoolExecutor(2), sc))
+        ups.append(twos[-1] / ones[-1])
+    if dask:
+        from distributed import LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None, silence_logs=50) as cluster:
+            rate = measure("2-worker Dask LocalCluster", DaskExecutor(cluster.scheduler_address),
+                           sc)
+        print(f"{'speed-up, 2 Dask workers':<28} {rate / statistics.median(ones):.2f}x")
+    up = statistics.median(ups)
+    verdict = "met" if up >= 1.8 else "NOT met"
+    print(f"W1 workers ({reps} reps x {horizon:g} days): 1 worker "
+          f"{statistics.median(ones):.3f} reps/s, 2 workers {statistics.median(twos):.3f} reps/s; "
+          f"speed-up {up:.2f}x [{min(ups):.2f}-{max(ups):.2f}] (median of {repeat}; "
+          f"target >= 1.8x: {verdict}); load {before} -> {load()}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--reps", type=int, default=40)
-    parser.add_argument("--horizon", type=float, default=365)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workload", choices=["default", "w1"], default="default")
+    parser.add_argument("--reps", type=int, default=None, help="default 40 (w1: 20)")
+    parser.add_argument("--horizon", type=float, default=None, help="default 365 (w1: 20000)")
+    parser.add_argument("--repeat", type=int, default=3, help="w1: alternating rounds (median)")
+    parser.add_argument("--no-dask", action="store_true")
     args = parser.parse_args()
-    sc = scenario(args.reps, args.horizon)
+    if args.workload == "w1":
+        w1_workers(args.reps or 20, args.horizon or 20_000, args.repeat, not args.no_dask)
+        return
+    sc = scenario(args.reps or 40, args.horizon or 365)
     one = measure("1 local worker", InlineExecutor(), sc)
     two = measure("2 local workers (pool)", PoolExecutor(2), sc)
     print(f"{'speed-up, 2 local workers':<28} {two / one:.2f}x")
+    if args.no_dask:
+        return
     from distributed import LocalCluster
 
     with LocalCluster(
