@@ -162,9 +162,8 @@ def test_commodity_long_quoted_waits_raise_churn() -> None:
     assert lo > 0
     _, _, hi = paired(res, "backorder-honest", "backorder", "churn_rate")
     assert hi < 0
-    assert mean(res, "backorder-honest", "quote_on_time_rate") > (
-        mean(res, "backorder", "quote_on_time_rate") + 0.3
-    )
+    _, lo, _ = paired(res, "backorder-honest", "backorder", "quote_on_time_rate")
+    assert lo > 0
 
 
 def test_same_supply_opposite_verdicts_on_churn() -> None:

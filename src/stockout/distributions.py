@@ -97,7 +97,7 @@ def quantile_of(spec: object, q: float, rng: np.random.Generator | None = None) 
 class Sampler:
     """Hands out draws one at a time from batches of ``BATCH``."""
 
-    __slots__ = ("_draw", "_rng", "_buf", "_i", "mean")
+    __slots__ = ("_draw", "_rng", "_buf", "_i", "mean")  # noqa: RUF023
 
     def __init__(self, spec: object, rng: np.random.Generator) -> None:
         self._draw = batch_drawer(spec)
@@ -116,3 +116,7 @@ class Sampler:
 
     def draw(self, n: int) -> np.ndarray:
         return self._draw(self._rng, n)
+
+    def draw_fresh(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` draws from another generator (leaves this sampler's stream untouched)."""
+        return self._draw(rng, n)

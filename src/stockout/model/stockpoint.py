@@ -397,8 +397,9 @@ class StockPoint:
             return ready
         if self.pipeline:
             cum = 0
+            route = self.route
             if self.revisable:
-                route, rev = self.route, self.revisable
+                rev = self.revisable
                 shipments = sorted(
                     (route.revise(t, e, rev[sid]) if sid in rev else e, q)  # type: ignore[union-attr]
                     for sid, (e, q) in self.pipeline.items()
@@ -407,6 +408,14 @@ class StockPoint:
                 shipments = self.pipeline.values()
             else:
                 shipments = sorted(self.pipeline.values())
+            if route is not None and route.uncertain:
+                # a shipment past its expected day is late, not arriving this instant: expect it
+                # after the residual lead time given how long it has been under way
+                shipments = list(shipments)
+                if shipments and min(shipments)[0] < t:
+                    shipments = sorted(
+                        (route.overdue(t, e) if e < t else e, q) for e, q in shipments
+                    )
             for expected, q in shipments:
                 cum += q
                 if cum >= need:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..distributions import Sampler, quantile_of
-from ..scenario.schema import Lane, Supplier
+from ..scenario.schema import Constant, Lane, Supplier
 from .windows import Blackouts, draw_windows, merge
 
 from .stockpoint import LOST, NEVER_SHIPPED, RECEIVE
@@ -137,6 +137,34 @@ class Route:
             self.lead_quote = quantile_of(supplier.lead_spec, quote_quantile)
             self.transit_quote = quantile_of(lane.transit_spec, quote_quantile) if lane else 0.0
         self.quote_days = self.lead_quote + self.transit_quote
+        self.quote_quantile = quote_quantile
+        # random lead or transit times: a shipment can be overdue, and its residual is estimated
+        self.uncertain = not isinstance(supplier.lead_spec, Constant) or (
+            lane is not None and not isinstance(lane.transit_spec, Constant)
+        )
+        self._residual: tuple[np.ndarray, np.ndarray] | None = None
+
+    def overdue(self, now: float, expected: float) -> float:
+        """Expected arrival of a shipment still under way at ``now`` though expected at
+        ``expected``: its age is now − (expected − quoted time), and it arrives after the mean
+        (or the quote's quantile) of the lead-plus-transit time given that it exceeds that age."""
+        if self._residual is None:
+            rng = np.random.Generator(np.random.PCG64(20261126))
+            total = self.supplier.lead.draw_fresh(rng, 8192)
+            if self.lane is not None:
+                total = total + self.lane.transit.draw_fresh(rng, 8192)
+            total.sort()
+            tail_mean = np.cumsum(total[::-1])[::-1] / np.arange(len(total), 0, -1)
+            self._residual = (total, tail_mean)
+        total, tail_mean = self._residual
+        age = now - (expected - self.quote_days)
+        i = int(np.searchsorted(total, age, side="right"))
+        if i >= len(total):
+            return now
+        if self.quote_quantile is None:
+            return now + float(tail_mean[i]) - age
+        tail = total[i:]
+        return now + float(tail[int(self.quote_quantile * (len(tail) - 1))]) - age
 
     def place(self, sp: StockPoint, t: float, qty: int) -> None:
         """Place an order of ``qty`` units for ``sp`` at ``t`` and put it in the pipeline."""
