@@ -23,16 +23,19 @@ except metadata.PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
 if TYPE_CHECKING:
-    from .api import Results, load, run, with_overrides
+    from .api import Results, load, run, trace, with_overrides
     from .scenario.schema import Scenario
+    from .sweep import sweep
 
-__all__ = ["Results", "Scenario", "__version__", "load", "run", "with_overrides"]
+__all__ = ["Results", "Scenario", "__version__", "load", "run", "sweep", "trace", "with_overrides"]
 
 _LAZY = {
     "Results": "stockout.api",
     "load": "stockout.api",
     "run": "stockout.api",
     "with_overrides": "stockout.api",
+    "trace": "stockout.api",
+    "sweep": "stockout.sweep",
     "Scenario": "stockout.scenario.schema",
 }
 

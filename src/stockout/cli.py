@@ -415,12 +415,8 @@ def trace_command(
 
         write_atomic(out, text.encode("utf-8"))
         _say(f"{len(events)} events written to {out}")
-    elif fmt == "text":
-        console = _out()
-        for line in text.splitlines():
-            console.print(line, markup=False, highlight=False)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(text)  # one sentence a line, never wrapped: it is meant to be read
 
 
 @app.command("validate")
