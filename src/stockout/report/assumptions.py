@@ -81,7 +81,7 @@ def run_rows(scenario: dict[str, Any], manifest: dict[str, Any]) -> list[Row]:
         ("Run", "Warm-up (not counted)",
          f"{_num(manifest.get('warmup_days', meta.get('warmup_days', 0)))} days"),
         ("Run", "Replications", _num(manifest.get("replications", meta.get("replications", 1)))),
-        ("Run", "Seed", _num(manifest.get("seed", meta.get("seed", 0)))),
+        ("Run", "Seed", str(manifest.get("seed", meta.get("seed", 0)))),
         ("Run", "Baseline policy", str(manifest.get("baseline") or meta.get("baseline", ""))),
         ("Customers", "Population at day 0", _num(customers.get("population", 1000))),
         ("Customers", "Patience", distribution(customers["patience_days"])

@@ -246,6 +246,8 @@ def timeseries_figure(tables: ResultTables) -> go.Figure | None:
     fig.update_yaxes(tickformat=",", rangemode="tozero")
     for r, name in enumerate(series, start=1):
         fig.update_yaxes(title_text=SERIES_TITLES[name], row=r, col=1)
+        if name == "active_customers":  # a few % of churn must show, not vanish against 0
+            fig.update_yaxes(rangemode="normal", row=r, col=1)
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0})
     if len(products) > 1:
         fig.update_layout(updatemenus=[_product_menu(products, owners)])
@@ -264,6 +266,36 @@ def _product_menu(products: list[str], owners: list[str | None]) -> dict[str, ob
             "yanchor": "bottom", "showactive": True}  # fmt: skip
 
 
+def _nice_width(waits: pd.DataFrame, bins: int = 30) -> float:
+    """A round bin width (1, 2 or 5 × 10^k days) giving about ``bins`` bins up to the 99th
+    percentile of the waits: the stored histogram's fine bins are too narrow to read."""
+    orders = waits["orders"].to_numpy(float)
+    upper = waits["wait_high"].to_numpy(float)
+    finite = np.isfinite(upper)
+    if not finite.any() or orders.sum() <= 0:
+        return 1.0
+    order = np.argsort(upper[finite])
+    cum = np.cumsum(orders[finite][order])
+    p99 = upper[finite][order][min(int(np.searchsorted(cum, 0.99 * cum[-1])), len(cum) - 1)]
+    raw = max(p99, 1e-6) / bins
+    base = 10 ** np.floor(np.log10(raw))
+    return float(next(m * base for m in (1, 2, 5, 10) if m * base >= raw))
+
+
+def _display_bins(
+    part: pd.DataFrame, width: float, total: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Re-bin a policy's stored histogram into equal bins of ``width`` days (by each stored
+    bin's midpoint; the open last bin goes to the last display bin): (low, high, share %)."""
+    lo = part["wait_low"].to_numpy(float)
+    hi = part["wait_high"].to_numpy(float)
+    mid = np.where(np.isfinite(hi), (lo + hi) / 2, lo)
+    idx = np.floor(mid / width).astype(np.int64)
+    counts = np.bincount(idx, weights=part["orders"].to_numpy(float))
+    keep = np.nonzero(counts)[0]
+    return keep * width, (keep + 1) * width, counts[keep] / total * 100
+
+
 def wait_histogram(tables: ResultTables) -> go.Figure | None:
     """Share of waiting orders by wait (days), per policy; products pooled unless ``all`` exists."""
     waits = tables.waits
@@ -274,20 +306,20 @@ def wait_histogram(tables: ResultTables) -> go.Figure | None:
     pooled = pooled.groupby(["policy", "wait_low", "wait_high"], as_index=False)["orders"].sum()
     fig = go.Figure()
     palette = colours(tables.policies)
+    width = _nice_width(pooled)
     for policy in tables.policies:
         part = pooled[pooled["policy"] == policy].sort_values("wait_low")
         total = part["orders"].sum()
         if total <= 0:
             continue
-        lo, hi = part["wait_low"].to_numpy(float), part["wait_high"].to_numpy(float)
-        share = part["orders"].to_numpy(float) / total * 100
+        lo, hi, share = _display_bins(part, width, total)
         fig.add_trace(
             go.Bar(
                 x=(lo + hi) / 2, y=share, width=(hi - lo) * 0.9 / max(1, len(tables.policies)),
                 name=escape(policy), marker={"color": palette[policy]},
-                customdata=np.column_stack([lo, hi, part["orders"].to_numpy(float)]),
-                hovertemplate="%{customdata[0]:.0f}–%{customdata[1]:.0f} days: %{y:.1f}% "
-                "(%{customdata[2]:,.0f} orders)<extra>%{fullData.name}</extra>",
+                customdata=np.column_stack([lo, hi]),
+                hovertemplate="%{customdata[0]:.3g}–%{customdata[1]:.3g} days: %{y:.1f}%"
+                "<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
     fig.update_layout(barmode="group", bargap=0.1)
