@@ -193,10 +193,8 @@ def run_command(
     reps: Annotated[
         int | None, typer.Option("--reps", min=1, help="Number of replications.")
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Master random seed.")] = None,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
-    ] = 0,
+    seed: SeedOption = None,
+    jobs: JobsOption = 0,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Output folder (must not exist or be empty)."),
@@ -508,7 +506,7 @@ def report_command(
         raise InputError(str(error)) from None
 
 
-from .cli_sweep import SchedulerOption, open_executor, register  # noqa: E402, I001 - the sweep command lives in its own module
+from .cli_sweep import JobsOption, SchedulerOption, SeedOption, open_executor, register  # noqa: E402, I001 - the sweep command lives in its own module
 
 register(app)
 

@@ -31,7 +31,13 @@ EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
-#: The ``--scheduler`` option, for ``stockout run`` as well.
+#: Options shared by ``stockout run`` and ``stockout sweep``.
+SeedOption = Annotated[
+    int | None, typer.Option("--seed", min=0, help="Master random seed.")
+]
+JobsOption = Annotated[
+    int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
+]
 SchedulerOption = Annotated[
     str | None,
     typer.Option(
@@ -131,10 +137,8 @@ def sweep_command(
     reps: Annotated[
         int | None, typer.Option("--reps", min=1, help="Replications per point.")
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Master random seed.")] = None,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
-    ] = 1,
+    seed: SeedOption = None,
+    jobs: JobsOption = 0,
     scheduler: SchedulerOption = None,
     precision: Annotated[
         float | None,
