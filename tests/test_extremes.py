@@ -350,7 +350,7 @@ def extreme_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=extreme_scenarios(), rep=st.integers(0, 2))
 def test_invariants_hold_with_extremes_and_custom_policies(

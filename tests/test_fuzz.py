@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = sorted((ROOT / "scenarios").glob("*.toml")) + [
     ROOT / "tests" / "fixtures" / "scenario-format.toml"
 ]
-MUTANTS_PER_SEED = 45  # structured mutations per seed file
+MUTANTS_PER_SEED = 40  # structured mutations per seed file
 TEXT_MUTANTS_PER_SEED = 15
 TIME_LIMIT = 10  # seconds for one validate (or one short run) in this process
 
