@@ -24,10 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
 FENCE = re.compile(r"^```(\w*)\s*$")
 RUNNABLE = {"bash", "console", "shell", "sh"}
-NOT_LANDED = {
-    "sweep": "`stockout sweep` is being built (src/stockout/sweep.py, cli)",
-    "trace": "`stockout trace` is being built by the model lead",
-}
 
 
 def shell_lines(path: Path) -> list[tuple[int, str]]:
@@ -96,13 +92,9 @@ def cheap(argv: list[str], work: Path, n: int) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("item", doc_commands(), ids=_id)
-def test_doc_command_runs(item: tuple[Path, int, str], workdirs: dict[Path, Path],
-                          request: pytest.FixtureRequest) -> None:
+def test_doc_command_runs(item: tuple[Path, int, str], workdirs: dict[Path, Path]) -> None:
     doc, n, command = item
     argv = shlex.split(command)
-    sub = argv[1] if len(argv) > 1 else ""
-    if sub in NOT_LANDED:
-        request.applymarker(pytest.mark.xfail(reason=NOT_LANDED[sub], strict=False))
     work = workdirs[doc]
     argv = cheap(argv, work, n)
     exe = Path(sys.executable).with_name("stockout")
