@@ -571,7 +571,8 @@ def test_rule_none(monkeypatch: pytest.MonkeyPatch, availability: str) -> None:
     "BUG: StockPoint.cancel_shipment credits never-shipped units back to purchase_cost whenever "
     "the shortfall shows after the warm-up, even if the order was placed (and charged) before "
     "it (run.py: purchase_cost = (units_ordered − never_shipped) over the window, the two "
-    "counted at different moments). Scenario: warm-up 3, horizon 8, unit cost 1, periodic review every 100 days up to 4, "
+    "counted at different moments). Scenario: warm-up 3, horizon 8, unit cost 1, periodic "
+    "review every 100 days up to 4, "
     "lead time 5, short_shipment_probability 1, share 0.5, remainder 'never', no demand: the "
     "one order (4 units at day 0) is outside the window; expected purchase_cost 0, got -2.0"))
 def test_never_shipped_units_credit_matches_the_window() -> None:

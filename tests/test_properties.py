@@ -120,7 +120,8 @@ def replenishment(draw: st.DrawFn, suppliers: list[str], lanes: list[str],
         s = draw(st.integers(-3, 15))
         rule.update(reorder_point=s, order_up_to=max(s + 1, 0) + draw(st.integers(0, 14)))
     if kind == "r_Q":
-        rule.update(reorder_point=draw(st.integers(-3, 15)), order_quantity=draw(st.integers(1, 12)))
+        rule.update(reorder_point=draw(st.integers(-3, 15)),
+                    order_quantity=draw(st.integers(1, 12)))
     if kind == "periodic" or (kind != "make_to_order" and draw(st.booleans())):
         rule["review_period_days"] = draw(st.sampled_from([0.5, 1.0, 2.5, 7.0]))
         if kind != "periodic" and draw(st.booleans()):

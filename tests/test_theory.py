@@ -222,7 +222,8 @@ def test_rq_backorders_costs() -> None:
     sc = scenario(
         orders_per_day=lam,
         initial_stock=r + q,
-        replenishment={"rule": "r_Q", "reorder_point": r, "order_quantity": q, "order_cost": k_cost},
+        replenishment={"rule": "r_Q", "reorder_point": r, "order_quantity": q,
+                       "order_cost": k_cost},
         lead_time_days={"dist": "constant", "value": lead},
         product={"holding_cost_per_day": h, "backorder_cost_per_day": p},
         horizon_days=horizon,
