@@ -89,14 +89,6 @@ def test_every_policy_sees_the_same_customers() -> None:
     check_same_customers(rich())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG/convention: a notify-me customer who comes back at restock is counted as a second "
-    "order (StockPoint._notify_returns calls arrive() again), so orders, units_demanded and "
-    "potential_revenue depend on the policy although the customers are the same, and the first "
-    "refusal stays in revenue_lost_stockout even when the customer then buys. Scenario: rich() "
-    "with notify_me_share 0.5 on oos-deep, seed 11, replication 0: product w orders 682 under "
-    "bo-lean and pre, 890 under oos-deep. Expected: identical orders / potential revenue across "
-    "policies (DESIGN §4 same demand; §3 potential = units demanded × price)"))
 def test_notify_me_returns_do_not_inflate_demand() -> None:
     """Same as above with notify-me on: a returning customer is the same customer and the same
     demand, so potential revenue must not depend on the policy."""

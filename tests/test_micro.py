@@ -72,10 +72,10 @@ def run_hand(
     orig_complete = StockPoint._complete
     orig_cancel = StockPoint.cancel
 
-    def arrive(self, t, qty, patience, u_churn, u_notify, returning=False):  # noqa: ANN001
+    def arrive(self, t, qty, patience, u_churn, u_notify):  # noqa: ANN001
         _flush(self, t)
         waiting, on_hand, at = self.backlog_orders, self.on_hand, len(log)
-        orig_arrive(self, t, qty, patience, u_churn, u_notify, returning)
+        orig_arrive(self, t, qty, patience, u_churn, u_notify)
         if self.backlog_orders > waiting:
             order = self.queue[-1]
             kind = "preorder" if order.kind == 2 else "backorder"
@@ -249,12 +249,13 @@ def test_out_of_stock_notify_me_returns_at_restock(monkeypatch: pytest.MonkeyPat
     assert_log(kinds(log, "arrive", "order", "receive"), [
         ("arrive", 0.5, 1, "filled", None), ("order", 0.5, 1),
         ("arrive", 1.0, 1, "lost", None), ("arrive", 1.2, 1, "lost", None),
-        ("receive", 2.5, 1), ("arrive", 2.5, 1, "filled", None), ("order", 2.5, 1),
+        ("receive", 2.5, 1), ("order", 2.5, 1),
         ("receive", 4.5, 1),
     ])
-    # how a refused-then-returning customer is counted in orders / lost_orders is the subject of
-    # test_crn.py::test_notify_me_returns_do_not_inflate_demand; here only what happened
+    # B's refused order becomes a recovered sale (the same order, not a second one); C stays lost
+    assert m["orders"] == 3 and m["recovered_orders"] == 1 and m["lost_orders"] == 1
     assert m["revenue_kept"] == 2.0 and m["units_shipped"] == 2
+    assert m["revenue_lost_stockout"] == 1.0
     assert series(res, ON_HAND)[:4] == [0, 0, 0, 0]
 
 
@@ -285,14 +286,6 @@ def test_preorder_ships_at_release(monkeypatch: pytest.MonkeyPatch) -> None:
     assert m["customer_cash_held"] == approx((3.75 + 2.55) / 7)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: StockPoint.quote ignores units already on hand before the release day (`free` is "
-    "forced to 0 while unreleased and on-hand stock never reduces `need`). Scenario: release day "
-    "5, scheduled deliveries of 2 units on day 1.5 and 2 on day 8.5, pre-orders of 1 unit at "
-    "1.0, 2.0 and 4.0 (the last with patience 10). Expected quotes 5, 5, 8.5 (the 2 on hand ship "
-    "at release to the first two; the third waits for day 8.5). Got 5, 8.5 (B is quoted the "
-    "later delivery although a unit waits on hand for it) and inf for the third (need 3 > the 2 "
-    "in the pipeline and no route), so a customer who would wait 4.5 days is turned away"))
 def test_preorder_quote_counts_stock_on_hand_before_release(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -567,14 +560,6 @@ def test_rule_none(monkeypatch: pytest.MonkeyPatch, availability: str) -> None:
 # =============================================================================================
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: StockPoint.cancel_shipment credits never-shipped units back to purchase_cost whenever "
-    "the shortfall shows after the warm-up, even if the order was placed (and charged) before "
-    "it (run.py: purchase_cost = (units_ordered − never_shipped) over the window, the two "
-    "counted at different moments). Scenario: warm-up 3, horizon 8, unit cost 1, periodic "
-    "review every 100 days up to 4, "
-    "lead time 5, short_shipment_probability 1, share 0.5, remainder 'never', no demand: the "
-    "one order (4 units at day 0) is outside the window; expected purchase_cost 0, got -2.0"))
 def test_never_shipped_units_credit_matches_the_window() -> None:
     """purchase_cost = units bought in (warm-up, horizon] × unit cost (DESIGN §3): an order placed
     before the warm-up costs nothing in the window, so neither does a refund for part of it."""

@@ -247,14 +247,7 @@ def check_run(sc: Scenario, data: dict[str, Any], policy: str, rep: int) -> None
     availability = next(p["availability"] for p in data["policies"] if p["name"] == policy)
     prices = {p["id"]: p["price"] for p in data["products"]}
     costs = {p["id"]: p["unit_cost"] for p in data["products"]}
-    # KNOWN BUG (test_micro.py::test_never_shipped_units_credit_matches_the_window): units a
-    # supplier never ships are credited back in the window where the shortfall shows, even when
-    # the order was placed before the warm-up, so purchase_cost can go negative. Checked there;
-    # skipped here only for such suppliers with a warm-up.
-    never = any(s.get("short_shipment_remainder") == "never" and s.get(
-        "short_shipment_probability", 0) > 0 for s in data["suppliers"])
-    warm = data["scenario"]["warmup_days"] > 0
-    purchase = () if never and warm else ("purchase_cost",)
+    purchase = ("purchase_cost",)
     for pid in [*prices, "all"]:
         m = res.metrics[pid]
         where = f"policy {policy}, product {pid}"
@@ -273,7 +266,7 @@ def check_run(sc: Scenario, data: dict[str, Any], policy: str, rep: int) -> None
                   "handling_cost", "backlog_cost", "avg_on_hand", "avg_backlog_units",
                   "max_backlog_units", "customer_cash_held", "units_shipped", "units_received",
                   "lost_in_transit", "churned_customers", "backorders", "preorders",
-                  "cancellations", "lost_orders", "orders", "units_demanded"):
+                  "cancellations", "lost_orders", "orders", "units_demanded", "recovered_orders"):
             assert m[k] >= -1e-9, f"{where}: {k} = {m[k]} < 0"
         assert m["avg_backlog_units"] <= m["max_backlog_units"] + 1e-9
         # every order in exactly one state
@@ -281,9 +274,12 @@ def check_run(sc: Scenario, data: dict[str, Any], policy: str, rep: int) -> None
         if n:
             filled = m["fill_rate"] * n
             assert close(filled, round(filled))
-            assert round(filled) + m["backorders"] + m["preorders"] + m["lost_orders"] == n, (
+            states = (round(filled) + m["backorders"] + m["preorders"] + m["lost_orders"]
+                      + m["recovered_orders"])
+            assert states == n, (
                 f"{where}: orders {n} != filled {filled} + backorders {m['backorders']} + "
-                f"preorders {m['preorders']} + lost {m['lost_orders']}"
+                f"preorders {m['preorders']} + lost {m['lost_orders']} + recovered "
+                f"{m['recovered_orders']}"
             )
             assert m["cancellations"] <= m["backorders"] + m["preorders"]
             assert m["units_demanded"] >= n

@@ -44,6 +44,7 @@ METRICS: tuple[str, ...] = (
     "units_shipped",
     "units_received",
     "lost_in_transit",
+    "recovered_orders",
 )
 
 #: Metrics where more is better (used to say which policy "wins"); the rest are costs or losses.

@@ -339,9 +339,9 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
     t = sp.tally
     w = sp.window()
     pending_units = sum(o.remaining for o in sp.queue if not o.done and o.counted)
-    orders = w["filled"] + t.backorders + t.preorders + t.lost
+    orders = w["filled"] + t.backorders + t.preorders + t.lost + t.recovered
     units = w["filled_units"] + t.other_units
-    shipped = w["filled_units"] + t.partial_on_arrival + t.late_units
+    shipped = w["filled_units"] + t.partial_on_arrival + t.late_units + t.recovered_units
     price = sp.price
     storage = sp.holding_cost * sp.a_on_hand
     ordering = sp.order_cost * w["replenishment_orders"]
@@ -382,6 +382,7 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
         "units_shipped": shipped,
         "units_received": w["supplied"] - w["lost_in_transit"],
         "lost_in_transit": w["lost_in_transit"],
+        "recovered_orders": t.recovered,
     }
 
 
@@ -391,6 +392,7 @@ _SUMMED = (
     "lost_orders", "avg_backlog_units", "avg_on_hand", "storage_cost", "ordering_cost",
     "purchase_cost", "handling_cost", "backlog_cost", "gross_profit", "churned_customers",
     "customer_cash_held", "units_shipped", "units_received", "lost_in_transit",
+    "recovered_orders",
 )
 
 

@@ -67,6 +67,7 @@ class Tally:
     __slots__ = (
         "other_units", "backorders", "preorders", "lost", "cancelled", "shipped_late",
         "partial_on_arrival", "late_units", "lost_units", "cancelled_units", "on_time",
+        "recovered", "recovered_units",
         "wait_sum", "waits", "churned",
     )
 
@@ -78,6 +79,7 @@ class Tally:
         self.partial_on_arrival = 0  # units shipped on arrival from orders that then waited
         self.late_units = 0  # units shipped to orders after they waited
         self.lost_units = self.cancelled_units = 0
+        self.recovered = self.recovered_units = 0  # refused, notified, came back and bought
         self.on_time = 0
         self.wait_sum = 0.0
         self.waits = WaitLog()
@@ -233,7 +235,7 @@ class StockPoint:
         self.counting = model.warmup <= 0  # past the warm-up: orders belong to the cohort
         self._mark = self._counters()
         self.waiting_total = 0  # orders ever accepted to wait
-        self.ends = [0, 0, 0]  # shipped after waiting, lost, cancelled (whole run)
+        self.ends = [0, 0, 0, 0]  # shipped after waiting, lost, cancelled, recovered (whole run)
         # time series: shipped units and lost orders up to the last sample
         self.sampled_shipped = 0
         self.lost_total = 0
@@ -283,8 +285,7 @@ class StockPoint:
     # ------------------------------------------------------------------ customers
 
     def arrive(
-        self, t: float, qty: int, patience: float, u_churn: float, u_notify: float,
-        returning: bool = False,
+        self, t: float, qty: int, patience: float, u_churn: float, u_notify: float
     ) -> None:
         """A customer order of ``qty`` units arrives at ``t``."""
         model = self.model
@@ -303,15 +304,14 @@ class StockPoint:
                 if qty > 0:
                     self.place_order(t, qty)
             return
-        self._shortage(t, qty, patience, u_churn, u_notify, returning)
+        self._shortage(t, qty, patience, u_churn, u_notify)
 
     def _shortage(
-        self, t: float, qty: int, patience: float, u_churn: float, u_notify: float,
-        returning: bool,
+        self, t: float, qty: int, patience: float, u_churn: float, u_notify: float
     ) -> None:
         counted = self.counting
         free = max(self.on_hand - self.reserved, 0) if self.released else 0
-        quote = self.quote(t, qty, free)
+        quote = self.quote(t, qty)
         view = Shortage(
             t, self.id, qty, free, self.backlog, self.backlog_orders, self.preorders_taken,
             self.released, self.release_day, quote,
@@ -330,8 +330,9 @@ class StockPoint:
                 tally.lost_units += qty
             if not self.released and not declined:
                 return  # the product does not exist yet: no disappointment, no churn
-            if not declined and not returning and self.notify_share and u_notify < self.notify_share:
-                self.notify.append((t, qty, patience, u_churn))
+            if not declined and self.notify_share and u_notify < self.notify_share:
+                # asks to be told when it is back: no churn now; the sale may be recovered
+                self.notify.append((t, qty, patience, counted))
                 return
             p = self.p_declined if declined else self.p_stockout
             if u_churn < p:
@@ -389,9 +390,13 @@ class StockPoint:
             )
         return kind
 
-    def quote(self, t: float, qty: int, free: int) -> float:
-        """Earliest day this order could ship if taken, from what is known now (no buffer)."""
-        need = self.backlog - self.reserved + qty - free
+    def quote(self, t: float, qty: int) -> float:
+        """Earliest day this order could ship if taken, from what is known now (no buffer).
+
+        The units still to come for it are everything owed to the orders ahead plus its own
+        quantity, less what is on hand (before the release, on-hand stock waits for the
+        release day and then goes to the orders in line, oldest first)."""
+        need = self.backlog + qty - self.on_hand
         ready = t if self.released else max(t, self.release_day)
         if need <= 0:
             return ready
@@ -490,7 +495,6 @@ class StockPoint:
         self.pipeline.pop(shipment, None)
         self.on_order -= qty
         self.a_on_order -= qty * (self.horizon - t)
-        self.never_shipped += qty
         if self.continuous:
             self.review(t)
 
@@ -556,12 +560,33 @@ class StockPoint:
             self.model.churn(self, t)
 
     def _notify_returns(self, t: float) -> None:
-        """Customers who asked to be notified come back now, oldest first, while stock lasts."""
-        while self.notify and self.on_hand - self.reserved > 0:
-            day, qty, patience, u_churn = self.notify.popleft()
-            if t - day > patience:
+        """Customers who asked to be notified come back now, oldest first, while stock lasts.
+
+        A customer still within their patience buys if enough is free: their refused order
+        becomes a recovered sale (no longer lost; the same order, not a new one). One who finds
+        too little, or whose patience ran out, stays lost. Each is notified once.
+        """
+        while self.notify and self.on_hand - self.reserved > 0 and not self.backlog_orders:
+            day, qty, patience, counted = self.notify.popleft()
+            if t - day > patience or self.on_hand - self.reserved < qty:
                 continue
-            self.arrive(t, qty, patience - (t - day), u_churn, 1.0, returning=True)
+            self.on_hand -= qty
+            self.a_on_hand -= qty * (self.horizon - t)
+            self.shipped_total += qty
+            self.ends[1] -= 1
+            self.ends[3] += 1
+            if counted:
+                tally = self.tally
+                tally.lost -= 1
+                tally.lost_units -= qty
+                tally.recovered += 1
+                tally.recovered_units += qty
+            self.recovered_sale(t, day, qty)
+            if self.continuous:
+                self.review(t)
+
+    def recovered_sale(self, t: float, day: float, qty: int) -> None:
+        """Hook: a notified customer came back and bought (the trace narrates it)."""
 
     # ------------------------------------------------------------------ replenishment
 

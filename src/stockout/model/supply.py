@@ -181,6 +181,7 @@ class Route:
                 # quoted lead time after it
                 self._ship(sp, later, expected + self.lead_quote, short)
             else:
+                sp.never_shipped += short  # known now, so the refund counts with the order
                 sp.add_shipment(ready, expected, short, NEVER_SHIPPED)
 
     def _ship(self, sp: StockPoint, ready: float, expected: float, qty: int) -> None:

@@ -13,7 +13,7 @@ Each :class:`TraceEvent` has the day, the product, the order number (if any), a 
 
 Events: ``filled``, ``backorder``, ``preorder``, ``refused``, ``declined``, ``shipped``,
 ``cancelled``, ``receipt``, ``reorder``, ``lost_in_transit``, ``never_shipped``, ``release``,
-``churn``.
+``recovered`` (a notified customer came back and bought), ``churn``.
 """
 
 from __future__ import annotations
@@ -93,8 +93,7 @@ class TracingStockPoint(StockPoint):
         return self._current
 
     def arrive(
-        self, t: float, qty: int, patience: float, u_churn: float, u_notify: float,
-        returning: bool = False,
+        self, t: float, qty: int, patience: float, u_churn: float, u_notify: float
     ) -> None:
         self.model.flush(t)
         oid = self.model.next_order_id()
@@ -102,10 +101,9 @@ class TracingStockPoint(StockPoint):
         free = max(self.on_hand - self.reserved, 0) if self.released else 0
         queued, lost, shipped = len(self.queue), self.lost_total, self.shipped_total
         self.policy.last = None
-        who = "returning customer's order" if returning else "order"
-        head = f"{who} #{oid}, {qty} × {self.id}"
+        head = f"order #{oid}, {qty} × {self.id}"
         at = len(self.log)  # the order's own line comes before what it set in motion
-        super().arrive(t, qty, patience, u_churn, u_notify, returning)
+        super().arrive(t, qty, patience, u_churn, u_notify)
         if len(self.queue) > queued and self.queue[-1].id == oid:
             order = self.queue[-1]
             kind = "pre-order" if order.kind == PREORDER else "backorder"
@@ -174,6 +172,11 @@ class TracingStockPoint(StockPoint):
         self._say(t, None, "reorder", ordered,
                   f"inventory position {position} → orders {_units(ordered)} of {self.id} from "
                   f"{self.route.supplier.id}, expected {_day(expected)}")
+
+    def recovered_sale(self, t: float, day: float, qty: int) -> None:
+        self._say(t, None, "recovered", qty,
+                  f"a customer notified of the restock (turned away on {_day(day)}) comes back: "
+                  f"{qty} × {self.id} shipped from stock")
 
     def lose_in_transit(self, t: float, qty: int, shipment: int) -> None:
         super().lose_in_transit(t, qty, shipment)
