@@ -302,7 +302,7 @@ def check_run(sc: Scenario, data: dict[str, Any], policy: str, rep: int) -> None
             assert m["revenue_pending"] == 0 and m["revenue_lost_cancelled"] == 0
             assert math.isnan(m["mean_wait_days"])
             if n:
-                assert close(m["fill_rate"] * n + m["lost_orders"], n)
+                assert close(m["fill_rate"] * n + m["lost_orders"] + m["recovered_orders"], n)
         if pid == "all":
             continue
         price = prices[pid]
