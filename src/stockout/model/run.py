@@ -129,6 +129,7 @@ class Model:
                     if d.quantity > 0:
                         sid = self.next_shipment_id()
                         sp.pipeline[sid] = (d.day, d.quantity)  # known in advance: quotable
+                        sp.pipeline_units += d.quantity
                         sp.pipeline_in_order = False
                         self.deliveries.append((sp, d.day, d.quantity, sid))
             spikes = draw_windows(
@@ -325,7 +326,7 @@ class Model:
         sp.replenishment_orders += 1
         sp.units_ordered += qty
         sp.receive(day, qty, None)
-        sp.pipeline.pop(sid, None)
+        sp.pipeline_units -= sp.pipeline.pop(sid)[1]
 
 
 # ---------------------------------------------------------------------- results

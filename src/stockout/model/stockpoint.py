@@ -129,6 +129,7 @@ class StockPoint:
         "partial",
         "pipeline",
         "pipeline_in_order",
+        "pipeline_units",
         "policy",
         "policy_name",
         "preorders_taken",
@@ -206,6 +207,7 @@ class StockPoint:
         self.queue: deque[Order] = deque()
         self.pipeline: dict[int, tuple[float, int]] = {}  # shipment id -> (expected day, qty)
         self.pipeline_in_order = True  # expected days were added in non-decreasing order
+        self.pipeline_units = 0  # units in the pipeline (on order, plus known scheduled deliveries)
         # shipments on a lane with closures: shipment id -> expected departure, so quotes can
         # re-estimate their arrival with the closures known at the time of the quote
         self.revisable: dict[int, float] = {}
@@ -400,36 +402,64 @@ class StockPoint:
         ready = t if self.released else max(t, self.release_day)
         if need <= 0:
             return ready
-        if self.pipeline:
-            cum = 0
-            route = self.route
+        if self.pipeline and need > self.pipeline_units:
+            need -= self.pipeline_units  # all of it is spoken for: no need to look at each
+        elif self.pipeline:
+            return max(self._pipeline_day(t, need), ready)
+        if self.route is None:
+            return math.inf
+        order_day = self.model.next_review(self, t)
+        return max(self.route.expected(t, order_day, int(need)), ready)
+
+    def _pipeline_day(self, t: float, need: int) -> float:
+        """When the ``need``-th unit still to come is expected, 1 <= need <= pipeline units.
+
+        Units arriving go to the waiting orders first in, first served, so that is when the
+        pipeline, in order of expected arrival, has brought ``need`` units. A pipeline kept in
+        that order (the usual case) is walked from whichever end is nearer the answer, so a
+        long pipeline costs little (base stock: the answer is S units from the end). A shipment
+        past its expected day is late, not arriving this instant: with random lead or transit
+        times it is expected after the residual time given how long it has been under way.
+        """
+        route = self.route
+        if self.revisable or not self.pipeline_in_order:
             if self.revisable:
                 rev = self.revisable
                 shipments = sorted(
                     (route.revise(t, e, rev[sid]) if sid in rev else e, q)  # type: ignore[union-attr]
                     for sid, (e, q) in self.pipeline.items()
                 )
-            elif self.pipeline_in_order:
-                shipments = self.pipeline.values()
             else:
                 shipments = sorted(self.pipeline.values())
-            if route is not None and route.uncertain:
-                # a shipment past its expected day is late, not arriving this instant: expect it
-                # after the residual lead time given how long it has been under way
-                shipments = list(shipments)
-                if shipments and min(shipments)[0] < t:
-                    shipments = sorted(
-                        (route.overdue(t, e) if e < t else e, q) for e, q in shipments
-                    )
+            if route is not None and route.uncertain and shipments[0][0] < t:
+                shipments = sorted((route.overdue(t, e) if e < t else e, q) for e, q in shipments)
+            cum = 0
             for expected, q in shipments:
                 cum += q
                 if cum >= need:
-                    return max(expected, ready)
-            need -= cum
-        if self.route is None:
-            return math.inf
-        order_day = self.model.next_review(self, t)
-        return max(self.route.expected(t, order_day, int(need)), ready)
+                    return expected
+            return shipments[-1][0]
+        values = self.pipeline.values()
+        excess = self.pipeline_units - need
+        found = None
+        if excess < need:  # nearer the end: the entry where the units after it drop to <= excess
+            after = 0
+            for expected, q in reversed(values):
+                after += q
+                if after > excess:
+                    found = expected
+                    break
+        else:
+            cum = 0
+            for expected, q in values:
+                cum += q
+                if cum >= need:
+                    found = expected
+                    break
+        assert found is not None
+        if found < t and route is not None and route.uncertain:
+            return route.overdue(t, found)
+        return found
 
     def _on_deadline(self, event: Timeout) -> None:
         order: Order = event._value  # noqa: SLF001 - simpy keeps the payload here
@@ -466,7 +496,7 @@ class StockPoint:
     def receive(self, t: float, qty: int, shipment: int | None) -> None:
         """Goods arrive: put them on hand and give them to the oldest waiting orders first."""
         if shipment is not None:
-            self.pipeline.pop(shipment, None)
+            self.pipeline_units -= self.pipeline.pop(shipment)[1]
             if self.revisable:
                 self.revisable.pop(shipment, None)
             self.on_order -= qty
@@ -481,7 +511,7 @@ class StockPoint:
 
     def lose_in_transit(self, t: float, qty: int, shipment: int) -> None:
         """A shipment is lost on the way: it leaves the pipeline and never arrives."""
-        self.pipeline.pop(shipment, None)
+        self.pipeline_units -= self.pipeline.pop(shipment)[1]
         self.revisable.pop(shipment, None)
         self.on_order -= qty
         self.a_on_order -= qty * (self.horizon - t)
@@ -492,7 +522,7 @@ class StockPoint:
 
     def cancel_shipment(self, t: float, qty: int, shipment: int) -> None:
         """Units the supplier will never ship (a short shipment): they leave the pipeline."""
-        self.pipeline.pop(shipment, None)
+        self.pipeline_units -= self.pipeline.pop(shipment)[1]
         self.on_order -= qty
         self.a_on_order -= qty * (self.horizon - t)
         if self.continuous:
@@ -614,6 +644,7 @@ class StockPoint:
             model.shipment_id += 1
             sid = model.shipment_id
             self.pipeline[sid] = (t + route.quote_days, qty)  # expected days never decrease here
+            self.pipeline_units += qty
             if arrival < self.horizon:
                 heappush(model.receipts, (arrival, sid, self, qty, RECEIVE))
         else:
@@ -625,6 +656,7 @@ class StockPoint:
         model.shipment_id += 1
         sid = model.shipment_id
         self.pipeline[sid] = (expected, qty)
+        self.pipeline_units += qty
         if expected < self.last_expected:
             self.pipeline_in_order = False
         self.last_expected = expected
