@@ -405,14 +405,3 @@ def write_results(
     if report_error is not None:
         raise ReportError(out_dir, report_error) from report_error
     return [*files, MANIFEST]
-    try:
-        report_error = _write_report(out_dir)
-    except BaseException:
-        (out_dir / MANIFEST).unlink(missing_ok=True)
-        raise
-    if report_error is not None:
-        raise ReportError(out_dir, report_error) from report_error
-    if (out_dir / REPORT_FILE).is_file():
-        files.append(REPORT_FILE)
-        put_manifest()
-    return [*files, MANIFEST]
