@@ -7,6 +7,7 @@ returns a numpy array for vectorised use.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -79,18 +80,22 @@ def mean_of(spec: object) -> float:
     if isinstance(spec, Normal):
         if spec.sd == 0:
             return max(spec.mean, 0.0)
-        from scipy.stats import truncnorm
-
-        a = (0 - spec.mean) / spec.sd
-        return float(truncnorm.mean(a, math.inf, loc=spec.mean, scale=spec.sd))
+        # E[X | X >= 0] for X ~ N(mu, sd): mu + sd * phi(a) / (1 - Phi(a)), a = -mu / sd
+        a = -spec.mean / spec.sd
+        phi = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+        tail = 0.5 * math.erfc(a / math.sqrt(2))
+        return spec.mean + spec.sd * phi / tail
     return float(spec.mean)  # type: ignore[attr-defined]
 
 
-def quantile_of(spec: object, q: float, rng: np.random.Generator | None = None) -> float:
-    """The q-quantile of a distribution spec, by a large fixed-seed sample (used for quotes)."""
+@functools.lru_cache(maxsize=256)
+def quantile_of(spec: object, q: float) -> float:
+    """The q-quantile of a distribution spec, by a large fixed-seed sample (used for quotes).
+
+    Cached: specs are frozen, so every run of a process computes each one once."""
     if isinstance(spec, Constant):
         return spec.value
-    rng = rng or np.random.Generator(np.random.PCG64(12345))
+    rng = np.random.Generator(np.random.PCG64(12345))
     return float(np.quantile(batch_drawer(spec)(rng, 200_000), q))
 
 

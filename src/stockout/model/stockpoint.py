@@ -313,10 +313,9 @@ class StockPoint:
     ) -> None:
         counted = self.counting
         free = max(self.on_hand - self.reserved, 0) if self.released else 0
-        quote = self.quote(t, qty)
         view = Shortage(
             t, self.id, qty, free, self.backlog, self.backlog_orders, self.preorders_taken,
-            self.released, self.release_day, quote,
+            self.released, self.release_day, quote_fn=lambda: self.quote(t, qty),
         )
         offer = self.policy.on_shortage(view)
         kind = self._check_offer(offer, t)

@@ -38,12 +38,6 @@ class _Windows:
         self.raw = raw
         self.all = Blackouts(merge(raw))
 
-    def known(self, now: float) -> Blackouts:
-        """The windows a business knows of at ``now``: those that have begun (scheduled or
-        random), with their end. Quotes never see a window before it starts."""
-        return self.all.known_at(now)
-
-
 class SupplierRun:
     """A supplier during one run: its production line, lead times and outages."""
 
@@ -79,11 +73,13 @@ class SupplierRun:
 
     def expected_ready(self, t: float, qty: int, lead_days: float) -> float:
         """When units ordered at ``t`` are expected ready, from what is known at ``t``."""
-        known = self.outages.known(t)
+        outages = self.outages.all
         start = max(t, self.busy_until)
         work = qty * self.unit_days
-        done = known.finish(start, work) if known else start + work
-        return known.finish(done, lead_days) if known else done + lead_days
+        if not outages:
+            return start + work + lead_days
+        done = outages.finish(start, work, known_at=t)
+        return outages.finish(done, lead_days, known_at=t)
 
 
 class LaneRun:
@@ -107,8 +103,10 @@ class LaneRun:
         return closures.finish(ready, transit) if closures else ready + transit
 
     def expected_arrival(self, now: float, ready: float, transit_days: float) -> float:
-        known = self.closures.known(now)
-        return known.finish(ready, transit_days) if known else ready + transit_days
+        closures = self.closures.all
+        if not closures or ready >= closures.known_end(now):
+            return ready + transit_days
+        return closures.finish(ready, transit_days, known_at=now)
 
 
 class Route:

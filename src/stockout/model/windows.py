@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 
 import numpy as np
@@ -70,30 +71,32 @@ class Blackouts:
     def __bool__(self) -> bool:
         return bool(self.starts)
 
-    def finish(self, start: float, work: float) -> float:
+    def finish(self, start: float, work: float, known_at: float | None = None) -> float:
         """When ``work`` days of work starting at ``start`` end, pausing inside the intervals.
 
         Work begun inside an interval starts at its end; work that would end inside (or run
-        through) one pauses there and resumes with its remaining time when it ends.
+        through) one pauses there and resumes with its remaining time when it ends. With
+        ``known_at``, only the intervals begun by then count (what a business knows then).
         """
         starts, ends = self.starts, self.ends
-        i = bisect_right(starts, start) - 1
+        n = len(starts) if known_at is None else bisect_right(starts, known_at)
+        i = bisect_right(starts, start, 0, n) - 1
         t = start
         if i >= 0 and t < ends[i]:
             t = ends[i]
         i += 1
         remaining = work
-        n = len(starts)
         while i < n and t + remaining > starts[i]:
             remaining -= max(starts[i] - t, 0.0)
             t = max(t, ends[i])
             i += 1
         return t + remaining
 
-    def known_at(self, now: float) -> Blackouts:
-        """The intervals that have begun by ``now`` (what a business knows of random ones)."""
+    def known_end(self, now: float) -> float:
+        """The end of the last interval begun by ``now`` (-inf if none): work starting after it
+        is not delayed by anything known at ``now``."""
         k = bisect_right(self.starts, now)
-        return Blackouts(list(zip(self.starts[:k], self.ends[:k], strict=True)))
+        return self.ends[k - 1] if k else -math.inf
 
 
 def multiplier_bounds(

@@ -40,6 +40,7 @@ import importlib
 import math
 import numbers
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -77,26 +78,61 @@ class Offer:
 _REFUSE = Offer(REFUSE)
 
 
-@dataclass(slots=True)
 class Shortage:
     """What a policy sees when an order cannot be filled from free stock on arrival.
 
     ``quote_day`` is the model's estimate of when this order could ship if taken, from what the
     business knows now: free stock, the units owed to the orders ahead of it, the scheduled
     arrivals in the pipeline and, beyond them, the nominal replenishment time. It carries no
-    buffer: adding one is the policy's choice.
+    buffer: adding one is the policy's choice. It is computed the first time a policy reads it,
+    so a policy that never looks (out of stock) costs nothing.
+
+    Fields: ``day, product, quantity, available, backlog_units, backlog_orders,
+    preorders_taken, released, release_day, quote_day``.
     """
 
-    day: float
-    product: str
-    quantity: int
-    available: int
-    backlog_units: int
-    backlog_orders: int
-    preorders_taken: int
-    released: bool
-    release_day: float
-    quote_day: float
+    __slots__ = (
+        "day", "product", "quantity", "available", "backlog_units", "backlog_orders",
+        "preorders_taken", "released", "release_day", "_quote_day", "_quote_fn",
+    )
+
+    def __init__(
+        self, day: float, product: str, quantity: int, available: int, backlog_units: int,
+        backlog_orders: int, preorders_taken: int, released: bool, release_day: float,
+        quote_day: float | None = None, *, quote_fn: Callable[[], float] | None = None,
+    ) -> None:
+        if quote_day is None and quote_fn is None:
+            raise TypeError("Shortage needs quote_day or quote_fn")
+        self.day = day
+        self.product = product
+        self.quantity = quantity
+        self.available = available
+        self.backlog_units = backlog_units
+        self.backlog_orders = backlog_orders
+        self.preorders_taken = preorders_taken
+        self.released = released
+        self.release_day = release_day
+        self._quote_day = quote_day
+        self._quote_fn = quote_fn
+
+    @property
+    def quote_day(self) -> float:
+        if self._quote_day is None:
+            self._quote_day = self._quote_fn()  # type: ignore[misc]
+        return self._quote_day
+
+    @quote_day.setter
+    def quote_day(self, value: float) -> None:  # the view is the policy's to scribble on
+        self._quote_day = value
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{k}={getattr(self, k)!r}" for k in (
+                "day", "product", "quantity", "available", "backlog_units", "backlog_orders",
+                "preorders_taken", "released", "release_day", "quote_day",
+            )
+        )
+        return f"Shortage({fields})"
 
 
 @runtime_checkable
