@@ -342,7 +342,8 @@ def plain_message(err: ErrorDetails, where: Located, data: Any) -> tuple[DataPat
         hint = did_you_mean(key, allowed)
         if not hint and allowed:
             hint = f"; allowed here: {', '.join(allowed)}"
-        return path, f"unknown key '{key}'{hint}"
+        shown = f"'{key}'" if str(key).isprintable() else repr(str(key))  # no raw newlines
+        return path, f"unknown key {shown}{hint}"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         disc = str(ctx.get("discriminator", where.discriminator or "")).strip("'")
         noun = _KIND_NOUNS.get(disc, "kind")
