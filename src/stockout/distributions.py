@@ -7,7 +7,6 @@ returns a numpy array for vectorised use.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 
@@ -88,15 +87,22 @@ def mean_of(spec: object) -> float:
     return float(spec.mean)  # type: ignore[attr-defined]
 
 
-@functools.lru_cache(maxsize=256)
+_QUANTILES: dict[str, float] = {}
+
+
 def quantile_of(spec: object, q: float) -> float:
     """The q-quantile of a distribution spec, by a large fixed-seed sample (used for quotes).
 
-    Cached: specs are frozen, so every run of a process computes each one once."""
+    Cached by the spec's text: specs are frozen, so a process computes each one once."""
     if isinstance(spec, Constant):
         return spec.value
-    rng = np.random.Generator(np.random.PCG64(12345))
-    return float(np.quantile(batch_drawer(spec)(rng, 200_000), q))
+    key = f"{spec!r}|{q!r}"
+    if key not in _QUANTILES:
+        if len(_QUANTILES) > 1024:
+            _QUANTILES.clear()
+        rng = np.random.Generator(np.random.PCG64(12345))
+        _QUANTILES[key] = float(np.quantile(batch_drawer(spec)(rng, 200_000), q))
+    return _QUANTILES[key]
 
 
 class Sampler:

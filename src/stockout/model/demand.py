@@ -6,7 +6,7 @@ The rate of product p at time t is
 
 with N(t) the active population (which depends on the policy through churn). Candidates are drawn
 day by day at an upper bound of that rate that does not depend on the policy: the seasonal peak,
-the largest spike multiplier touching the day, and the population bound N0 + acquisitions so far.
+the largest spike multiplier touching the day, and the population untouched by bad experiences.
 Each candidate carries everything about the customer (a thinning uniform, quantity, patience and
 the uniforms of their later choices), drawn in numpy batches from streams named after the
 product, so every policy in a replication sees exactly the same candidates (common random
@@ -38,7 +38,7 @@ class DemandCandidates:
         patience_spec: object | None,
         horizon: float,
         spikes: list[tuple[float, float, float]],
-        acquired_by_day: np.ndarray | None,
+        untouched_by_day: np.ndarray | None,
         population: int,
         rng_for: Callable[[str], np.random.Generator],
     ) -> None:
@@ -48,9 +48,9 @@ class DemandCandidates:
         self.spikes = spikes
         self.horizon = horizon
         self.n_days = max(1, math.ceil(horizon))
-        # cumulative acquisitions by the end of each day (None: nobody joins): with N0 they bound
-        # N(t) from above, the same for every policy
-        self.acquired = acquired_by_day
+        # the population untouched by bad experiences at the start of each day (None: constant):
+        # it bounds N(t) from above during the day, the same for every policy
+        self.untouched = untouched_by_day
         self.n0 = population
         self.quantity = batch_drawer(d.quantity)
         self.patience = None if patience_spec is None else batch_drawer(patience_spec)
@@ -112,9 +112,9 @@ class DemandCandidates:
         for d0 in range(0, self.n_days, CHUNK_DAYS):
             d1 = d0 + CHUNK_DAYS
             bound = self.base * self._profile_bound(d0, d1) * multiplier_bounds(self.spikes, d0, d1)
-            if self.acquired is not None:
-                days = np.minimum(np.arange(d0, d1), len(self.acquired) - 1)
-                bound = bound * (1.0 + self.acquired[days] / self.n0)
+            if self.untouched is not None:
+                days = np.minimum(np.arange(d0, d1), len(self.untouched) - 1)
+                bound = bound * (self.untouched[days] / self.n0)
             counts = self.rng_time.poisson(bound)
             n = int(counts.sum())
             if n == 0:

@@ -72,17 +72,29 @@ class Model:
         self.n_days = n_days
 
         customers = scenario.customers
-        rng_pop = self.streams("population")
-        if customers.acquisition_per_day > 0:
-            self.acquisitions = rng_pop.poisson(customers.acquisition_per_day, n_days).astype(
-                np.int32
-            )
-            acquired = np.cumsum(self.acquisitions, dtype=np.int64)
-        else:
-            self.acquisitions = None  # nobody joins: no per-day arrays at all
-            acquired = None
-        self.rng_background = self.streams("background-churn")
         self.p_background = -math.expm1(-customers.churn.background_per_year / 365.0)
+        # The population no bad experience has touched, P(d) at the start of day d: it gains
+        # the day's acquisitions and loses Binomial(P, p) to background churn. It is the same
+        # for every policy, and the real population N never exceeds it (N loses the same share
+        # of background churn, rounded, see ``_daily``), so P(d) / N0 bounds the demand rate.
+        self.acquisitions: np.ndarray | None = None
+        self.untouched: np.ndarray | None = None  # None: nobody joins or leaves by itself
+        if customers.acquisition_per_day > 0 or self.p_background > 0:
+            rng_pop = self.streams("population")
+            joins = (
+                rng_pop.poisson(customers.acquisition_per_day, n_days)
+                if customers.acquisition_per_day > 0 else np.zeros(n_days, dtype=np.int64)
+            )
+            untouched = np.empty(n_days + 1, dtype=np.int64)
+            leaves = np.zeros(n_days, dtype=np.int64)
+            untouched[0] = customers.population
+            for d in range(n_days):
+                p = int(untouched[d])
+                if self.p_background > 0 and p > 0:
+                    leaves[d] = rng_pop.binomial(p, self.p_background)
+                untouched[d + 1] = p + joins[d] - leaves[d]
+            self.acquisitions, self.background = joins, leaves
+            self.untouched = untouched
         churn = customers.churn
         self.population_varies = bool(
             customers.acquisition_per_day > 0 or self.p_background > 0 or churn.on_stockout
@@ -139,7 +151,7 @@ class Model:
             self.windows += [("spike", product.id, a, b) for a, b, _ in spikes]
             patience = product.patience_days or customers.patience_days
             self.demand.append((sp, DemandCandidates(
-                product, patience, self.horizon, spikes, acquired, customers.population,
+                product, patience, self.horizon, spikes, self.untouched, customers.population,
                 self.streams,
             )))
             if product.demand.scripted_orders:
@@ -241,20 +253,20 @@ class Model:
         pop = self.population
         bucket = self.bucket
         n_points = len(self.days)
-        acquisitions = self.acquisitions
-        p_bg = self.p_background
-        rng = self.rng_background
+        acquisitions, untouched = self.acquisitions, self.untouched
+        background = self.background if untouched is not None else None
         point = 0
         day = 0
         while True:
             yield Timeout(env, 1.0)
             day += 1
             self.flush(env.now)
-            if acquisitions is not None and day - 1 < len(acquisitions):
-                pop.n += int(acquisitions[day - 1])
-            if p_bg > 0 and pop.n > 0:
-                gone = int(rng.binomial(pop.n, p_bg))
-                pop.n -= gone
+            if untouched is not None and day - 1 < len(acquisitions):
+                d = day - 1
+                # the real population loses its share of the untouched one's background churn
+                share = pop.n / untouched[d] if untouched[d] else 0.0
+                gone = min(pop.n, round(int(background[d]) * share))
+                pop.n += int(acquisitions[d]) - gone
                 if day > self.warmup:
                     pop.background_churned += gone
             if day % bucket == 0 and point < n_points:
