@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterator
 from heapq import heappush
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
@@ -421,15 +423,8 @@ class StockPoint:
         times it is expected after the residual time given how long it has been under way.
         """
         route = self.route
-        if self.revisable or not self.pipeline_in_order:
-            if self.revisable:
-                rev = self.revisable
-                shipments = sorted(
-                    (route.revise(t, e, rev[sid]) if sid in rev else e, q)  # type: ignore[union-attr]
-                    for sid, (e, q) in self.pipeline.items()
-                )
-            else:
-                shipments = sorted(self.pipeline.values())
+        if not self.pipeline_in_order:
+            shipments = sorted(self._revised(t, self.pipeline.items()))
             if route is not None and route.uncertain and shipments[0][0] < t:
                 shipments = sorted((route.overdue(t, e) if e < t else e, q) for e, q in shipments)
             cum = 0
@@ -438,7 +433,21 @@ class StockPoint:
                 if cum >= need:
                     return expected
             return shipments[-1][0]
-        values = self.pipeline.values()
+        values: Any = self.pipeline.values()
+        if self.revisable:
+            # In order, shipments leave in order too: only the oldest ones, leaving before the
+            # last known closure ends, can be held by it; held, they still arrive no later
+            # than those leaving after it, so the order is kept.
+            lane_end = route.lane.closures.all.known_end(t)  # type: ignore[union-attr]
+            held = []
+            rev = self.revisable
+            for sid, (e, q) in self.pipeline.items():
+                departs = rev.get(sid)
+                if departs is None or departs >= lane_end:
+                    break
+                held.append((route.revise(t, e, departs), q))  # type: ignore[union-attr]
+            if held:
+                values = held + list(islice(values, len(held), None))
         excess = self.pipeline_units - need
         found = None
         if excess < need:  # nearer the end: the entry where the units after it drop to <= excess
@@ -459,6 +468,13 @@ class StockPoint:
         if found < t and route is not None and route.uncertain:
             return route.overdue(t, found)
         return found
+
+    def _revised(self, t: float, items: Any) -> Iterator[tuple[float, int]]:
+        """Pipeline entries with arrivals re-estimated for the closures known at ``t``."""
+        rev, route = self.revisable, self.route
+        for sid, (e, q) in items:
+            departs = rev.get(sid) if rev else None
+            yield (route.revise(t, e, departs) if departs is not None else e, q)  # type: ignore[union-attr]
 
     def _on_deadline(self, event: Timeout) -> None:
         order: Order = event._value  # noqa: SLF001 - simpy keeps the payload here

@@ -11,6 +11,7 @@ pessimistic quote, a percentile of them).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -140,7 +141,7 @@ class Route:
         self.uncertain = not isinstance(supplier.lead_spec, Constant) or (
             lane is not None and not isinstance(lane.transit_spec, Constant)
         )
-        self._residual: tuple[np.ndarray, np.ndarray] | None = None
+        self._residual: tuple[list[float], list[float]] | None = None
 
     def overdue(self, now: float, expected: float) -> float:
         """Expected arrival of a shipment still under way at ``now`` though expected at
@@ -153,16 +154,16 @@ class Route:
                 total = total + self.lane.transit.draw_fresh(rng, 8192)
             total.sort()
             tail_mean = np.cumsum(total[::-1])[::-1] / np.arange(len(total), 0, -1)
-            self._residual = (total, tail_mean)
+            self._residual = (total.tolist(), tail_mean.tolist())
         total, tail_mean = self._residual
         age = now - (expected - self.quote_days)
-        i = int(np.searchsorted(total, age, side="right"))
+        i = bisect_right(total, age)
         if i >= len(total):
             return now
         if self.quote_quantile is None:
-            return now + float(tail_mean[i]) - age
-        tail = total[i:]
-        return now + float(tail[int(self.quote_quantile * (len(tail) - 1))]) - age
+            return now + tail_mean[i] - age
+        j = i + int(self.quote_quantile * (len(total) - 1 - i))
+        return now + total[j] - age
 
     def place(self, sp: StockPoint, t: float, qty: int) -> None:
         """Place an order of ``qty`` units for ``sp`` at ``t`` and put it in the pipeline."""
