@@ -8,6 +8,7 @@ counters into the glossary's metrics.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,36 @@ class Model:
                         yield Timeout(env, t - env.now)
                     arrive(t, q, p, uc, un)
 
+    def _merged_arrivals(self):  # noqa: ANN202
+        """All products' candidates in one time-ordered stream, handled by one process.
+
+        With one process per product, each product's next arrival waits behind the others'
+        pending timeouts, so nearly every customer costs a SimPy event; merged, customers are
+        handled inline as long as no other kind of event is due, as with a single product.
+        """
+        env = self.env
+        queue = env._queue  # noqa: SLF001 - reading the head of SimPy's queue, like env.peek()
+        pop = self.population
+        inv_n0 = 1.0 / pop.n0
+        thin_live = self.population_varies
+
+        def stream(k: int, candidates: DemandCandidates):  # noqa: ANN202
+            for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks(
+                prethin=not thin_live
+            ):
+                yield from zip(
+                    times, ratio, thin, qty, patience, u_churn, u_notify, itertools.repeat(k)
+                )
+
+        arrive = [sp.arrive for sp, _ in self.demand]
+        merged = heapq.merge(*(stream(k, c) for k, (_, c) in enumerate(self.demand)))
+        for t, r, u, q, p, uc, un, k in merged:
+            if t >= queue[0][0]:  # another event comes first: let SimPy run it
+                yield Timeout(env, t - env.now)
+            if thin_live and u >= r * pop.n * inv_n0:
+                continue
+            arrive[k](t, q, p, uc, un)
+
     def _scripted(self, sp: StockPoint, orders: list[tuple[float, int, float, float]]):  # noqa: ANN202
         env = self.env
         for day, qty, patience, u_churn in orders:
@@ -326,8 +357,10 @@ class Model:
         for sp, day, qty, sid in self.deliveries:
             self._at(day, self._deliver, sp, day, qty, sid)
         env.process(self._daily())
-        for sp, candidates in self.demand:
-            env.process(self._arrivals(sp, candidates))
+        if len(self.demand) == 1:
+            env.process(self._arrivals(*self.demand[0]))
+        elif self.demand:
+            env.process(self._merged_arrivals())
         for sp, orders in self.scripted:
             env.process(self._scripted(sp, orders))
         env.run(until=self.horizon)
