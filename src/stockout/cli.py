@@ -485,8 +485,16 @@ def scenarios_command(
 @app.command("report")
 def report_command(
     results_dir: Annotated[Path, typer.Argument(help="A results folder.", show_default=False)],
+    images: Annotated[
+        str | None,
+        typer.Option(
+            "--images", metavar="png|svg",
+            help="Also write each chart as an image in DIR/figures/, for slides "
+            "(pip install 'stockout[images]').",
+        ),
+    ] = None,
 ) -> None:
-    """Rebuild report.html in a results folder."""
+    """Rebuild report.html in a results folder (and, with --images, the charts as images)."""
     from . import api
 
     if not results_dir.is_dir():
@@ -498,11 +506,18 @@ def report_command(
             f"{results_dir}: incomplete results folder (no manifest.json): the run was "
             "interrupted or is still going; run the scenario again into a new folder"
         )
-    from .report import ResultsFolderError
+    from .report import MissingExtraError, ResultsFolderError, export_images
 
+    if images is not None and images not in ("png", "svg"):
+        raise InputError(f"--images must be png or svg, not {images!r}")
     try:
         _say(str(api.build_report(results_dir)))
+        if images is not None:
+            for path in export_images(results_dir, images):  # type: ignore[arg-type]
+                _say(str(path))
     except ResultsFolderError as error:  # a damaged folder: a missing table or column
+        raise InputError(str(error)) from None
+    except MissingExtraError as error:  # kaleido is an optional extra
         raise InputError(str(error)) from None
 
 
