@@ -122,7 +122,8 @@ def base_stock(**extra: Any) -> dict[str, Any]:
     [
         {"lanes.loss_probability": 0.2},
         {"suppliers.short_shipment_probability": 0.4},
-        {"suppliers.short_shipment_probability": 0.4, "suppliers.short_shipment_remainder": "never"},
+        {"suppliers.short_shipment_probability": 0.4,
+         "suppliers.short_shipment_remainder": "never"},
     ],
     ids=["loss", "short-later", "short-never"],
 )
@@ -154,7 +155,7 @@ def test_constant_times_no_disruption_no_buffer_quotes_are_exact() -> None:
         assert m["quote_on_time_rate"] == 1.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _runs(text: str, policy: str) -> tuple[dict[str, float], ...]:
     scenario = scenario_from_dict(tomllib.loads(text))
     return tuple(

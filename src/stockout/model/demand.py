@@ -93,9 +93,9 @@ class DemandCandidates:
                 last = monthly[np.floor((days + 1) / MONTH_DAYS).astype(np.int64) % 12]
                 bound = bound * np.maximum(first, last)
         if self.trend:
-            bound = bound * np.maximum(
-                np.maximum(0.0, 1.0 + self.trend * days), np.maximum(0.0, 1.0 + self.trend * (days + 1))
-            )
+            start = np.maximum(0.0, 1.0 + self.trend * days)
+            end = np.maximum(0.0, 1.0 + self.trend * (days + 1))
+            bound = bound * np.maximum(start, end)
         return bound
 
     def chunks(self, prethin: bool = False) -> Iterator[tuple[list, ...]]:

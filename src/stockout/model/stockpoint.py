@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
 
-from ..records import WaitLog
 from ..policies.availability import BACKORDER, PREORDER, REFUSE, Offer, PolicyError, Shortage
+from ..records import WaitLog
 
 if TYPE_CHECKING:
     from .run import Model
@@ -225,7 +225,7 @@ class StockPoint:
         # whole-run counts for the invariants
         self.initial_stock = initial_stock
         self.shipped_total = 0
-        self.supplied_total = 0  # units that left suppliers and ended their journey (arrived or lost)
+        self.supplied_total = 0  # units that left suppliers and ended their trip (arrived or lost)
         self.lost_in_transit_total = 0
         # Whole-run counters, updated without asking whether the warm-up is over; the window's
         # share is the value at the horizon minus the value at the end of the warm-up

@@ -19,9 +19,8 @@ import numpy as np
 
 from ..distributions import Sampler, quantile_of
 from ..scenario.schema import Constant, Lane, Supplier
-from .windows import Blackouts, draw_windows, merge
-
 from .stockpoint import LOST, NEVER_SHIPPED, RECEIVE
+from .windows import Blackouts, draw_windows, merge
 
 if TYPE_CHECKING:
     from .stockpoint import StockPoint
@@ -168,7 +167,7 @@ class Route:
     def place(self, sp: StockPoint, t: float, qty: int) -> None:
         """Place an order of ``qty`` units for ``sp`` at ``t`` and put it in the pipeline."""
         expected = self.expected(t, t, qty)
-        supplier, lane = self.supplier, self.lane
+        supplier = self.supplier
         ready = supplier.produce(t, qty)
         short = supplier.short_units(qty)
         self._ship(sp, ready, expected, qty - short)

@@ -12,7 +12,7 @@ from ..scenario.schema import RandomWindows, Window
 
 
 def draw_windows(
-    specs: list, horizon: float, rng_for: "callable"
+    specs: list, horizon: float, rng_for: callable
 ) -> list[tuple[float, float, float]]:
     """Every window of ``specs`` that starts before ``horizon``, as sorted (start, end, value).
 

@@ -51,7 +51,7 @@ class MinMax:
 
 
 class ReorderPointQuantity:
-    """(r, Q): when the position is at or below r, order n·Q with n the smallest lifting it above r."""
+    """(r, Q): at or below r, order n·Q with n the smallest that lifts the position above r."""
 
     __slots__ = ("r", "Q")
 

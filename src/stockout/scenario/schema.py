@@ -246,7 +246,9 @@ class RandomSpikes(RandomWindows):
 
 
 class ScenarioMeta(_Model):
-    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    name: Annotated[
+        str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    ]
     title: str = ""
     description: str = ""
     horizon_days: Annotated[float, Field(gt=0, le=1e8, allow_inf_nan=False)]
@@ -355,7 +357,7 @@ class SSRule(_Rule):
 
 
 class RQRule(_Rule):
-    """(r, Q): when the position is at or below r, order enough multiples of Q to lift it above r."""
+    """(r, Q): at or below r, order enough multiples of Q to lift the position above r."""
 
     rule: Literal["r_Q"]
     reorder_point: Annotated[int, Field(ge=-(10**12), le=10**12)]
