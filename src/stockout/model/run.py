@@ -22,6 +22,7 @@ from ..policies.replenishment import make_rule
 from ..records import METRICS, SERIES, WAIT_EDGES, RunResult, WaitLog
 from ..scenario.schema import Scenario, ScheduledRule
 from ..streams import Streams
+from . import kernel
 from .demand import DemandCandidates, scripted_orders
 from .stockpoint import LOST, RECEIVE, StockPoint
 from .supply import LaneRun, Route, SupplierRun
@@ -50,6 +51,7 @@ class Model:
     """The runtime objects of one replication of one policy."""
 
     stockpoint_class: type[StockPoint] = StockPoint
+    use_kernel = True  # the fast path of kernel.py where it applies (same results)
 
     def __init__(self, scenario: Scenario, policy_name: str, replication: int,
                  search_dir: Path | None = None, record_windows: bool = False) -> None:
@@ -357,7 +359,9 @@ class Model:
         for sp, day, qty, sid in self.deliveries:
             self._at(day, self._deliver, sp, day, qty, sid)
         env.process(self._daily())
-        if len(self.demand) == 1:
+        if len(self.demand) == 1 and self.use_kernel and kernel.applies(self, self.demand[0][0]):
+            env.process(kernel.arrivals(self, *self.demand[0]))
+        elif len(self.demand) == 1:
             env.process(self._arrivals(*self.demand[0]))
         elif self.demand:
             env.process(self._merged_arrivals())
