@@ -17,15 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-METRICS = (
-    "orders", "units_demanded", "potential_revenue", "revenue_kept", "revenue_lost_stockout",
-    "revenue_lost_cancelled", "revenue_pending", "fill_rate", "unit_fill_rate", "backorders",
-    "preorders", "cancellations", "lost_orders", "mean_wait_days", "p95_wait_days",
-    "avg_backlog_units", "max_backlog_units", "quote_on_time_rate", "avg_on_hand", "storage_cost",
-    "ordering_cost", "purchase_cost", "handling_cost", "backlog_cost", "gross_profit",
-    "churned_customers", "churn_rate", "active_customers_end", "customer_cash_held",
-    "units_shipped", "units_received", "lost_in_transit",
-)  # fmt: skip
+from stockout.records import METRICS
 
 
 @dataclass(frozen=True)
@@ -199,6 +191,7 @@ def _product_rows(rng: np.random.Generator, shape: PolicyShape, product: str, da
         "churned_customers": churned, "churn_rate": np.nan, "active_customers_end": np.nan,
         "customer_cash_held": pending_rev * 3, "units_shipped": shipped,
         "units_received": shipped + rng.normal(0, 5), "lost_in_transit": 0.0,
+        "recovered_orders": 0.0,
     }  # fmt: skip
 
 

@@ -10,18 +10,10 @@ from typing import Any
 
 import pandas as pd
 
+from ..records import METRICS as METRICS  # the glossary order, re-exported
+
 ALL = "all"
 
-# Metric order of the glossary (DESIGN §3, docs/results-format.md).
-METRICS: tuple[str, ...] = (
-    "orders", "units_demanded", "potential_revenue", "revenue_kept", "revenue_lost_stockout",
-    "revenue_lost_cancelled", "revenue_pending", "fill_rate", "unit_fill_rate", "backorders",
-    "preorders", "cancellations", "lost_orders", "mean_wait_days", "p95_wait_days",
-    "avg_backlog_units", "max_backlog_units", "quote_on_time_rate", "avg_on_hand", "storage_cost",
-    "ordering_cost", "purchase_cost", "handling_cost", "backlog_cost", "gross_profit",
-    "churned_customers", "churn_rate", "active_customers_end", "customer_cash_held",
-    "units_shipped", "units_received", "lost_in_transit",
-)  # fmt: skip
 
 _TEXT_COLUMNS = ("policy", "product", "series", "kind", "id", "metric")
 
