@@ -222,6 +222,7 @@ class PoolExecutor(Executor):
     def close(self) -> None:
         self.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        _forget_manager(self._pool)
 
     def terminate(self) -> None:
         """Stop now: pending jobs are dropped and running ones killed with their workers."""
@@ -237,6 +238,7 @@ class PoolExecutor(Executor):
         for process in workers:
             process.join(timeout=5)
         self._pool.shutdown(wait=True)
+        _forget_manager(self._pool)
 
     def __exit__(
         self,
@@ -251,6 +253,19 @@ class PoolExecutor(Executor):
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.workers, initializer=_ignore_sigint)
+
+
+def _forget_manager(pool: ProcessPoolExecutor) -> None:
+    """Take a shut-down pool's (joined) manager thread out of the wake-up list that
+    ``concurrent.futures`` visits at interpreter exit: that hook can race the pipe's closing and
+    print an ignored "OSError: Bad file descriptor" traceback on stderr (seen once in CI after a
+    policy error in a worker, with --jobs 2)."""
+    import concurrent.futures.process as cf_process
+
+    thread = getattr(pool, "_executor_manager_thread", None)
+    wakeups = getattr(cf_process, "_threads_wakeups", None)
+    if thread is not None and wakeups is not None:
+        wakeups.pop(thread, None)
 
 
 class DaskExecutor(Executor):
