@@ -221,8 +221,9 @@ class PoolExecutor(Executor):
 
     def close(self) -> None:
         self.cancel()
+        manager = getattr(self._pool, "_executor_manager_thread", None)
         self._pool.shutdown(wait=True, cancel_futures=True)
-        _forget_manager(self._pool)
+        _forget_manager(manager)
 
     def terminate(self) -> None:
         """Stop now: pending jobs are dropped and running ones killed with their workers."""
@@ -231,6 +232,8 @@ class PoolExecutor(Executor):
         # queued ones itself.
         self._futures.clear()
         workers = list((getattr(self._pool, "_processes", None) or {}).values())
+        # (the first shutdown forgets the manager thread, so the second cannot join it)
+        manager = getattr(self._pool, "_executor_manager_thread", None)
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in workers:
             if process.is_alive():
@@ -238,7 +241,7 @@ class PoolExecutor(Executor):
         for process in workers:
             process.join(timeout=5)
         self._pool.shutdown(wait=True)
-        _forget_manager(self._pool)
+        _forget_manager(manager)
 
     def __exit__(
         self,
@@ -255,16 +258,18 @@ class PoolExecutor(Executor):
         return ProcessPoolExecutor(max_workers=self.workers, initializer=_ignore_sigint)
 
 
-def _forget_manager(pool: ProcessPoolExecutor) -> None:
+def _forget_manager(thread: Any) -> None:
     """Take a shut-down pool's (joined) manager thread out of the wake-up list that
     ``concurrent.futures`` visits at interpreter exit: that hook can race the pipe's closing and
     print an ignored "OSError: Bad file descriptor" traceback on stderr (seen once in CI after a
     policy error in a worker, with --jobs 2)."""
     import concurrent.futures.process as cf_process
 
-    thread = getattr(pool, "_executor_manager_thread", None)
+    if thread is None:
+        return
+    thread.join(timeout=5)  # it ends once the workers are gone and the shutdown is seen
     wakeups = getattr(cf_process, "_threads_wakeups", None)
-    if thread is not None and wakeups is not None:
+    if wakeups is not None and not thread.is_alive():
         wakeups.pop(thread, None)
 
 
