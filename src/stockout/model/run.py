@@ -212,43 +212,16 @@ class Model:
 
     # ------------------------------------------------------------------ processes
 
-    def _arrivals(self, sp: StockPoint, candidates: DemandCandidates):  # noqa: ANN202
-        """Turn the product's candidates into orders, in time order.
-
-        Candidates are handled inline, without a SimPy event, while no other event is due
-        before them (the queue always holds the daily step and the horizon, so its head is
-        defined); otherwise the process waits for them. When the population cannot change,
-        thinning was already done in numpy and every candidate is an order.
-        """
-        env = self.env
-        queue = env._queue  # noqa: SLF001 - reading the head of SimPy's queue, like env.peek()
-        arrive = sp.arrive
-        pop = self.population
-        inv_n0 = 1.0 / pop.n0
-        thin_live = self.population_varies
-        for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks(
-            prethin=not thin_live
-        ):
-            if thin_live:
-                for t, r, u, q, p, uc, un in zip(
-                    times, ratio, thin, qty, patience, u_churn, u_notify, strict=True
-                ):
-                    if t >= queue[0][0]:  # another event comes first: let SimPy run it
-                        yield Timeout(env, t - env.now)
-                    if u < r * pop.n * inv_n0:
-                        arrive(t, q, p, uc, un)
-            else:
-                for t, q, p, uc, un in zip(times, qty, patience, u_churn, u_notify, strict=True):
-                    if t >= queue[0][0]:
-                        yield Timeout(env, t - env.now)
-                    arrive(t, q, p, uc, un)
-
     def _merged_arrivals(self):  # noqa: ANN202
         """All products' candidates in one time-ordered stream, handled by one process.
 
-        With one process per product, each product's next arrival waits behind the others'
-        pending timeouts, so nearly every customer costs a SimPy event; merged, customers are
-        handled inline as long as no other kind of event is due, as with a single product.
+        Candidates are handled inline, without a SimPy event, while no other event is due
+        before them (the queue always holds the daily step and the horizon, so its head is
+        defined); otherwise the process waits for them. One process for all products: with one
+        per product, each product's next arrival would wait behind the others' pending
+        timeouts and nearly every customer would cost a SimPy event. When the population
+        cannot change, thinning was already done in numpy and every candidate is an order.
+        (A single product on a simple route takes the fast path of ``kernel.py`` instead.)
         """
         env = self.env
         queue = env._queue  # noqa: SLF001 - reading the head of SimPy's queue, like env.peek()
@@ -361,8 +334,6 @@ class Model:
         env.process(self._daily())
         if len(self.demand) == 1 and self.use_kernel and kernel.applies(self, self.demand[0][0]):
             env.process(kernel.arrivals(self, *self.demand[0]))
-        elif len(self.demand) == 1:
-            env.process(self._arrivals(*self.demand[0]))
         elif self.demand:
             env.process(self._merged_arrivals())
         for sp, orders in self.scripted:
