@@ -20,6 +20,7 @@ from scipy import stats
 
 from stockout import api
 from stockout.model.run import simulate
+from stockout.records import SERIES
 from stockout.results_io import to_toml
 from stockout.scenario.errors import ScenarioError
 from stockout.scenario.load import scenario_from_dict
@@ -138,13 +139,27 @@ def test_losses_and_short_shipments_conserve_units(extra: dict[str, Any]) -> Non
 
 
 def test_never_shipped_units_are_not_paid_for() -> None:
-    full = simulate(scenario_from_dict(base_stock()), "out-of-stock", 0).metrics["all"]
-    never = simulate(scenario_from_dict(base_stock(**{
+    """Every order (of Q = 10) arrives with half its units and the rest never comes. With
+    no warm-up, what is paid for is exactly what arrived plus what is still on its way at the
+    horizon (only the shipped halves are ever on order after the shortfall shows), never the
+    units the supplier kept back; with full shipments it is everything ordered."""
+    data = base_stock(**{
         "suppliers.short_shipment_probability": 1.0, "suppliers.short_shipment_share": 0.5,
         "suppliers.short_shipment_remainder": "never", "products.unit_cost": 2.0,
-    })), "out-of-stock", 0).metrics["all"]
-    assert never["purchase_cost"] < never["units_received"] * 2.0 * 1.01 + 1e-9
-    assert full["lost_in_transit"] == 0
+        "products.replenishment": {"rule": "r_Q", "reorder_point": 30, "order_quantity": 10,
+                                   "supplier": "acme", "lane": "sea"},
+    })
+    data["scenario"]["warmup_days"] = 0
+    res = simulate(scenario_from_dict(data), "out-of-stock", 0)
+    m = res.metrics["all"]
+    on_order_end = res.series["all"][-1, SERIES.index("on_order")]
+    assert m["units_received"] > 0
+    assert m["purchase_cost"] >= 2.0 * m["units_received"] - 1e-9
+    assert m["purchase_cost"] <= 2.0 * (m["units_received"] + on_order_end) + 1e-9
+    full = base_stock(**{"products.unit_cost": 2.0})
+    full["scenario"]["warmup_days"] = 0
+    mf = simulate(scenario_from_dict(full), "out-of-stock", 0).metrics["all"]
+    assert mf["purchase_cost"] > 2.0 * mf["units_received"]  # what is on order is paid for too
 
 
 def test_constant_times_no_disruption_no_buffer_quotes_are_exact() -> None:

@@ -167,6 +167,7 @@ class Model:
         self.bucket = max(1, math.ceil(self.horizon / MAX_POINTS))
         n_points = int(self.horizon // self.bucket)
         self.days = np.arange(1, n_points + 1, dtype=float) * self.bucket
+        self.next_point = 0  # the next time-series point to sample
         self.series = np.full((len(self.products) + 1, n_points, len(SERIES)), np.nan)
 
     # ------------------------------------------------------------------ ids and helpers
@@ -261,7 +262,6 @@ class Model:
         n_points = len(self.days)
         acquisitions, untouched = self.acquisitions, self.untouched
         background = self.background if untouched is not None else None
-        point = 0
         day = 0
         while True:
             yield Timeout(env, 1.0)
@@ -275,9 +275,9 @@ class Model:
                 pop.n += int(acquisitions[d]) - gone
                 if day > self.warmup:
                     pop.background_churned += gone
-            if day % bucket == 0 and point < n_points:
-                self._sample(point)
-                point += 1
+            if day % bucket == 0 and self.next_point < n_points:
+                self._sample(self.next_point)
+                self.next_point += 1
 
     def _sample(self, point: int) -> None:
         total = np.zeros(len(SERIES))
@@ -340,6 +340,10 @@ class Model:
             env.process(self._scripted(sp, orders))
         env.run(until=self.horizon)
         self.flush(self.horizon)
+        # a bucket ending exactly at the horizon: the run stops before that day's step runs
+        while self.next_point < len(self.days):
+            self._sample(self.next_point)
+            self.next_point += 1
 
     def _deliver(self, sp: StockPoint, day: float, qty: int, sid: int) -> None:
         self.flush(day)
