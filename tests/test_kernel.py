@@ -33,6 +33,8 @@ def scenario(**change: Any) -> dict[str, Any]:
             {"name": "oos", "availability": "out_of_stock", "notify_me_share": 0.3},
             {"name": "bo-partial", "availability": "backorder", "partial_shipments": True,
              "max_quoted_wait_days": 6},
+            {"name": "bo-capped", "availability": "backorder", "max_backlog_units": 8,
+             "payment": "at_shipment", "quote_buffer_days": 0.5},
         ],
     }
     for key, value in change.items():
@@ -60,6 +62,19 @@ CASES = {
         "products.replenishment": {"rule": "periodic", "order_up_to": 60,
                                    "review_period_days": 7, "supplier": "s"},
         "products.release_day": 20},
+    # constant lead and transit times: receipts wait in the kernel's FIFO, not the heap
+    "constant-lead": {
+        "suppliers.lead_time_days": {"dist": "constant", "value": 4},
+        "products.demand": {"orders_per_day": 8}},
+    "constant-lead-transit-patience-churn": {
+        "suppliers.lead_time_days": {"dist": "constant", "value": 3},
+        "products.replenishment": {"rule": "base_stock", "order_up_to": 25, "supplier": "s",
+                                   "lane": "road"},
+        "lanes": [{"id": "road", "transit_days": {"dist": "constant", "value": 1.5}}],
+        "customers": {"population": 300,
+                      "patience_days": {"dist": "exponential", "mean": 3},
+                      "churn": {"on_stockout": 0.2, "on_declined_quote": 0.3, "on_cancel": 0.4,
+                                "on_late": 0.3}}},
     "seasonal-spikes-scripted": {
         "products.demand": {"orders_per_day": 5,
                             "seasonality": {"amplitude": 0.5, "weekday": [1, 1, 1, 1, 1, 2, 0]},
@@ -72,7 +87,7 @@ CASES = {
 def test_kernel_equals_the_ordinary_loop(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
     sc = scenario_from_dict(scenario(**CASES[case]))
     assert kernel.applies(Model(sc, "bo", 0), Model(sc, "bo", 0).products[0])
-    for policy in ("bo", "oos", "bo-partial"):
+    for policy in ("bo", "oos", "bo-partial", "bo-capped"):
         for rep in range(2):
             fast = simulate(sc, policy, rep)
             monkeypatch.setattr(Model, "use_kernel", False)

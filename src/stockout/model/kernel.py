@@ -1,41 +1,49 @@
 """The fast path for one product on a simple route: the arrival loop with the hot state in locals.
 
 The ordinary arrival loop calls ``StockPoint.arrive`` for every customer, which calls the
-replenishment rule and ``place_order``, and applies due receipts through ``Model.flush`` and
-``StockPoint.receive``: five Python calls and some eighty attribute reads and writes per customer.
-This loop does the same for the common case, in one function, with the levels and counters it
-touches in local variables:
+replenishment rule and ``place_order``, applies due receipts through ``Model.flush`` and
+``StockPoint.receive``, and, when stock is short, builds a ``Shortage`` view, asks the policy,
+checks its offer, queues an ``Order`` and later allocates receipts to it: some ten Python calls and
+a hundred attribute reads and writes per customer. This loop does the same for the common cases,
+in one function, with the levels and counters it touches in local variables:
 
-- a receipt due before the customer, for a product with no waiting orders and nobody waiting to
-  be notified: goods on hand, out of the pipeline;
+- a receipt due before the customer: on hand, out of the pipeline, and given to the waiting
+  orders first in, first served (shipped, the wait recorded, the order completed);
 - a customer the free stock can serve: shipped, and under continuous review the rule's order
-  placed on the route (no production line, outage or closure: arrival = now + lead + transit).
+  placed on the route (no production line, outage or closure: arrival = now + lead + transit);
+- under the built-in backorder policy, a customer who finds too little: quoted, then refused
+  (a cap) or queued, with the deadline of their patience.
 
-Everything else (a shortage, a receipt that must be allocated to waiting orders, another kind of
-shipment end) goes through the stock point's own methods, after the locals are written back; and
-they are written back before every yield to SimPy, so that other events (the daily step, warm-up,
-deadlines, reviews) see and change the real state. The results are identical to the ordinary loop
-(``tests/test_kernel.py`` compares them field by field).
+Everything else (another policy, a receipt while someone waits to be notified, a shipment that
+ends otherwise, free stock to set aside for a new order) goes through the stock point's own
+methods, after the locals are written back; and they are written back before every yield to
+SimPy, so that other events (the daily step, warm-up, deadlines, reviews) see and change the real
+state. The results are identical to the ordinary loop, floating-point operation for operation
+(``tests/test_kernel.py`` compares them field by field), so the code below mirrors
+``StockPoint.arrive``, ``_shortage``, ``quote``, ``receive``, ``_allocate``, ``_ship`` and
+``_complete`` line by line: a change there must be made here too.
 """
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from collections.abc import Generator
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
 
-from .stockpoint import RECEIVE, StockPoint
+from ..policies.availability import BACKORDER, Backorder
+from ..policies.replenishment import OrderUpTo
+from ..scenario.schema import Constant
+from .stockpoint import EPS, RECEIVE, Order, StockPoint
 
 if TYPE_CHECKING:
     from .demand import DemandCandidates
     from .run import Model
 
-_HOT = (
-    "on_hand", "a_on_hand", "on_order", "a_on_order", "shipped_total", "filled", "filled_units",
-    "supplied_total", "pipeline_units", "replenishment_orders", "units_ordered",
-)
+INF = math.inf
 
 
 def applies(model: Model, sp: StockPoint) -> bool:
@@ -47,12 +55,14 @@ def applies(model: Model, sp: StockPoint) -> bool:
     )
 
 
+# The hot state, loaded into locals and stored back in this order. ``released`` and ``counting``
+# change only in other events (the release day, the end of the warm-up): loaded, never stored.
 def _load(sp: StockPoint) -> tuple[Any, ...]:
-    """The hot state (the names of ``_HOT``, in order)."""
     return (
         sp.on_hand, sp.a_on_hand, sp.on_order, sp.a_on_order, sp.shipped_total, sp.filled,
         sp.filled_units, sp.supplied_total, sp.pipeline_units, sp.replenishment_orders,
-        sp.units_ordered,
+        sp.units_ordered, sp.backlog, sp.backlog_orders, sp.reserved, sp.model.shipment_id,
+        sp.released, sp.counting,
     )
 
 
@@ -60,8 +70,13 @@ def _store(sp: StockPoint, values: tuple[Any, ...]) -> None:
     (
         sp.on_hand, sp.a_on_hand, sp.on_order, sp.a_on_order, sp.shipped_total, sp.filled,
         sp.filled_units, sp.supplied_total, sp.pipeline_units, sp.replenishment_orders,
-        sp.units_ordered,
-    ) = values
+        sp.units_ordered, sp.backlog, sp.backlog_orders, sp.reserved, sp.model.shipment_id,
+    ) = values[:15]
+
+
+def _constant(spec: object) -> float | None:
+    """The value of a constant distribution (what its sampler would hand out), else None."""
+    return float(spec.value) if isinstance(spec, Constant) else None
 
 
 def arrivals(
@@ -75,36 +90,94 @@ def arrivals(
     inv_n0 = 1.0 / pop.n0
     thin_live = model.population_varies
     horizon = sp.horizon
+    price = sp.price
+    tally = sp.tally
+    ends = sp.ends
+    waiting = sp.queue
+    notify = sp.notify
+    partial = sp.partial
+    prepay = sp.prepay
+    p_late, p_stockout, p_declined = sp.p_late, sp.p_stockout, sp.p_declined
+    on_deadline = sp._on_deadline  # noqa: SLF001 - the stock point's own deadline handler
+    # the replenishment rule: order-up-to inline, any other through its method
     rule = sp.rule.order_quantity
+    up_to = sp.rule.S if type(sp.rule) is OrderUpTo else None
     continuous = sp.continuous
     route = sp.route
     assert route is not None
     lead, transit = route.lead, route.transit
-    quote_days, moq = route.quote_days, route.min_order_qty
+    lead_c = _constant(route.supplier.lead_spec)
+    transit_c = 0.0 if transit is None else _constant(route.lane.transit_spec)  # type: ignore[union-attr]
+    if transit_c == 0.0:
+        transit = None
+    quote_days, moq, uncertain = route.quote_days, route.min_order_qty, route.uncertain
     pipeline = sp.pipeline
+    receive = RECEIVE
+    # the built-in backorder policy is decided here; any other policy is asked through the view
+    policy = sp.policy
+    inline_policy = type(policy) is Backorder and not sp.notify_share
+    if inline_policy:
+        buffer = policy.quote_buffer_days
+        max_wait = policy.max_quoted_wait_days
+        max_units = policy.max_backlog_units
+
+    # With a constant lead (and transit) time, receipts of the orders placed here arrive in the
+    # order they were placed: they wait in a FIFO instead of the model's heap, and move to the
+    # heap (``hand_over``) before anything else could apply them: other events, the slow path.
+    fifo: deque[tuple[float, int, StockPoint, int, int]] | None = (
+        deque() if lead_c is not None and (transit is None or transit_c is not None) else None
+    )
+
+    def hand_over(upto: float) -> None:
+        """Move the receipts due by ``upto`` from the FIFO to the model's heap."""
+        while fifo and fifo[0][0] <= upto:
+            heappush(receipts, fifo.popleft())
+
     (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units, supplied,
-     pipeline_units, n_orders, units_ordered) = _load(sp)
-    sid = model.shipment_id
+     pipeline_units, n_orders, units_ordered, backlog, backlog_orders, reserved, sid,
+     released, counting) = _load(sp)
     for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks(
         prethin=not thin_live
     ):
         for i, t in enumerate(times):
             if t >= queue[0][0]:  # another event comes first: hand the state over, let it run
                 _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled,
-                            filled_units, supplied, pipeline_units, n_orders, units_ordered))
-                model.shipment_id = sid
+                            filled_units, supplied, pipeline_units, n_orders, units_ordered,
+                            backlog, backlog_orders, reserved, sid))
+                if fifo:
+                    hand_over(t)  # events before t apply what is due by their time
                 yield Timeout(env, t - env.now)
                 (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
-                 supplied, pipeline_units, n_orders, units_ordered) = _load(sp)
-                sid = model.shipment_id
+                 supplied, pipeline_units, n_orders, units_ordered, backlog, backlog_orders,
+                 reserved, sid, released, counting) = _load(sp)
             if thin_live and thin[i] >= ratio[i] * pop.n * inv_n0:
                 continue
-            # receipts due before this customer
-            while receipts and receipts[0][0] <= t:
-                day, ship_id, _, q_in, kind = receipts[0]
-                if kind != RECEIVE or sp.backlog_orders or sp.notify:
-                    break  # the stock point's own methods must handle it (below)
-                heappop(receipts)
+
+            # ---- receipts due by this customer, oldest first (StockPoint.receive, _allocate)
+            blocked = False  # one the slow path must apply
+            while True:
+                if fifo:
+                    head = fifo[0]
+                    if receipts and receipts[0] < head:
+                        head = receipts[0]
+                        from_heap = True
+                    else:
+                        from_heap = False
+                elif receipts:
+                    head = receipts[0]
+                    from_heap = True
+                else:
+                    break
+                day, ship_id, _, q_in, kind = head
+                if day > t:
+                    break
+                if kind != receive or notify:
+                    blocked = True
+                    break
+                if from_heap:
+                    heappop(receipts)
+                else:
+                    fifo.popleft()  # type: ignore[union-attr]
                 pipeline_units -= pipeline.pop(ship_id)[1]
                 rest = horizon - day
                 on_order -= q_in
@@ -112,42 +185,193 @@ def arrivals(
                 on_hand += q_in
                 a_on_hand += q_in * rest
                 supplied += q_in
+                if not (backlog_orders and released):
+                    continue
+                while waiting:  # _allocate: the oldest waiting orders first
+                    order = waiting[0]
+                    if order.done:
+                        waiting.popleft()
+                        continue
+                    free = on_hand - reserved
+                    if free <= 0:
+                        break
+                    if partial:
+                        units = min(free, order.remaining)
+                    else:
+                        give = min(free, order.remaining - order.allocated)
+                        order.allocated += give
+                        reserved += give
+                        if order.allocated < order.remaining:
+                            break
+                        reserved -= order.allocated
+                        order.allocated = 0
+                        units = order.remaining
+                    # _ship
+                    on_hand -= units
+                    a_on_hand -= units * rest
+                    shipped += units
+                    order.remaining -= units
+                    backlog -= units
+                    sp.a_backlog += -units * rest
+                    model.backlog_total -= units
+                    if order.prepaid:
+                        amount = -units * price
+                        sp.cash += amount
+                        sp.a_cash += amount * rest
+                    if order.counted:
+                        tally.late_units += units
+                    if order.remaining == 0:  # _complete
+                        order.done = True
+                        backlog_orders -= 1
+                        ends[0] += 1
+                        late = day > order.quote + EPS
+                        if order.counted:
+                            tally.shipped_late += 1
+                            wait = day - order.day
+                            tally.wait_sum += wait
+                            tally.waits.add(wait)
+                            if not late:
+                                tally.on_time += 1
+                        if late and order.u_churn < p_late:
+                            model.churn(sp, day)
+                        waiting.popleft()
+
             q = qty[i]
-            if (
-                on_hand - sp.reserved >= q and not sp.backlog_orders and sp.released
-                and not (receipts and receipts[0][0] <= t)
-            ):
+            if blocked:
+                pass
+            elif released and on_hand - reserved >= q and not backlog_orders:
+                # ---- filled from stock
                 on_hand -= q
                 a_on_hand -= q * (horizon - t)
                 shipped += q
                 filled += 1
                 filled_units += q
-                if continuous:
-                    order = rule(on_hand + on_order - sp.backlog)
-                    if order > 0:
-                        if order < moq:
-                            order = moq
-                        on_order += order
-                        a_on_order += order * (horizon - t)
-                        n_orders += 1
-                        units_ordered += order
-                        arrival = t + lead()
-                        if transit is not None:
-                            arrival += transit()
-                        sid += 1
-                        pipeline[sid] = (t + quote_days, order)
-                        pipeline_units += order
-                        if arrival < horizon:
-                            heappush(receipts, (arrival, sid, sp, order, RECEIVE))
+                if not continuous:
+                    continue
+            elif inline_policy and released and (partial or on_hand - reserved <= 0):
+                # ---- a shortage under the built-in backorder policy (_shortage, quote and
+                # Backorder.on_shortage); free stock to set aside goes the slow way
+                free = on_hand - reserved if on_hand - reserved > 0 else 0
+                # quote: when the units still to come for this order are expected
+                need = backlog + q - on_hand
+                if need <= 0:
+                    quote = t
+                elif pipeline and need <= pipeline_units and sp.pipeline_in_order:
+                    excess = pipeline_units - need  # _pipeline_day, in order, nothing revisable
+                    found = None
+                    if excess < need:
+                        after = 0
+                        for expected, qq in reversed(pipeline.values()):
+                            after += qq
+                            if after > excess:
+                                found = expected
+                                break
+                    else:
+                        cum = 0
+                        for expected, qq in pipeline.values():
+                            cum += qq
+                            if cum >= need:
+                                found = expected
+                                break
+                    if found < t and uncertain:  # type: ignore[operator]
+                        found = route.overdue(t, found)  # type: ignore[arg-type]
+                    quote = found if found > t else t  # type: ignore[operator]
+                else:
+                    _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled,
+                                filled_units, supplied, pipeline_units, n_orders,
+                                units_ordered, backlog, backlog_orders, reserved, sid))
+                    quote = sp.quote(t, q)
+                quote = quote + buffer
+                if counting:
+                    tally.other_units += q
+                refused = (
+                    (max_wait is not None and quote - t > max_wait)
+                    or (max_units is not None
+                        and backlog + q - (free if partial else 0) > max_units)
+                )
+                if refused or quote - t > patience[i]:
+                    ends[1] += 1
+                    sp.lost_total += 1
+                    if counting:
+                        tally.lost += 1
+                        tally.lost_units += q
+                    if u_churn[i] < (p_stockout if refused else p_declined):
+                        model.churn(sp, t)
+                    continue
+                order = Order(model.next_order_id(), t, q, quote, counting, prepay, BACKORDER,
+                              u_churn[i])
+                if counting:
+                    tally.backorders += 1
+                if partial and free > 0:
+                    on_hand -= free
+                    a_on_hand -= free * (horizon - t)
+                    shipped += free
+                    order.remaining -= free
+                    if counting:
+                        tally.partial_on_arrival += free
+                waiting.append(order)
+                sp.waiting_total += 1
+                backlog_orders += 1
+                units = order.remaining  # _backlog_add
+                backlog += units
+                sp.a_backlog += units * (horizon - t)
+                if units > 0 and backlog > sp.max_backlog:
+                    sp.max_backlog = backlog
+                model.backlog_changed(units)
+                if prepay:
+                    amount = units * price
+                    sp.cash += amount
+                    sp.a_cash += amount * (horizon - t)
+                if patience[i] < INF and t + patience[i] < horizon:
+                    ev = Timeout(env, t + patience[i] - env.now, order)
+                    ev.callbacks.append(on_deadline)
+                if not continuous:
+                    continue
+            else:
+                blocked = True
+            if blocked:
+                # ---- the slow path: the stock point's own methods, on its real state
+                _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled,
+                            filled_units, supplied, pipeline_units, n_orders, units_ordered,
+                            backlog, backlog_orders, reserved, sid))
+                if fifo:
+                    hand_over(t)
+                sp.arrive(t, q, patience[i], u_churn[i], u_notify[i])
+                (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
+                 supplied, pipeline_units, n_orders, units_ordered, backlog, backlog_orders,
+                 reserved, sid, released, counting) = _load(sp)
                 continue
-            # the slow path: the stock point's own methods, on its real state
-            _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled,
-                        filled_units, supplied, pipeline_units, n_orders, units_ordered))
-            model.shipment_id = sid
-            sp.arrive(t, q, patience[i], u_churn[i], u_notify[i])
-            (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
-             supplied, pipeline_units, n_orders, units_ordered) = _load(sp)
-            sid = model.shipment_id
+
+            # ---- continuous review after a fill or a backorder (review and place_order)
+            position = on_hand + on_order - backlog
+            if up_to is not None:
+                order_qty = up_to - position if position < up_to else 0
+            else:
+                order_qty = rule(position)
+            if order_qty > 0:
+                if order_qty < moq:
+                    order_qty = moq
+                on_order += order_qty
+                a_on_order += order_qty * (horizon - t)
+                n_orders += 1
+                units_ordered += order_qty
+                sid += 1
+                pipeline[sid] = (t + quote_days, order_qty)
+                pipeline_units += order_qty
+                if fifo is not None:
+                    arrival = t + lead_c  # type: ignore[operator]
+                    if transit is not None:
+                        arrival += transit_c  # type: ignore[operator]
+                    if arrival < horizon:
+                        fifo.append((arrival, sid, sp, order_qty, receive))
+                else:
+                    arrival = t + (lead() if lead_c is None else lead_c)
+                    if transit is not None:
+                        arrival += transit() if transit_c is None else transit_c
+                    if arrival < horizon:
+                        heappush(receipts, (arrival, sid, sp, order_qty, receive))
     _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
-                supplied, pipeline_units, n_orders, units_ordered))
-    model.shipment_id = sid
+                supplied, pipeline_units, n_orders, units_ordered, backlog, backlog_orders,
+                reserved, sid))
+    if fifo:
+        hand_over(math.inf)
