@@ -255,19 +255,30 @@ class Model:
             sp.arrive(day, qty, patience, u_churn, 1.0)
 
     def _daily(self):  # noqa: ANN202
-        """Population dynamics once a day; time-series samples at each bucket end."""
+        """Population dynamics once a day; time-series samples at each bucket end.
+
+        Without population dynamics only the bucket ends matter: the process sleeps from one to
+        the next (receipts are applied lazily, so skipping the days in between changes nothing,
+        and the arrival loop hands its state over far less often)."""
         env = self.env
         pop = self.population
         bucket = self.bucket
         n_points = len(self.days)
         acquisitions, untouched = self.acquisitions, self.untouched
-        background = self.background if untouched is not None else None
+        if untouched is None:
+            while self.next_point < n_points:
+                yield Timeout(env, (self.next_point + 1) * bucket - env.now)
+                self.flush(env.now)
+                self._sample(self.next_point)
+                self.next_point += 1
+            return
+        background = self.background
         day = 0
         while True:
             yield Timeout(env, 1.0)
             day += 1
             self.flush(env.now)
-            if untouched is not None and day - 1 < len(acquisitions):
+            if day - 1 < len(acquisitions):
                 d = day - 1
                 # the real population loses its share of the untouched one's background churn
                 share = pop.n / untouched[d] if untouched[d] else 0.0
