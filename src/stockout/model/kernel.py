@@ -57,21 +57,26 @@ def applies(model: Model, sp: StockPoint) -> bool:
 
 # The hot state, loaded into locals and stored back in this order. ``released`` and ``counting``
 # change only in other events (the release day, the end of the warm-up): loaded, never stored.
+# The model's backlog total and its maximum are this product's (it is the only one).
 def _load(sp: StockPoint) -> tuple[Any, ...]:
     return (
         sp.on_hand, sp.a_on_hand, sp.on_order, sp.a_on_order, sp.shipped_total, sp.filled,
         sp.filled_units, sp.supplied_total, sp.pipeline_units, sp.replenishment_orders,
-        sp.units_ordered, sp.backlog, sp.backlog_orders, sp.reserved, sp.model.shipment_id,
-        sp.released, sp.counting,
+        sp.units_ordered, sp.backlog, sp.a_backlog, sp.max_backlog, sp.backlog_orders,
+        sp.reserved, sp.cash, sp.a_cash, sp.model.shipment_id, sp.released, sp.counting,
     )
 
 
 def _store(sp: StockPoint, values: tuple[Any, ...]) -> None:
+    model = sp.model
     (
         sp.on_hand, sp.a_on_hand, sp.on_order, sp.a_on_order, sp.shipped_total, sp.filled,
         sp.filled_units, sp.supplied_total, sp.pipeline_units, sp.replenishment_orders,
-        sp.units_ordered, sp.backlog, sp.backlog_orders, sp.reserved, sp.model.shipment_id,
-    ) = values[:15]
+        sp.units_ordered, sp.backlog, sp.a_backlog, sp.max_backlog, sp.backlog_orders,
+        sp.reserved, sp.cash, sp.a_cash, model.shipment_id,
+    ) = values
+    model.backlog_total = sp.backlog
+    model.max_backlog_total = sp.max_backlog
 
 
 def _constant(spec: object) -> float | None:
@@ -133,23 +138,25 @@ def arrivals(
         while fifo and fifo[0][0] <= upto:
             heappush(receipts, fifo.popleft())
 
-    (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units, supplied,
-     pipeline_units, n_orders, units_ordered, backlog, backlog_orders, reserved, sid,
-     released, counting) = _load(sp)
+    (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
+     supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
+     max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
+     counting) = _load(sp)
     for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks(
         prethin=not thin_live
     ):
         for i, t in enumerate(times):
             if t >= queue[0][0]:  # another event comes first: hand the state over, let it run
-                _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled,
-                            filled_units, supplied, pipeline_units, n_orders, units_ordered,
-                            backlog, backlog_orders, reserved, sid))
+                _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
+                            supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
+                            max_backlog, backlog_orders, reserved, cash, a_cash, sid))
                 if fifo:
                     hand_over(t)  # events before t apply what is due by their time
                 yield Timeout(env, t - env.now)
                 (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
-                 supplied, pipeline_units, n_orders, units_ordered, backlog, backlog_orders,
-                 reserved, sid, released, counting) = _load(sp)
+                 supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
+                 max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
+                 counting) = _load(sp)
             if thin_live and thin[i] >= ratio[i] * pop.n * inv_n0:
                 continue
 
@@ -212,12 +219,11 @@ def arrivals(
                     shipped += units
                     order.remaining -= units
                     backlog -= units
-                    sp.a_backlog += -units * rest
-                    model.backlog_total -= units
+                    a_backlog += -units * rest
                     if order.prepaid:
                         amount = -units * price
-                        sp.cash += amount
-                        sp.a_cash += amount * rest
+                        cash += amount
+                        a_cash += amount * rest
                     if order.counted:
                         tally.late_units += units
                     if order.remaining == 0:  # _complete
@@ -277,9 +283,8 @@ def arrivals(
                         found = route.overdue(t, found)  # type: ignore[arg-type]
                     quote = found if found > t else t  # type: ignore[operator]
                 else:
-                    _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled,
-                                filled_units, supplied, pipeline_units, n_orders,
-                                units_ordered, backlog, backlog_orders, reserved, sid))
+                    # what StockPoint.quote reads of the hot state
+                    sp.on_hand, sp.backlog, sp.pipeline_units = on_hand, backlog, pipeline_units
                     quote = sp.quote(t, q)
                 quote = quote + buffer
                 if counting:
@@ -298,8 +303,9 @@ def arrivals(
                     if u_churn[i] < (p_stockout if refused else p_declined):
                         model.churn(sp, t)
                     continue
-                order = Order(model.next_order_id(), t, q, quote, counting, prepay, BACKORDER,
-                              u_churn[i])
+                model._order_id += 1  # noqa: SLF001 - Model.next_order_id, inline
+                order = Order(model._order_id, t, q, quote, counting, prepay,  # noqa: SLF001
+                              BACKORDER, u_churn[i])
                 if counting:
                     tally.backorders += 1
                 if partial and free > 0:
@@ -314,14 +320,13 @@ def arrivals(
                 backlog_orders += 1
                 units = order.remaining  # _backlog_add
                 backlog += units
-                sp.a_backlog += units * (horizon - t)
-                if units > 0 and backlog > sp.max_backlog:
-                    sp.max_backlog = backlog
-                model.backlog_changed(units)
+                a_backlog += units * (horizon - t)
+                if units > 0 and backlog > max_backlog:
+                    max_backlog = backlog
                 if prepay:
                     amount = units * price
-                    sp.cash += amount
-                    sp.a_cash += amount * (horizon - t)
+                    cash += amount
+                    a_cash += amount * (horizon - t)
                 if patience[i] < INF and t + patience[i] < horizon:
                     ev = Timeout(env, t + patience[i] - env.now, order)
                     ev.callbacks.append(on_deadline)
@@ -331,15 +336,16 @@ def arrivals(
                 blocked = True
             if blocked:
                 # ---- the slow path: the stock point's own methods, on its real state
-                _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled,
-                            filled_units, supplied, pipeline_units, n_orders, units_ordered,
-                            backlog, backlog_orders, reserved, sid))
+                _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
+                            supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
+                            max_backlog, backlog_orders, reserved, cash, a_cash, sid))
                 if fifo:
                     hand_over(t)
                 sp.arrive(t, q, patience[i], u_churn[i], u_notify[i])
                 (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
-                 supplied, pipeline_units, n_orders, units_ordered, backlog, backlog_orders,
-                 reserved, sid, released, counting) = _load(sp)
+                 supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
+                 max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
+                 counting) = _load(sp)
                 continue
 
             # ---- continuous review after a fill or a backorder (review and place_order)
@@ -371,7 +377,7 @@ def arrivals(
                     if arrival < horizon:
                         heappush(receipts, (arrival, sid, sp, order_qty, receive))
     _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
-                supplied, pipeline_units, n_orders, units_ordered, backlog, backlog_orders,
-                reserved, sid))
+                supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
+                max_backlog, backlog_orders, reserved, cash, a_cash, sid))
     if fifo:
         hand_over(math.inf)
