@@ -15,6 +15,7 @@ import pytest
 
 from stockout.model import kernel
 from stockout.model.run import Model, simulate
+from stockout.records import WaitLog
 from stockout.scenario.load import scenario_from_dict
 
 
@@ -102,3 +103,20 @@ def test_kernel_equals_the_ordinary_loop(case: str, monkeypatch: pytest.MonkeyPa
                 np.testing.assert_array_equal(fast.series[product], slow.series[product])
                 np.testing.assert_array_equal(fast.waits[product], slow.waits[product])
             assert fast.windows == slow.windows
+
+
+def test_kernel_folds_waits_like_the_ordinary_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past WaitLog.CAP waits are folded into the histogram; the kernel appends them itself."""
+    monkeypatch.setattr(WaitLog, "CAP", 40)
+    sc = scenario_from_dict(scenario(**CASES["constant-lead"]))
+    logs = []
+    for use_kernel in (True, False):
+        monkeypatch.setattr(Model, "use_kernel", use_kernel)
+        model = Model(sc, "bo", 0)
+        model.run()
+        logs.append(model.products[0].tally.waits)
+    fast, slow = logs
+    assert fast.fine is not None and len(fast.values) < 40  # folded, more than once
+    assert int(fast.fine.sum()) > 200
+    np.testing.assert_array_equal(fast.fine, slow.fine)
+    assert list(fast.values) == list(slow.values)

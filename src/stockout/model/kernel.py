@@ -99,6 +99,8 @@ def arrivals(
     tally = sp.tally
     ends = sp.ends
     waiting = sp.queue
+    waits = tally.waits
+    wait_cap = waits.CAP
     notify = sp.notify
     partial = sp.partial
     prepay = sp.prepay
@@ -235,7 +237,10 @@ def arrivals(
                             tally.shipped_late += 1
                             wait = day - order.day
                             tally.wait_sum += wait
-                            tally.waits.add(wait)
+                            values = waits.values  # WaitLog.add, inline
+                            values.append(wait)
+                            if len(values) >= wait_cap:
+                                waits._fold()  # noqa: SLF001
                             if not late:
                                 tally.on_time += 1
                         if late and order.u_churn < p_late:
