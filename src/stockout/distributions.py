@@ -8,7 +8,7 @@ returns a numpy array for vectorised use.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -105,25 +105,37 @@ def quantile_of(spec: object, q: float) -> float:
     return _QUANTILES[key]
 
 
-class Sampler:
-    """Hands out draws one at a time from batches of ``BATCH``."""
+def _one_at_a_time(
+    draw: Callable[[np.random.Generator, int], np.ndarray], rng: np.random.Generator
+) -> Iterator[float]:
+    """Draws from ``draw`` handed out one at a time, a batch of ``BATCH`` drawn when needed."""
+    while True:
+        yield from draw(rng, BATCH).tolist()
 
-    __slots__ = ("_draw", "_rng", "_buf", "_i", "mean")  # noqa: RUF023
+
+def uniforms(rng: np.random.Generator) -> Callable[[], float]:
+    """``rng.random()`` one at a time, drawn in batches: the same values in the same order (a
+    batch of n uniforms is the next n single draws), without a numpy call per draw."""
+    return _one_at_a_time(lambda g, n: g.random(n), rng).__next__
+
+
+class Sampler:
+    """Hands out draws one at a time from batches of ``BATCH``.
+
+    ``sampler.next()`` (the ``__next__`` of a generator over the batches, a call into C) is the
+    cheap way to draw in a hot loop; ``sampler()`` is the same draw through a Python method.
+    """
+
+    __slots__ = ("_draw", "_rng", "mean", "next")
 
     def __init__(self, spec: object, rng: np.random.Generator) -> None:
         self._draw = batch_drawer(spec)
         self._rng = rng
-        self._buf: list[float] = []
-        self._i = 0
         self.mean = mean_of(spec)
+        self.next: Callable[[], float] = _one_at_a_time(self._draw, rng).__next__
 
     def __call__(self) -> float:
-        i = self._i
-        if i >= len(self._buf):
-            self._buf = self._draw(self._rng, BATCH).tolist()
-            i = 0
-        self._i = i + 1
-        return self._buf[i]
+        return self.next()
 
     def draw(self, n: int) -> np.ndarray:
         return self._draw(self._rng, n)

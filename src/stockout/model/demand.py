@@ -105,6 +105,15 @@ class DemandCandidates:
         here and only the orders are yielded: the same orders the live test would keep, since it
         draws the same uniforms.
         """
+        for _, *arrays in self.chunk_arrays(prethin):
+            yield tuple(a.tolist() for a in arrays)
+
+    def chunk_arrays(self, prethin: bool = False) -> Iterator[tuple[int, np.ndarray, ...]]:
+        """As ``chunks``, as numpy arrays after the chunk's first day ``d0``: (d0, times, ...).
+
+        Every product's chunks cover the same day ranges [d0, d0 + CHUNK_DAYS) (a chunk without
+        candidates is skipped), so the model can merge the products chunk by chunk in numpy.
+        """
         if self.base <= 0:
             return
         # Whole chunks are drawn even past the horizon, so a shorter horizon sees exactly the
@@ -149,15 +158,7 @@ class DemandCandidates:
                     times, ratio, thin_u = times[keep], ratio[keep], thin_u[keep]
                     qty, patience = qty[keep], patience[keep]
                     u_churn, u_notify = u_churn[keep], u_notify[keep]
-            yield (
-                times.tolist(),
-                ratio.tolist(),
-                thin_u.tolist(),
-                qty.tolist(),
-                patience.tolist(),
-                u_churn.tolist(),
-                u_notify.tolist(),
-            )
+            yield d0, times, ratio, thin_u, qty, patience, u_churn, u_notify
 
 
 def scripted_orders(

@@ -10,12 +10,14 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections.abc import Iterator, Sequence
+from heapq import heappop
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL, Timeout
 
 from ..policies.availability import make_policy
 from ..policies.replenishment import make_rule
@@ -24,7 +26,7 @@ from ..scenario.schema import Scenario, ScheduledRule
 from ..streams import Streams
 from . import kernel
 from .demand import DemandCandidates, scripted_orders
-from .stockpoint import LOST, RECEIVE, StockPoint
+from .stockpoint import LOST, RECEIVE, Order, StockPoint
 from .supply import LaneRun, Route, SupplierRun
 from .windows import draw_windows
 
@@ -213,6 +215,42 @@ class Model:
 
     # ------------------------------------------------------------------ processes
 
+    def _merged_chunks(self, prethin: bool) -> Iterator[list[Sequence[Any]]]:
+        """All products' candidates, chunk by chunk, in time order: lists (times, ratio, thin,
+        qty, patience, u_churn, u_notify, product index).
+
+        Every product's chunks cover the same day ranges, so merging them chunk by chunk is
+        merging the whole streams. A stable sort of the chunk's times in numpy keeps equal times
+        in product order; ``heapq.merge`` of tuples would order them by their next fields, so a
+        chunk with equal times (which random draws all but never give) is merged that way.
+        """
+        streams = [c.chunk_arrays(prethin) for _, c in self.demand]
+        heads = [next(s, None) for s in streams]
+        while any(h is not None for h in heads):
+            d0 = min(h[0] for h in heads if h is not None)
+            parts = []
+            for k, h in enumerate(heads):
+                if h is not None and h[0] == d0:
+                    parts.append((k, h[1:]))
+                    heads[k] = next(streams[k], None)
+            if len(parts) == 1:
+                k, columns = parts[0]
+                yield [c.tolist() for c in columns] + [[k] * len(columns[0])]
+                continue
+            columns = [np.concatenate([c[j] for _, c in parts]) for j in range(7)]
+            ks = np.repeat([k for k, _ in parts], [len(c[0]) for _, c in parts])
+            order = np.argsort(columns[0], kind="stable")
+            times = columns[0][order]
+            if len(times) > 1 and (times[1:] == times[:-1]).any():
+                merged = heapq.merge(*(
+                    zip(*(c.tolist() for c in cs), itertools.repeat(k)) for k, cs in parts
+                ))
+                yield [list(col) for col in zip(*merged, strict=True)]
+                continue
+            yield [times.tolist()] + [c[order].tolist() for c in columns[1:]] + [
+                ks[order].tolist()
+            ]
+
     def _merged_arrivals(self):  # noqa: ANN202
         """All products' candidates in one time-ordered stream, handled by one process.
 
@@ -229,23 +267,41 @@ class Model:
         pop = self.population
         inv_n0 = 1.0 / pop.n0
         thin_live = self.population_varies
-
-        def stream(k: int, candidates: DemandCandidates):  # noqa: ANN202
-            for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks(
-                prethin=not thin_live
-            ):
-                yield from zip(
-                    times, ratio, thin, qty, patience, u_churn, u_notify, itertools.repeat(k)
-                )
-
         arrive = [sp.arrive for sp, _ in self.demand]
-        merged = heapq.merge(*(stream(k, c) for k, (_, c) in enumerate(self.demand)))
-        for t, r, u, q, p, uc, un, k in merged:
-            if t >= queue[0][0]:  # another event comes first: let SimPy run it
-                yield Timeout(env, t - env.now)
-            if thin_live and u >= r * pop.n * inv_n0:
-                continue
-            arrive[k](t, q, p, uc, un)
+        for columns in self._merged_chunks(prethin=not thin_live):
+            for t, r, u, q, p, uc, un, k in zip(*columns):  # noqa: B905 - same lengths
+                if t >= queue[0][0] and self._must_wait(t):  # another event comes first
+                    yield Timeout(env, t - env.now)  # let SimPy run it
+                if thin_live and u >= r * pop.n * inv_n0:
+                    continue
+                arrive[k](t, q, p, uc, un)
+
+    def _must_wait(self, t: float) -> bool:
+        """Whether the arrival process must let SimPy run the events due before a customer at
+        ``t``, after dropping those that would do nothing.
+
+        A waiting order's deadline is a Timeout whose value is the Order (``_shortage``). Nearly
+        all of them fire after the order has shipped, when they do nothing but move the clock,
+        and each costs two SimPy events: its own and the arrival process's wait behind it. Such
+        deadlines at the head of the queue, up to where that wait would resume the process
+        (``now + (t - now)``, which rounding can put a hair off ``t``; its timeout would be
+        scheduled at normal priority after everything already there), are dropped. If nothing
+        else is due before then, the clock is set to that instant, exactly as the wait would
+        have left it, and the process goes on without a SimPy event; otherwise it waits.
+        """
+        env = self.env
+        queue = env._queue  # noqa: SLF001 - SimPy's heap of (time, priority, id, event)
+        now = env._now  # noqa: SLF001
+        resume = now + (t - now)
+        while True:
+            when, priority, _, event = queue[0]
+            if when > resume or (when == resume and priority > NORMAL):
+                env._now = resume  # noqa: SLF001 - where the wait would have resumed
+                return False
+            order = event._value  # noqa: SLF001
+            if type(order) is not Order or not order.done:
+                return True  # an event that does something: SimPy runs it, in order
+            heappop(queue)
 
     def _scripted(self, sp: StockPoint, orders: list[tuple[float, int, float, float]]):  # noqa: ANN202
         env = self.env
@@ -291,17 +347,29 @@ class Model:
                 self.next_point += 1
 
     def _sample(self, point: int) -> None:
-        total = np.zeros(len(SERIES))
-        for k, sp in enumerate(self.products):
-            revenue = (sp.shipped_total - sp.sampled_shipped) * sp.price
-            row = (sp.on_hand, sp.backlog, sp.on_order, np.nan, revenue,
+        """Levels and flows of every product at time-series point ``point``, and their totals.
+
+        Plain Python floats: numpy's per-call overhead would cost more than the sums (the
+        totals add the same doubles in the same order as a float64 array would; the
+        population replaces the one NaN column).
+        """
+        nan = math.nan
+        rows = []
+        on_hand = backlog = on_order = revenue = lost = 0.0
+        for sp in self.products:
+            row = (sp.on_hand, sp.backlog, sp.on_order, nan,
+                   (sp.shipped_total - sp.sampled_shipped) * sp.price,
                    sp.lost_total - sp.sampled_lost)
-            self.series[k, point] = row
-            total += np.nan_to_num(row)
+            rows.append(row)
+            on_hand += row[0]
+            backlog += row[1]
+            on_order += row[2]
+            revenue += row[4]
+            lost += row[5]
             sp.sampled_shipped = sp.shipped_total
             sp.sampled_lost = sp.lost_total
-        total[3] = self.population.n
-        self.series[-1, point] = total
+        rows.append((on_hand, backlog, on_order, self.population.n, revenue, lost))
+        self.series[:, point] = rows
 
     def _periodic_review(self, sp: StockPoint, period: float):  # noqa: ANN202
         env = self.env

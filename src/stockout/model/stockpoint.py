@@ -19,8 +19,8 @@ are integrated over (warm-up, horizon]; replenishment orders count when placed a
 from __future__ import annotations
 
 import math
+import sys
 from collections import deque
-from collections.abc import Iterator
 from heapq import heappush
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,21 @@ if TYPE_CHECKING:
 
 EPS = 1e-9
 RECEIVE, LOST, NEVER_SHIPPED = 0, 1, 2  # how a shipment ends
+
+
+def _compact(d: dict[Any, Any]) -> None:
+    """Rebuild ``d`` in place: the same entries in the same order, in a table sized for them.
+
+    A dict does not shrink when entries are removed, and iterating it from the start steps over
+    every slot emptied since its table last grew. The pipeline gains shipments at one end and
+    loses them mostly at the other, so after a peak (thousands of shipments ordered through an
+    outage) its first entry can lie behind thousands of empty slots, and every quote walking
+    it pays for them. ``_pipeline_day`` compacts it when its table is far larger than its
+    entries need (a steady pipeline's table stays within about twice that).
+    """
+    items = list(d.items())
+    d.clear()
+    d.update(items)
 
 
 class Order:
@@ -423,17 +438,23 @@ class StockPoint:
         times it is expected after the residual time given how long it has been under way.
         """
         route = self.route
+        pipeline = self.pipeline
+        if sys.getsizeof(pipeline) > 128 * len(pipeline) + 1024:
+            _compact(pipeline)
         if not self.pipeline_in_order:
-            shipments = sorted(self._revised(t, self.pipeline.items()))
+            shipments = self._revised(t, pipeline.items())
+            shipments.sort()
             if route is not None and route.uncertain and shipments[0][0] < t:
-                shipments = sorted((route.overdue(t, e) if e < t else e, q) for e, q in shipments)
+                overdue = route.overdue
+                shipments = [(overdue(t, e) if e < t else e, q) for e, q in shipments]
+                shipments.sort()
             cum = 0
             for expected, q in shipments:
                 cum += q
                 if cum >= need:
                     return expected
             return shipments[-1][0]
-        values: Any = self.pipeline.values()
+        values: Any = pipeline.values()
         if self.revisable:
             # In order, shipments leave in order too: only the oldest ones, leaving before the
             # last known closure ends, can be held by it; held, they still arrive no later
@@ -441,7 +462,7 @@ class StockPoint:
             lane_end = route.lane.closures.all.known_end(t)  # type: ignore[union-attr]
             held = []
             rev = self.revisable
-            for sid, (e, q) in self.pipeline.items():
+            for sid, (e, q) in pipeline.items():
                 departs = rev.get(sid)
                 if departs is None or departs >= lane_end:
                     break
@@ -469,12 +490,27 @@ class StockPoint:
             return route.overdue(t, found)
         return found
 
-    def _revised(self, t: float, items: Any) -> Iterator[tuple[float, int]]:
+    def _revised(self, t: float, items: Any) -> list[tuple[float, int]]:
         """Pipeline entries with arrivals re-estimated for the closures known at ``t``."""
         rev, route = self.revisable, self.route
+        if not rev:
+            return [entry for _, entry in items]
+        # A shipment leaving after the last closure known at ``t`` is held by none:
+        # ``route.revise`` would give max(e, departs + transit quote), so that is computed here.
+        lane_end = route.lane.closures.all.known_end(t)  # type: ignore[union-attr]
+        transit = route.transit_quote  # type: ignore[union-attr]
+        out = []
         for sid, (e, q) in items:
-            departs = rev.get(sid) if rev else None
-            yield (route.revise(t, e, departs) if departs is not None else e, q)  # type: ignore[union-attr]
+            departs = rev.get(sid)
+            if departs is not None:
+                if departs >= lane_end:
+                    arrival = departs + transit
+                    if arrival > e:
+                        e = arrival
+                else:
+                    e = route.revise(t, e, departs)  # type: ignore[union-attr]
+            out.append((e, q))
+        return out
 
     def _on_deadline(self, event: Timeout) -> None:
         order: Order = event._value  # noqa: SLF001 - simpy keeps the payload here

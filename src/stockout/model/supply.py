@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..distributions import Sampler, quantile_of
+from ..distributions import Sampler, batch_drawer, quantile_of, uniforms
 from ..scenario.schema import Constant, Lane, Supplier
 from .stockpoint import LOST, NEVER_SHIPPED, RECEIVE
 from .windows import Blackouts, draw_windows, merge
@@ -26,6 +26,29 @@ if TYPE_CHECKING:
     from .stockpoint import StockPoint
 
 RngFor = Callable[[str], np.random.Generator]
+
+_RESIDUALS: dict[str, tuple[list[float], list[float]]] = {}
+
+
+def _residual_table(lead: object, transit: object | None) -> tuple[list[float], list[float]]:
+    """Lead-plus-transit times, sorted (a large fixed-seed sample), and the mean of each tail.
+
+    Cached by the specs' text, like ``quantile_of``: the table depends on nothing else, and
+    drawing and sorting it took longer than a short run's quotes."""
+    key = f"{lead!r}|{transit!r}"
+    table = _RESIDUALS.get(key)
+    if table is None:
+        rng = np.random.Generator(np.random.PCG64(20261126))
+        total = batch_drawer(lead)(rng, 8192)
+        if transit is not None:
+            total = total + batch_drawer(transit)(rng, 8192)
+        total.sort()
+        tail_mean = np.cumsum(total[::-1])[::-1] / np.arange(len(total), 0, -1)
+        table = (total.tolist(), tail_mean.tolist())
+        if len(_RESIDUALS) > 1024:
+            _RESIDUALS.clear()
+        _RESIDUALS[key] = table
+    return table
 
 
 class _Windows:
@@ -52,34 +75,14 @@ class SupplierRun:
         self.p_short = spec.short_shipment_probability
         self.short_share = spec.short_shipment_share
         self.short_later = spec.short_shipment_remainder == "later"
-        self.rng_short = rng_for(f"short:{spec.id}")
+        self.u_short = uniforms(rng_for(f"short:{spec.id}"))
 
     def short_units(self, qty: int) -> int:
         """Units missing from an order's first delivery (0 if it arrives complete)."""
-        if self.p_short <= 0 or self.rng_short.random() >= self.p_short:
+        if self.p_short <= 0 or self.u_short() >= self.p_short:
             return 0
         return qty - int(qty * self.short_share)
 
-    def produce(self, t: float, qty: int) -> float:
-        """Queue ``qty`` units on the line at ``t``; the day they are ready to leave."""
-        outages = self.outages.all
-        start = max(t, self.busy_until)
-        work = qty * self.unit_days
-        done = outages.finish(start, work) if outages else start + work
-        if self.unit_days:
-            self.busy_until = done
-        lead = self.lead()
-        return outages.finish(done, lead) if outages else done + lead
-
-    def expected_ready(self, t: float, qty: int, lead_days: float) -> float:
-        """When units ordered at ``t`` are expected ready, from what is known at ``t``."""
-        outages = self.outages.all
-        start = max(t, self.busy_until)
-        work = qty * self.unit_days
-        if not outages:
-            return start + work + lead_days
-        done = outages.finish(start, work, known_at=t)
-        return outages.finish(done, lead_days, known_at=t)
 
 
 class LaneRun:
@@ -91,22 +94,8 @@ class LaneRun:
         self.transit_spec = spec.transit_days
         self.closures = _Windows(spec.disruptions, horizon, rng_for, f"disruption:{spec.id}")
         self.p_loss = spec.loss_probability
-        self.rng_loss = rng_for(f"loss:{spec.id}")
+        self.u_loss = uniforms(rng_for(f"loss:{spec.id}"))
 
-    def lost(self) -> bool:
-        """Whether a shipment leaving now is lost on the way."""
-        return self.p_loss > 0 and self.rng_loss.random() < self.p_loss
-
-    def carry(self, ready: float) -> float:
-        closures = self.closures.all
-        transit = self.transit()
-        return closures.finish(ready, transit) if closures else ready + transit
-
-    def expected_arrival(self, now: float, ready: float, transit_days: float) -> float:
-        closures = self.closures.all
-        if not closures or ready >= closures.known_end(now):
-            return ready + transit_days
-        return closures.finish(ready, transit_days, known_at=now)
 
 
 class Route:
@@ -118,8 +107,10 @@ class Route:
         self.supplier = supplier
         self.lane = lane
         self.min_order_qty = supplier.min_order_qty
-        self.lead = supplier.lead
-        self.transit = lane.transit if lane else None
+        # draw functions (the samplers' ``next``)
+        self.lead = supplier.lead.next
+        self.transit = lane.transit.next if lane else None
+        self.lane_closes = bool(lane and lane.closures.all)  # shipments can be held on the way
         # no line, no outages, no closures: arrival = now + lead (+ transit), nothing to walk
         self.simple = (
             not supplier.unit_days
@@ -147,13 +138,9 @@ class Route:
         ``expected``: its age is now − (expected − quoted time), and it arrives after the mean
         (or the quote's quantile) of the lead-plus-transit time given that it exceeds that age."""
         if self._residual is None:
-            rng = np.random.Generator(np.random.PCG64(20261126))
-            total = self.supplier.lead.draw_fresh(rng, 8192)
-            if self.lane is not None:
-                total = total + self.lane.transit.draw_fresh(rng, 8192)
-            total.sort()
-            tail_mean = np.cumsum(total[::-1])[::-1] / np.arange(len(total), 0, -1)
-            self._residual = (total.tolist(), tail_mean.tolist())
+            self._residual = _residual_table(
+                self.supplier.lead_spec, self.lane.transit_spec if self.lane else None
+            )
         total, tail_mean = self._residual
         age = now - (expected - self.quote_days)
         i = bisect_right(total, age)
@@ -164,11 +151,27 @@ class Route:
         j = i + int(self.quote_quantile * (len(total) - 1 - i))
         return now + total[j] - age
 
+    # ``place`` and ``expected`` run for nearly every customer under continuous review, so their
+    # steps are written out rather than split into small methods. Without outages or closures,
+    # ``finish(a, b)`` is ``a + b``: no special case is needed for them.
+
     def place(self, sp: StockPoint, t: float, qty: int) -> None:
         """Place an order of ``qty`` units for ``sp`` at ``t`` and put it in the pipeline."""
-        expected = self.expected(t, t, qty)
         supplier = self.supplier
-        ready = supplier.produce(t, qty)
+        finish = supplier.outages.all.finish
+        busy = supplier.busy_until
+        start = busy if busy > t else t  # max(t, busy): the line is first in, first out
+        work = qty * supplier.unit_days
+        # expected arrival, from what is known at t (as ``expected(t, t, qty)``)
+        expected = finish(finish(start, work, t), self.lead_quote, t)
+        lane = self.lane
+        if lane is not None:
+            expected = lane.closures.all.finish(expected, self.transit_quote, t)
+        # what happens: production on the line, then the lead time, both paused by outages
+        done = finish(start, work)
+        if supplier.unit_days:
+            supplier.busy_until = done
+        ready = finish(done, supplier.lead.next())
         short = supplier.short_units(qty)
         self._ship(sp, ready, expected, qty - short)
         if short:
@@ -189,20 +192,29 @@ class Route:
         if lane is None:
             sp.add_shipment(ready, expected, qty, RECEIVE)
             return
-        arrival = lane.carry(ready)
-        sp.add_shipment(arrival, expected, qty, LOST if lane.lost() else RECEIVE)
-        if lane.closures.all:
+        # the trip, held while the lane is closed; perhaps lost on the way
+        arrival = lane.closures.all.finish(ready, lane.transit.next())
+        lost = lane.p_loss > 0 and lane.u_loss() < lane.p_loss
+        sp.add_shipment(arrival, expected, qty, LOST if lost else RECEIVE)
+        if self.lane_closes:
             sp.revisable[sp.model.shipment_id] = expected - self.transit_quote
 
     def revise(self, now: float, expected: float, departs: float) -> float:
         """Re-estimate a shipment's arrival at ``now`` with the closures known by then (goods
         in transit are held while the lane is closed)."""
         assert self.lane is not None
-        return max(expected, self.lane.expected_arrival(now, departs, self.transit_quote))
+        arrival = self.lane.closures.all.finish(departs, self.transit_quote, now)
+        return arrival if arrival > expected else expected  # max(expected, arrival)
 
     def expected(self, now: float, t: float, qty: int) -> float:
-        """Expected arrival of ``qty`` units ordered at ``t`` (>= now), as known at ``now``."""
-        ready = self.supplier.expected_ready(t, qty, self.lead_quote)
+        """Expected arrival of ``qty`` units ordered at ``t`` (>= now), as known at ``now``: the
+        supplier's line and outages as known at ``t``, the lane's closures as known at ``now``,
+        and the quoted lead and transit times."""
+        supplier = self.supplier
+        finish = supplier.outages.all.finish
+        busy = supplier.busy_until
+        start = busy if busy > t else t  # max(t, busy)
+        ready = finish(finish(start, qty * supplier.unit_days, t), self.lead_quote, t)
         if self.lane is None:
             return ready
-        return self.lane.expected_arrival(now, ready, self.transit_quote)
+        return self.lane.closures.all.finish(ready, self.transit_quote, now)

@@ -60,13 +60,21 @@ def merge(windows: list[tuple[float, float, float]]) -> list[tuple[float, float]
 
 
 class Blackouts:
-    """Disjoint closed-for-work intervals with the one question the model asks of them."""
+    """Disjoint closed-for-work intervals with the one question the model asks of them.
 
-    __slots__ = ("starts", "ends")
+    Windows are rare and far apart, and most questions are asked about times in the same gap
+    between two of them (the one around the current day). The gap of the last question that
+    started outside a window is kept, ``[gap_start, gap_end)``: work that starts in it and ends
+    by its end meets no window, and is answered without a search.
+    """
+
+    __slots__ = ("starts", "ends", "gap_start", "gap_end")
 
     def __init__(self, intervals: list[tuple[float, float]]) -> None:
         self.starts = [a for a, _ in intervals]
         self.ends = [b for _, b in intervals]
+        self.gap_start = -math.inf
+        self.gap_end = self.starts[0] if self.starts else math.inf
 
     def __bool__(self) -> bool:
         return bool(self.starts)
@@ -78,9 +86,26 @@ class Blackouts:
         through) one pauses there and resumes with its remaining time when it ends. With
         ``known_at``, only the intervals begun by then count (what a business knows then).
         """
+        end = start + work
+        gap_end = self.gap_end
+        if start >= self.gap_start and (
+            # in the gap and done before the next window begins, or that window (and so every
+            # later one) has not begun by ``known_at``: nothing known is in the way
+            (start < gap_end and end <= gap_end)
+            or (known_at is not None and known_at < gap_end)
+        ):
+            return end  # == the walk's answer: it would add nothing to start + work
+        return self._walk(start, work, known_at)
+
+    def _walk(self, start: float, work: float, known_at: float | None) -> float:
+        """``finish`` the long way, through the windows in the way; keeps the gap of ``start``."""
         starts, ends = self.starts, self.ends
+        k = bisect_right(starts, start)  # the windows begun by ``start``
+        if k == 0 or start >= ends[k - 1]:  # ``start`` is between windows: remember that gap
+            self.gap_start = ends[k - 1] if k else -math.inf
+            self.gap_end = starts[k] if k < len(starts) else math.inf
         n = len(starts) if known_at is None else bisect_right(starts, known_at)
-        i = bisect_right(starts, start, 0, n) - 1
+        i = min(k, n) - 1
         t = start
         if i >= 0 and t < ends[i]:
             t = ends[i]
@@ -97,7 +122,6 @@ class Blackouts:
         is not delayed by anything known at ``now``."""
         k = bisect_right(self.starts, now)
         return self.ends[k - 1] if k else -math.inf
-
 
 def multiplier_bounds(
     windows: list[tuple[float, float, float]], d0: int, d1: int
