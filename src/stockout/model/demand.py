@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from ..distributions import batch_drawer
-from ..scenario.schema import Product
+from ..scenario.schema import Constant, Product
 from .windows import multiplier_bounds
 
 CHUNK_DAYS = 512
@@ -53,6 +53,7 @@ class DemandCandidates:
         self.untouched = untouched_by_day
         self.n0 = population
         self.quantity = batch_drawer(d.quantity)
+        self.constant_quantity = isinstance(d.quantity, Constant)
         self.patience = None if patience_spec is None else batch_drawer(patience_spec)
         pid = product.id
         self.rng_time = rng_for(f"demand:{pid}")
@@ -98,15 +99,28 @@ class DemandCandidates:
             bound = bound * np.maximum(start, end)
         return bound
 
-    def chunks(self, prethin: bool = False) -> Iterator[tuple[list, ...]]:
+    def chunks(self, prethin: bool = False) -> Iterator[tuple[list | None, ...]]:
         """Yield (times, thin_ratio, thin_u, quantity, patience, u_churn, u_notify) as lists.
 
         With ``prethin`` (the population never changes, so N(t)/N0 = 1), candidates are thinned
         here and only the orders are yielded: the same orders the live test would keep, since it
-        draws the same uniforms.
+        draws the same uniforms; ``thin_ratio`` and ``thin_u`` are then None (nothing reads
+        them). Turning arrays into lists of Python numbers is most of the cost of a chunk, so a
+        column known to be constant (no patience, a constant quantity) is a repeated value.
         """
-        for _, *arrays in self.chunk_arrays(prethin):
-            yield tuple(a.tolist() for a in arrays)
+        for _, times, ratio, thin_u, qty, patience, u_churn, u_notify in self.chunk_arrays(
+            prethin
+        ):
+            n = len(times)
+            yield (
+                times.tolist(),
+                None if prethin else ratio.tolist(),
+                None if prethin else thin_u.tolist(),
+                [qty[0].item()] * n if self.constant_quantity and n else qty.tolist(),
+                [math.inf] * n if self.patience is None else patience.tolist(),
+                u_churn.tolist(),
+                u_notify.tolist(),
+            )
 
     def chunk_arrays(self, prethin: bool = False) -> Iterator[tuple[int, np.ndarray, ...]]:
         """As ``chunks``, as numpy arrays after the chunk's first day ``d0``: (d0, times, ...).
