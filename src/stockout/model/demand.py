@@ -99,14 +99,18 @@ class DemandCandidates:
             bound = bound * np.maximum(start, end)
         return bound
 
-    def chunks(self, prethin: bool = False) -> Iterator[tuple[list | None, ...]]:
+    def chunks(
+        self, prethin: bool = False, notify: bool = True
+    ) -> Iterator[tuple[list | None, ...]]:
         """Yield (times, thin_ratio, thin_u, quantity, patience, u_churn, u_notify) as lists.
 
         With ``prethin`` (the population never changes, so N(t)/N0 = 1), candidates are thinned
         here and only the orders are yielded: the same orders the live test would keep, since it
         draws the same uniforms; ``thin_ratio`` and ``thin_u`` are then None (nothing reads
-        them). Turning arrays into lists of Python numbers is most of the cost of a chunk, so a
-        column known to be constant (no patience, a constant quantity) is a repeated value.
+        them), and so is ``u_notify`` without ``notify`` (a policy without notify-me). The
+        uniforms are drawn all the same, so the streams stay common to every policy. Turning
+        arrays into lists of Python numbers is most of the cost of a chunk, so a column known to
+        be constant (no patience, a constant quantity) is a repeated value.
         """
         for _, times, ratio, thin_u, qty, patience, u_churn, u_notify in self.chunk_arrays(
             prethin
@@ -119,7 +123,7 @@ class DemandCandidates:
                 [qty[0].item()] * n if self.constant_quantity and n else qty.tolist(),
                 [math.inf] * n if self.patience is None else patience.tolist(),
                 u_churn.tolist(),
-                u_notify.tolist(),
+                u_notify.tolist() if notify else None,
             )
 
     def chunk_arrays(self, prethin: bool = False) -> Iterator[tuple[int, np.ndarray, ...]]:

@@ -145,7 +145,7 @@ def arrivals(
      max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
      counting) = _load(sp)
     for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks(
-        prethin=not thin_live
+        prethin=not thin_live, notify=bool(sp.notify_share)
     ):
         for i, t in enumerate(times):
             if t >= queue[0][0]:  # another event comes first: hand the state over, let it run
@@ -346,7 +346,8 @@ def arrivals(
                             max_backlog, backlog_orders, reserved, cash, a_cash, sid))
                 if fifo:
                     hand_over(t)
-                sp.arrive(t, q, patience[i], u_churn[i], u_notify[i])
+                sp.arrive(t, q, patience[i], u_churn[i],
+                          1.0 if u_notify is None else u_notify[i])
                 (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
                  supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
                  max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
