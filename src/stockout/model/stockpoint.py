@@ -19,7 +19,6 @@ are integrated over (warm-up, horizon]; replenishment orders count when placed a
 from __future__ import annotations
 
 import math
-import sys
 from collections import deque
 from heapq import heappush
 from itertools import islice
@@ -295,7 +294,10 @@ class StockPoint:
         self.a_backlog += units * (self.horizon - t)
         if units > 0 and self.backlog > self.max_backlog:
             self.max_backlog = self.backlog
-        self.model.backlog_changed(units)
+        model = self.model  # model.backlog_changed(units), inlined: every wait begins and ends here
+        model.backlog_total += units
+        if model.backlog_total > model.max_backlog_total:
+            model.max_backlog_total = model.backlog_total
 
     def _cash_add(self, amount: float, t: float) -> None:
         self.cash += amount
@@ -439,7 +441,7 @@ class StockPoint:
         """
         route = self.route
         pipeline = self.pipeline
-        if sys.getsizeof(pipeline) > 128 * len(pipeline) + 1024:
+        if pipeline.__sizeof__() > 128 * len(pipeline) + 1024:  # sys.getsizeof, minus its overhead
             _compact(pipeline)
         if not self.pipeline_in_order:
             shipments = self._revised(t, pipeline.items())

@@ -158,20 +158,27 @@ class Route:
     def place(self, sp: StockPoint, t: float, qty: int) -> None:
         """Place an order of ``qty`` units for ``sp`` at ``t`` and put it in the pipeline."""
         supplier = self.supplier
-        finish = supplier.outages.all.finish
+        outages = supplier.outages.all
         busy = supplier.busy_until
         start = busy if busy > t else t  # max(t, busy): the line is first in, first out
         work = qty * supplier.unit_days
-        # expected arrival, from what is known at t (as ``expected(t, t, qty)``)
-        expected = finish(finish(start, work, t), self.lead_quote, t)
-        lane = self.lane
-        if lane is not None:
-            expected = lane.closures.all.finish(expected, self.transit_quote, t)
-        # what happens: production on the line, then the lead time, both paused by outages
-        done = finish(start, work)
+        lead = supplier.lead.next()
+        # Expected ready (from what is known at t, with the quoted lead time) and ready (what
+        # happens): production on the line, then the lead time, both paused by outages. Times
+        # are never negative, so [start, the later of the two] holds every step.
+        done = start + work
+        expected = done + self.lead_quote
+        ready = done + lead
+        if not outages.clear(start, expected if expected > ready else ready):
+            finish = outages.finish  # an outage is near: the sums above may not hold
+            expected = finish(finish(start, work, t), self.lead_quote, t)
+            done = finish(start, work)
+            ready = finish(done, lead)
         if supplier.unit_days:
             supplier.busy_until = done
-        ready = finish(done, supplier.lead.next())
+        lane = self.lane
+        if lane is not None:  # expected arrival, with the closures known at t
+            expected = lane.closures.all.finish(expected, self.transit_quote, t)
         short = supplier.short_units(qty)
         self._ship(sp, ready, expected, qty - short)
         if short:

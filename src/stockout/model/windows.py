@@ -97,6 +97,13 @@ class Blackouts:
             return end  # == the walk's answer: it would add nothing to start + work
         return self._walk(start, work, known_at)
 
+    def clear(self, start: float, end: float) -> bool:
+        """Whether no interval meets [start, end], as far as the kept gap tells (False may be
+        wrong, True never is). Then ``finish(a, work)`` is ``a + work`` whenever
+        start <= a <= a + work <= end, whatever ``known_at``: a caller can add up several steps
+        without asking each time."""
+        return self.gap_start <= start and end < self.gap_end
+
     def _walk(self, start: float, work: float, known_at: float | None) -> float:
         """``finish`` the long way, through the windows in the way; keeps the gap of ``start``."""
         starts, ends = self.starts, self.ends
