@@ -9,8 +9,8 @@ cancellation and lateness, background churn, acquisition), lognormal patience an
 seasonality, scheduled and random spikes, supplier capacity, scheduled and random outages, short
 shipments, random lane disruptions and losses, quotes with a buffer and a percentile, two late
 releases, three policies (backorder, out-of-stock with notify-me, pre-order). One round simulates
-replication 0 of all three policies; customers are the orders of the three runs. Target: ratio
->= 0.25. ``--callgrind`` as in bench_core.py.
+replication 0 of all three policies; customers are all the orders that arrived in the three runs,
+warm-up included. Target: ratio >= 0.25. ``--callgrind`` as in bench_core.py.
 """
 
 from __future__ import annotations
