@@ -12,7 +12,8 @@ in one function, with the levels and counters it touches in local variables:
 - a customer the free stock can serve: shipped, and under continuous review the rule's order
   placed on the route (no production line, outage or closure: arrival = now + lead + transit);
 - under the built-in backorder policy, a customer who finds too little: quoted, then refused
-  (a cap) or queued, with the deadline of their patience.
+  (a cap) or queued, with the deadline of their patience; under the built-in out-of-stock
+  policy: the sale lost, or the customer waiting to be notified.
 
 Everything else (another policy, a receipt while someone waits to be notified, a shipment that
 ends otherwise, free stock to set aside for a new order) goes through the stock point's own
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
 
-from ..policies.availability import BACKORDER, Backorder
+from ..policies.availability import BACKORDER, Backorder, OutOfStock
 from ..policies.replenishment import OrderUpTo
 from ..scenario.schema import Constant
 from .stockpoint import EPS, RECEIVE, Order, StockPoint
@@ -120,9 +121,12 @@ def arrivals(
     quote_days, moq, uncertain = route.quote_days, route.min_order_qty, route.uncertain
     pipeline = sp.pipeline
     receive = RECEIVE
-    # the built-in backorder policy is decided here; any other policy is asked through the view
+    # the built-in backorder and out-of-stock policies are decided here; any other policy is
+    # asked through the Shortage view
     policy = sp.policy
     inline_policy = type(policy) is Backorder and not sp.notify_share
+    refuse_all = type(policy) is OutOfStock
+    notify_share = sp.notify_share
     if inline_policy:
         buffer = policy.quote_buffer_days
         max_wait = policy.max_quoted_wait_days
@@ -259,6 +263,23 @@ def arrivals(
                 filled_units += q
                 if not continuous:
                     continue
+            elif refuse_all:
+                # ---- a shortage under the built-in out-of-stock policy: the sale is lost
+                # (_shortage with a refusal), unless the customer asks to be notified
+                if counting:
+                    tally.other_units += q
+                    tally.lost += 1
+                    tally.lost_units += q
+                ends[1] += 1
+                sp.lost_total += 1
+                if not released:
+                    continue  # the product does not exist yet: no disappointment, no churn
+                if notify_share and u_notify[i] < notify_share:  # type: ignore[index]
+                    notify.append((t, q, patience[i], counting))
+                    continue
+                if u_churn[i] < p_stockout:
+                    model.churn(sp, t)
+                continue
             elif inline_policy and released and (partial or on_hand - reserved <= 0):
                 # ---- a shortage under the built-in backorder policy (_shortage, quote and
                 # Backorder.on_shortage); free stock to set aside goes the slow way
