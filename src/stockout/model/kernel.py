@@ -91,6 +91,7 @@ def arrivals(
     """The SimPy process of the product's customers (see the module docstring)."""
     env = model.env
     queue = env._queue  # noqa: SLF001 - reading the head of SimPy's queue, like env.peek()
+    must_wait = model._must_wait  # noqa: SLF001
     receipts = model.receipts
     pop = model.population
     inv_n0 = 1.0 / pop.n0
@@ -152,7 +153,9 @@ def arrivals(
         prethin=not thin_live, notify=bool(sp.notify_share)
     ):
         for i, t in enumerate(times):
-            if t >= queue[0][0]:  # another event comes first: hand the state over, let it run
+            # another event comes first (not just deadlines of orders already shipped, which
+            # Model._must_wait drops): hand the state over, let it run
+            if t >= queue[0][0] and must_wait(t):
                 _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
                             supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
                             max_backlog, backlog_orders, reserved, cash, a_cash, sid))
