@@ -2,10 +2,10 @@
 loopback (the same runs each time; results are identical, only the wall time differs).
 
     python benchmarks/bench_workers.py [--reps 40] [--horizon 365]
-    python benchmarks/bench_workers.py --workload w1 [--reps 20] [--horizon 20000] [--repeat 3]
+    python benchmarks/bench_workers.py --workload w1 [--reps 10] [--horizon 100000] [--repeat 3]
 
 The default workload is a one-product (s, S) model with patience; ``--workload w1`` runs W1-sized
-replications (issue 7: 20 replications of 20,000 days of W1, about 400,000 customers each) on 1
+replications (issue 7: 10 replications of W1's 100,000 days, about 2 million customers each) on 1
 and 2 local workers, ``--repeat`` times alternately, and reports the median speed-up with the load
 average (the machine has 2 cores: anything else running takes them from the 2 workers).
 ``--no-dask`` skips the Dask cluster. Target (issue 7): 2 workers >= 1.8 x one worker.
@@ -103,13 +103,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--workload", choices=["default", "w1"], default="default")
-    parser.add_argument("--reps", type=int, default=None, help="default 40 (w1: 20)")
-    parser.add_argument("--horizon", type=float, default=None, help="default 365 (w1: 20000)")
+    parser.add_argument("--reps", type=int, default=None, help="default 40 (w1: 10)")
+    parser.add_argument("--horizon", type=float, default=None, help="default 365 (w1: 100000)")
     parser.add_argument("--repeat", type=int, default=3, help="w1: alternating rounds (median)")
     parser.add_argument("--no-dask", action="store_true")
     args = parser.parse_args()
     if args.workload == "w1":
-        w1_workers(args.reps or 20, args.horizon or 20_000, args.repeat, not args.no_dask)
+        w1_workers(args.reps or 10, args.horizon or 100_000, args.repeat, not args.no_dask)
         return
     sc = scenario(args.reps or 40, args.horizon or 365)
     one = measure("1 local worker", InlineExecutor(), sc)
