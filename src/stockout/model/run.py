@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from heapq import heappop
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from .supply import LaneRun, Route, SupplierRun
 from .windows import draw_windows
 
 MAX_POINTS = 2000  # time-series points per run, whatever the horizon
+BLOCK = 2048  # candidates turned into Python numbers at a time (see ``_merged_chunks``)
 
 
 class InvariantError(AssertionError):
@@ -205,7 +206,7 @@ class Model:
         """Apply every shipment ending at or before ``t``, in day order."""
         heap = self.receipts
         while heap and heap[0][0] <= t:
-            day, sid, sp, qty, kind = heapq.heappop(heap)
+            day, sid, sp, qty, kind = heappop(heap)
             if kind == RECEIVE:
                 sp.receive(day, qty, sid)
             elif kind == LOST:
@@ -215,14 +216,17 @@ class Model:
 
     # ------------------------------------------------------------------ processes
 
-    def _merged_chunks(self, prethin: bool) -> Iterator[list[Sequence[Any]]]:
-        """All products' candidates, chunk by chunk, in time order: lists (times, ratio, thin,
-        qty, patience, u_churn, u_notify, product index).
+    def _merged_chunks(self, prethin: bool) -> Iterator[list[list[Any]]]:
+        """All products' candidates in time order, in blocks of lists (times, ratio, thin, qty,
+        patience, u_churn, u_notify, product index).
 
         Every product's chunks cover the same day ranges, so merging them chunk by chunk is
         merging the whole streams. A stable sort of the chunk's times in numpy keeps equal times
         in product order; ``heapq.merge`` of tuples would order them by their next fields, so a
         chunk with equal times (which random draws all but never give) is merged that way.
+        Arrays become Python numbers ``BLOCK`` candidates at a time, just before they are used:
+        the loop then reads numbers still in the processor's cache, not a whole chunk's worth
+        (megabytes) made long before.
         """
         streams = [c.chunk_arrays(prethin) for _, c in self.demand]
         heads = [next(s, None) for s in streams]
@@ -235,21 +239,21 @@ class Model:
                     heads[k] = next(streams[k], None)
             if len(parts) == 1:
                 k, columns = parts[0]
-                yield [c.tolist() for c in columns] + [[k] * len(columns[0])]
-                continue
-            columns = [np.concatenate([c[j] for _, c in parts]) for j in range(7)]
-            ks = np.repeat([k for k, _ in parts], [len(c[0]) for _, c in parts])
-            order = np.argsort(columns[0], kind="stable")
-            times = columns[0][order]
-            if len(times) > 1 and (times[1:] == times[:-1]).any():
-                merged = heapq.merge(*(
-                    zip(*(c.tolist() for c in cs), itertools.repeat(k)) for k, cs in parts
-                ))
-                yield [list(col) for col in zip(*merged, strict=True)]
-                continue
-            yield [times.tolist()] + [c[order].tolist() for c in columns[1:]] + [
-                ks[order].tolist()
-            ]
+                arrays = [*columns, np.full(len(columns[0]), k)]
+            else:
+                columns = [np.concatenate([c[j] for _, c in parts]) for j in range(7)]
+                ks = np.repeat([k for k, _ in parts], [len(c[0]) for _, c in parts])
+                order = np.argsort(columns[0], kind="stable")
+                times = columns[0][order]
+                if len(times) > 1 and (times[1:] == times[:-1]).any():
+                    merged = heapq.merge(*(
+                        zip(*(c.tolist() for c in cs), itertools.repeat(k)) for k, cs in parts
+                    ))
+                    yield [list(col) for col in zip(*merged, strict=True)]
+                    continue
+                arrays = [times] + [c[order] for c in columns[1:]] + [ks[order]]
+            for i in range(0, len(arrays[0]), BLOCK):
+                yield [a[i : i + BLOCK].tolist() for a in arrays]
 
     def _merged_arrivals(self):  # noqa: ANN202
         """All products' candidates in one time-ordered stream, handled by one process.

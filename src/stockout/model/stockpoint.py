@@ -548,14 +548,15 @@ class StockPoint:
 
     def receive(self, t: float, qty: int, shipment: int | None) -> None:
         """Goods arrive: put them on hand and give them to the oldest waiting orders first."""
+        rest = self.horizon - t
         if shipment is not None:
             self.pipeline_units -= self.pipeline.pop(shipment)[1]
             if self.revisable:
                 self.revisable.pop(shipment, None)
             self.on_order -= qty
-            self.a_on_order -= qty * (self.horizon - t)
+            self.a_on_order -= qty * rest
         self.on_hand += qty
-        self.a_on_hand += qty * (self.horizon - t)
+        self.a_on_hand += qty * rest
         self.supplied_total += qty
         if self.backlog_orders:
             self._allocate(t)
