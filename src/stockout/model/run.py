@@ -50,6 +50,35 @@ class Population:
         self.background_churned = 0
 
 
+def _merge_chunk(parts: list[tuple[int, tuple[np.ndarray, ...]]]) -> Iterator[list[list[Any]]]:
+    """One chunk of every product in ``parts`` (product index, its seven columns), merged in
+    time order and turned into lists ``BLOCK`` candidates at a time (see
+    ``Model._merged_chunks``). Only one copy of the chunk's arrays is kept while it is used:
+    the products' own arrays go once they are concatenated, columns are reordered one by one.
+    """
+    if len(parts) == 1:
+        k, columns = parts.pop()
+        arrays = [*columns, np.full(len(columns[0]), k)]
+    else:
+        columns = [np.concatenate([c[j] for _, c in parts]) for j in range(7)]
+        ks = np.repeat([k for k, _ in parts], [len(c[0]) for _, c in parts])
+        order = np.argsort(columns[0], kind="stable")
+        columns[0] = times = columns[0][order]
+        if len(times) > 1 and (times[1:] == times[:-1]).any():
+            merged = heapq.merge(*(
+                zip(*(c.tolist() for c in cs), itertools.repeat(k)) for k, cs in parts
+            ))
+            yield [list(col) for col in zip(*merged, strict=True)]
+            return
+        parts.clear()
+        for j in range(1, 7):
+            columns[j] = columns[j][order]
+        arrays = [*columns, ks[order]]
+        del columns, ks, order, times
+    for i in range(0, len(arrays[0]), BLOCK):
+        yield [a[i : i + BLOCK].tolist() for a in arrays]
+
+
 class Model:
     """The runtime objects of one replication of one policy."""
 
@@ -232,28 +261,13 @@ class Model:
         heads = [next(s, None) for s in streams]
         while any(h is not None for h in heads):
             d0 = min(h[0] for h in heads if h is not None)
-            parts = []
-            for k, h in enumerate(heads):
-                if h is not None and h[0] == d0:
-                    parts.append((k, h[1:]))
-                    heads[k] = next(streams[k], None)
-            if len(parts) == 1:
-                k, columns = parts[0]
-                arrays = [*columns, np.full(len(columns[0]), k)]
-            else:
-                columns = [np.concatenate([c[j] for _, c in parts]) for j in range(7)]
-                ks = np.repeat([k for k, _ in parts], [len(c[0]) for _, c in parts])
-                order = np.argsort(columns[0], kind="stable")
-                times = columns[0][order]
-                if len(times) > 1 and (times[1:] == times[:-1]).any():
-                    merged = heapq.merge(*(
-                        zip(*(c.tolist() for c in cs), itertools.repeat(k)) for k, cs in parts
-                    ))
-                    yield [list(col) for col in zip(*merged, strict=True)]
-                    continue
-                arrays = [times] + [c[order] for c in columns[1:]] + [ks[order]]
-            for i in range(0, len(arrays[0]), BLOCK):
-                yield [a[i : i + BLOCK].tolist() for a in arrays]
+            taken = [k for k, h in enumerate(heads) if h is not None and h[0] == d0]
+            chunk = [(k, heads[k][1:]) for k in taken]  # type: ignore[index]
+            for k in taken:
+                heads[k] = None  # a product's next chunk is drawn once this one is used up
+            yield from _merge_chunk(chunk)
+            for k in taken:
+                heads[k] = next(streams[k], None)
 
     def _merged_arrivals(self):  # noqa: ANN202
         """All products' candidates in one time-ordered stream, handled by one process.
