@@ -26,7 +26,17 @@ from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
 
-from ..policies.availability import BACKORDER, PREORDER, REFUSE, Offer, PolicyError, Shortage
+from ..policies.availability import (
+    BACKORDER,
+    PREORDER,
+    REFUSE,
+    Backorder,
+    Offer,
+    OutOfStock,
+    PolicyError,
+    Preorder,
+    Shortage,
+)
 from ..records import WaitLog
 
 if TYPE_CHECKING:
@@ -332,16 +342,28 @@ class StockPoint:
     ) -> None:
         counted = self.counting
         free = max(self.on_hand - self.reserved, 0) if self.released else 0
-        view = Shortage(
-            t, self.id, qty, free, self.backlog, self.backlog_orders, self.preorders_taken,
-            self.released, self.release_day, quote_fn=lambda: self.quote(t, qty),
-        )
-        offer = self.policy.on_shortage(view)
-        kind = self._check_offer(offer, t)
+        # The built-in policies after the release decide without the Shortage view and the
+        # Offer (the same decision: Backorder.on_shortage calls the same ``decide``)
+        policy = self.policy
+        if type(policy) is Preorder and self.released:
+            policy = policy.after
+        if type(policy) is OutOfStock:
+            kind, quote_day = REFUSE, 0.0
+        elif type(policy) is Backorder and self.released:
+            promised = policy.decide(t, qty, free, self.backlog, self.quote(t, qty))
+            kind, quote_day = (REFUSE, 0.0) if promised is None else (BACKORDER, promised)
+        else:
+            view = Shortage(
+                t, self.id, qty, free, self.backlog, self.backlog_orders, self.preorders_taken,
+                self.released, self.release_day, quote_fn=lambda: self.quote(t, qty),
+            )
+            offer = self.policy.on_shortage(view)
+            kind = self._check_offer(offer, t)
+            quote_day = offer.quote_day
         tally = self.tally
         if counted:
             tally.other_units += qty
-        if kind == REFUSE or offer.quote_day - t > patience:
+        if kind == REFUSE or quote_day - t > patience:
             declined = kind != REFUSE
             self.ends[1] += 1
             self.lost_total += 1
@@ -360,8 +382,7 @@ class StockPoint:
             return
         # accepted to wait
         order = Order(
-            self.new_order_id(), t, qty, offer.quote_day, counted, self.prepay, kind,
-            u_churn,
+            self.new_order_id(), t, qty, quote_day, counted, self.prepay, kind, u_churn,
         )
         if counted:
             if kind == PREORDER:

@@ -167,14 +167,23 @@ class Backorder:
     def on_shortage(self, s: Shortage) -> Offer:
         if not s.released:
             return _REFUSE
-        quote = s.quote_day + self.quote_buffer_days
-        if self.max_quoted_wait_days is not None and quote - s.day > self.max_quoted_wait_days:
-            return _REFUSE
+        quote = self.decide(s.day, s.quantity, s.available, s.backlog_units, s.quote_day)
+        return _REFUSE if quote is None else Offer(BACKORDER, quote)
+
+    def decide(
+        self, day: float, quantity: int, available: int, backlog_units: int, quote_day: float
+    ) -> float | None:
+        """The decision for a released product, without the view: the promised ship day, or
+        None to refuse. (The model calls it directly for this built-in policy, on its hot path.)
+        """
+        quote = quote_day + self.quote_buffer_days
+        if self.max_quoted_wait_days is not None and quote - day > self.max_quoted_wait_days:
+            return None
         if self.max_backlog_units is not None:
-            owed_here = s.quantity - (s.available if self.partial_shipments else 0)
-            if s.backlog_units + owed_here > self.max_backlog_units:
-                return _REFUSE
-        return Offer(BACKORDER, quote)
+            owed_here = quantity - (available if self.partial_shipments else 0)
+            if backlog_units + owed_here > self.max_backlog_units:
+                return None
+        return quote
 
 
 class OutOfStock:
