@@ -38,7 +38,7 @@ from simpy.events import Timeout
 from ..policies.availability import BACKORDER, Backorder, OutOfStock
 from ..policies.replenishment import OrderUpTo
 from ..scenario.schema import Constant
-from .stockpoint import EPS, RECEIVE, Order, StockPoint
+from .stockpoint import EPS, RECEIVE, Order, StockPoint, _compact
 
 if TYPE_CHECKING:
     from .demand import DemandCandidates
@@ -292,7 +292,10 @@ def arrivals(
                 if need <= 0:
                     quote = t
                 elif pipeline and need <= pipeline_units and sp.pipeline_in_order:
-                    excess = pipeline_units - need  # _pipeline_day, in order, nothing revisable
+                    # _pipeline_day, in order, nothing revisable
+                    if pipeline.__sizeof__() > 128 * len(pipeline) + 1024:
+                        _compact(pipeline)  # emptied slots left by a peak would slow the walk
+                    excess = pipeline_units - need
                     found = None
                     if excess < need:
                         after = 0
