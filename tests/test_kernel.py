@@ -76,6 +76,15 @@ CASES = {
                       "patience_days": {"dist": "exponential", "mean": 3},
                       "churn": {"on_stockout": 0.2, "on_declined_quote": 0.3, "on_cancel": 0.4,
                                 "on_late": 0.3}}},
+    # other events applying receipts while the kernel holds some in its FIFO: scripted orders,
+    # the release day, a warm-up end
+    "constant-lead-scripted-release": {
+        "suppliers.lead_time_days": {"dist": "constant", "value": 2},
+        "products.release_day": 12,
+        "products.demand": {"orders_per_day": 7,
+                            "scripted_orders": [{"day": 40.5, "quantity": 25},
+                                                {"day": 41.25, "quantity": 3},
+                                                {"day": 200, "quantity": 40}]}},
     "seasonal-spikes-scripted": {
         "products.demand": {"orders_per_day": 5,
                             "seasonality": {"amplitude": 0.5, "weekday": [1, 1, 1, 1, 1, 2, 0]},
