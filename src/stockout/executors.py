@@ -370,12 +370,17 @@ class DaskExecutor(Executor):
         finished: list[tuple[Job, list[RunResult]]] = []
         for future in done:
             job = self._futures.pop(future)
-            if future.status == "finished":
+            status = future.status
+            if status == "finished":
                 finished.append((job, future.result()))
-            elif future.status == "cancelled":
+            elif status == "cancelled":
                 raise ClusterLost(
                     f"the Dask scheduler at {self.address} dropped the work (connection lost?)"
                 )
+            elif status != "error":
+                # done a moment ago, but the worker holding its result has died since: the
+                # scheduler computes it again ("lost", then "pending"); keep waiting for it
+                self._futures[future] = job
             else:
                 error = future.exception()
                 if isinstance(error, KilledWorker):
