@@ -184,9 +184,9 @@ def arrivals(
                     from_heap = True
                 else:
                     break
-                day, ship_id, _, q_in, kind = head
-                if day > t:
+                if head[0] > t:
                     break
+                day, ship_id, _, q_in, kind = head
                 if kind != receive or notify:
                     blocked = True
                     break
@@ -194,7 +194,8 @@ def arrivals(
                     heappop(receipts)
                 else:
                     fifo.popleft()  # type: ignore[union-attr]
-                pipeline_units -= pipeline.pop(ship_id)[1]
+                del pipeline[ship_id]  # a simple route: the entry's quantity is the receipt's
+                pipeline_units -= q_in
                 rest = horizon - day
                 on_order -= q_in
                 a_on_order -= q_in * rest
@@ -213,15 +214,16 @@ def arrivals(
                         break
                     if partial:
                         units = min(free, order.remaining)
-                    else:
-                        give = min(free, order.remaining - order.allocated)
-                        order.allocated += give
-                        reserved += give
-                        if order.allocated < order.remaining:
-                            break
-                        reserved -= order.allocated
-                        order.allocated = 0
+                    else:  # whole orders only: set free stock aside until the order is complete
                         units = order.remaining
+                        allocated = order.allocated
+                        if free + allocated < units:
+                            order.allocated = allocated + free
+                            reserved += free
+                            break
+                        if allocated:
+                            reserved -= allocated
+                            order.allocated = 0
                     # _ship
                     on_hand -= units
                     a_on_hand -= units * rest
@@ -255,9 +257,7 @@ def arrivals(
                         waiting.popleft()
 
             q = qty[i]
-            if blocked:
-                pass
-            elif released and on_hand - reserved >= q and not backlog_orders:
+            if not blocked and released and on_hand - reserved >= q and not backlog_orders:
                 # ---- filled from stock
                 on_hand -= q
                 a_on_hand -= q * (horizon - t)
@@ -266,6 +266,22 @@ def arrivals(
                 filled_units += q
                 if not continuous:
                     continue
+            elif blocked or not (
+                refuse_all or (inline_policy and released and (partial or on_hand - reserved <= 0))
+            ):
+                # ---- the slow path: the stock point's own methods, on its real state
+                _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
+                            supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
+                            max_backlog, backlog_orders, reserved, cash, a_cash, sid))
+                if fifo:
+                    hand_over(t)
+                sp.arrive(t, q, patience[i], u_churn[i],
+                          1.0 if u_notify is None else u_notify[i])
+                (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
+                 supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
+                 max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
+                 counting) = _load(sp)
+                continue
             elif refuse_all:
                 # ---- a shortage under the built-in out-of-stock policy: the sale is lost
                 # (_shortage with a refusal), unless the customer asks to be notified
@@ -283,7 +299,7 @@ def arrivals(
                 if u_churn[i] < p_stockout:
                     model.churn(sp, t)
                 continue
-            elif inline_policy and released and (partial or on_hand - reserved <= 0):
+            else:
                 # ---- a shortage under the built-in backorder policy (_shortage, quote and
                 # Backorder.on_shortage); free stock to set aside goes the slow way
                 free = on_hand - reserved if on_hand - reserved > 0 else 0
@@ -364,23 +380,6 @@ def arrivals(
                     ev.callbacks.append(on_deadline)
                 if not continuous:
                     continue
-            else:
-                blocked = True
-            if blocked:
-                # ---- the slow path: the stock point's own methods, on its real state
-                _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
-                            supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
-                            max_backlog, backlog_orders, reserved, cash, a_cash, sid))
-                if fifo:
-                    hand_over(t)
-                sp.arrive(t, q, patience[i], u_churn[i],
-                          1.0 if u_notify is None else u_notify[i])
-                (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
-                 supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
-                 max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
-                 counting) = _load(sp)
-                continue
-
             # ---- continuous review after a fill or a backorder (review and place_order)
             position = on_hand + on_order - backlog
             if up_to is not None:
