@@ -100,15 +100,17 @@ class DemandCandidates:
         return bound
 
     def chunks(
-        self, prethin: bool = False, notify: bool = True
+        self, prethin: bool = False, notify: bool = True, churn: bool = True
     ) -> Iterator[tuple[list | None, ...]]:
         """Yield (times, thin_ratio, thin_u, quantity, patience, u_churn, u_notify) as lists.
 
         With ``prethin`` (the population never changes, so N(t)/N0 = 1), candidates are thinned
         here and only the orders are yielded: the same orders the live test would keep, since it
         draws the same uniforms; ``thin_ratio`` and ``thin_u`` are then None (nothing reads
-        them), and so is ``u_notify`` without ``notify`` (a policy without notify-me). The
-        uniforms are drawn all the same, so the streams stay common to every policy. Turning
+        them), and so is ``u_notify`` without ``notify`` (a policy without notify-me); without
+        ``churn`` (no bad experience ever makes a customer leave) ``u_churn`` is all 1.0, which
+        no churn probability of 0 can select. The uniforms are drawn all the same, so the streams
+        stay common to every policy. Turning
         arrays into lists of Python numbers is most of the cost of a chunk, so a column known to
         be constant (no patience, a constant quantity) is a repeated value.
         """
@@ -122,7 +124,7 @@ class DemandCandidates:
                 None if prethin else thin_u.tolist(),
                 [qty[0].item()] * n if self.constant_quantity and n else qty.tolist(),
                 [math.inf] * n if self.patience is None else patience.tolist(),
-                u_churn.tolist(),
+                u_churn.tolist() if churn else [1.0] * n,
                 u_notify.tolist() if notify else None,
             )
 

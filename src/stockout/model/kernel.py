@@ -150,7 +150,8 @@ def arrivals(
      max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
      counting) = _load(sp)
     for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks(
-        prethin=not thin_live, notify=bool(sp.notify_share)
+        prethin=not thin_live, notify=bool(sp.notify_share),
+        churn=bool(p_late or p_stockout or p_declined or sp.p_cancel),
     ):
         for i, t in enumerate(times):
             # another event comes first (not just deadlines of orders already shipped, which
