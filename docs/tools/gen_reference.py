@@ -199,6 +199,27 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _table(title: str, name: str, defs: dict, glossary: bool) -> list[str]:
+    """The section of one table of the format: its description, then a row per key (meanings
+    from the glossary above when ``glossary``, else from the schema's descriptions)."""
+    d = defs[name]
+    lines = ["", f"### `{title}`", ""]
+    if d.get("description"):
+        lines += [" ".join(d["description"].split()), ""]
+    lines += ["| key | type | default | constraints | meaning |",
+              "| --- | --- | --- | --- | --- |"]
+    required = set(d.get("required", []))
+    for key, prop in d["properties"].items():
+        meaning = prop.get("description", "")
+        if glossary:
+            meaning = MEANING.get(f"{name}.{key}", MEANING.get(key, meaning))
+        lines.append(
+            f"| `{key}` | {_cell(_type(prop, defs))} | {_default(prop, key in required)} "
+            f"| {_cell(_constraints(prop))} | {_cell(meaning)} |"
+        )
+    return lines
+
+
 def render() -> str:
     schema = api.json_schema()
     defs = schema["$defs"]
@@ -229,35 +250,12 @@ def render() -> str:
     for title, name in SECTIONS:
         if name not in defs:
             continue
-        d = defs[name]
-        lines += ["", f"### `{title}`", ""]
-        if d.get("description"):
-            lines += [" ".join(d["description"].split()), ""]
-        lines += ["| key | type | default | constraints | meaning |",
-                  "| --- | --- | --- | --- | --- |"]
-        required = set(d.get("required", []))
-        for key, prop in d["properties"].items():
-            meaning = MEANING.get(f"{name}.{key}", MEANING.get(key, prop.get("description", "")))
-            lines.append(
-                f"| `{key}` | {_cell(_type(prop, defs))} | {_default(prop, key in required)} "
-                f"| {_cell(_constraints(prop))} | {_cell(meaning)} |"
-            )
+        lines += _table(title, name, defs, glossary=True)
     others = sorted(set(defs) - {n for _, n in SECTIONS} - {
         "Constant", "Uniform", "Triangular", "Exponential", "Normal", "Lognormal", "Gamma",
         "Poisson", "Geometric", "Empirical"})
     for name in others:
-        d = defs[name]
-        lines += ["", f"### `{name}`", ""]
-        if d.get("description"):
-            lines += [" ".join(d["description"].split()), ""]
-        lines += ["| key | type | default | constraints | meaning |",
-                  "| --- | --- | --- | --- | --- |"]
-        required = set(d.get("required", []))
-        for key, prop in d["properties"].items():
-            lines.append(
-                f"| `{key}` | {_cell(_type(prop, defs))} | {_default(prop, key in required)} "
-                f"| {_cell(_constraints(prop))} | {_cell(prop.get('description', ''))} |"
-            )
+        lines += _table(name, name, defs, glossary=False)
     return "\n".join(lines) + "\n"
 
 
