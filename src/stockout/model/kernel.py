@@ -38,7 +38,7 @@ from simpy.events import Timeout
 from ..policies.availability import BACKORDER, Backorder, OutOfStock
 from ..policies.replenishment import OrderUpTo
 from ..scenario.schema import Constant
-from .stockpoint import EPS, RECEIVE, Order, StockPoint, _compact
+from .stockpoint import EPS, RECEIVE, Order, StockPoint, compact_in_place
 
 if TYPE_CHECKING:
     from .demand import DemandCandidates
@@ -311,7 +311,7 @@ def arrivals(
                 elif pipeline and need <= pipeline_units and sp.pipeline_in_order:
                     # _pipeline_day, in order, nothing revisable
                     if pipeline.__sizeof__() > 128 * len(pipeline) + 1024:
-                        _compact(pipeline)  # emptied slots left by a peak would slow the walk
+                        compact_in_place(pipeline)  # slots emptied by a peak slow the walk
                     excess = pipeline_units - need
                     found = None
                     if excess < need:

@@ -47,7 +47,7 @@ EPS = 1e-9
 RECEIVE, LOST, NEVER_SHIPPED = 0, 1, 2  # how a shipment ends
 
 
-def _compact(d: dict[Any, Any]) -> None:
+def compact_in_place(d: dict[Any, Any]) -> None:
     """Rebuild ``d`` in place: the same entries in the same order, in a table sized for them.
 
     A dict does not shrink when entries are removed, and iterating it from the start steps over
@@ -463,7 +463,7 @@ class StockPoint:
         route = self.route
         pipeline = self.pipeline
         if pipeline.__sizeof__() > 128 * len(pipeline) + 1024:  # sys.getsizeof, minus its overhead
-            _compact(pipeline)
+            compact_in_place(pipeline)
         if not self.pipeline_in_order:
             shipments = self._revised(t, pipeline.items())
             shipments.sort()
