@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
+from heapq import heappush
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -77,12 +78,6 @@ class SupplierRun:
         self.short_later = spec.short_shipment_remainder == "later"
         self.u_short = uniforms(rng_for(f"short:{spec.id}"))
 
-    def short_units(self, qty: int) -> int:
-        """Units missing from an order's first delivery (0 if it arrives complete)."""
-        if self.p_short <= 0 or self.u_short() >= self.p_short:
-            return 0
-        return qty - int(qty * self.short_share)
-
 
 
 class LaneRun:
@@ -132,6 +127,13 @@ class Route:
             lane is not None and not isinstance(lane.transit_spec, Constant)
         )
         self._residual: tuple[list[float], list[float]] | None = None
+        # what ``place`` reads for every order, bound once
+        self._outages = supplier.outages.all
+        self._closures = lane.closures.all if lane else None  # (empty: a lane never closed)
+        self._transit_next = self.transit
+        self._p_loss = lane.p_loss if lane else 0.0
+        self._u_loss = lane.u_loss if lane else None
+        self._p_short = supplier.p_short
 
     def overdue(self, now: float, expected: float) -> float:
         """Expected arrival of a shipment still under way at ``now`` though expected at
@@ -158,39 +160,79 @@ class Route:
     def place(self, sp: StockPoint, t: float, qty: int) -> None:
         """Place an order of ``qty`` units for ``sp`` at ``t`` and put it in the pipeline."""
         supplier = self.supplier
-        outages = supplier.outages.all
+        outages = self._outages
         busy = supplier.busy_until
         start = busy if busy > t else t  # max(t, busy): the line is first in, first out
         work = qty * supplier.unit_days
-        lead = supplier.lead.next()
+        lead = self.lead()
         # Expected ready (from what is known at t, with the quoted lead time) and ready (what
         # happens): production on the line, then the lead time, both paused by outages. Times
         # are never negative, so [start, the later of the two] holds every step.
         done = start + work
         expected = done + self.lead_quote
         ready = done + lead
-        if not outages.clear(start, expected if expected > ready else ready):
+        # outages.clear(start, the later of the two), inlined
+        if not (outages.gap_start <= start
+                and (expected if expected > ready else ready) < outages.gap_end):
             finish = outages.finish  # an outage is near: the sums above may not hold
             expected = finish(finish(start, work, t), self.lead_quote, t)
             done = finish(start, work)
             ready = finish(done, lead)
         if supplier.unit_days:
             supplier.busy_until = done
-        lane = self.lane
-        if lane is not None:  # expected arrival, with the closures known at t
-            expected = lane.closures.all.finish(expected, self.transit_quote, t)
-        short = supplier.short_units(qty)
-        self._ship(sp, ready, expected, qty - short)
-        if short:
+        closures = self._closures
+        if closures is not None:  # expected arrival, with the closures known at t
+            # closures.finish(expected, self.transit_quote, t), its fast test inlined
+            gap_end = closures.gap_end
+            if closures.gap_start <= expected and (
+                t < gap_end or (expected < gap_end and expected + self.transit_quote <= gap_end)
+            ):
+                expected += self.transit_quote
+            else:
+                expected = closures.finish(expected, self.transit_quote, t)
+        p_short = self._p_short
+        if p_short > 0 and supplier.u_short() < p_short:  # a short shipment
+            short = qty - int(qty * supplier.short_share)
+            self._ship(sp, ready, expected, qty - short)
             if supplier.short_later:
                 # the rest is made and sent one more lead time after the first part is ready
-                later = supplier.outages.all.finish(ready, supplier.lead())
+                later = outages.finish(ready, supplier.lead())
                 # the business learns of the shortfall at the first delivery: expect the rest a
                 # quoted lead time after it
                 self._ship(sp, later, expected + self.lead_quote, short)
             else:
                 sp.never_shipped += short  # known now, so the refund counts with the order
                 sp.add_shipment(ready, expected, short, NEVER_SHIPPED)
+            return
+        # self._ship(sp, ready, expected, qty) and sp.add_shipment, inlined: under continuous
+        # review this runs for nearly every customer
+        kind = RECEIVE
+        if self.lane is not None:
+            # the trip, held while the lane is closed (closures.finish's fast test, inlined);
+            # perhaps lost on the way
+            transit = self._transit_next()
+            gap_end = closures.gap_end
+            if closures.gap_start <= ready < gap_end and ready + transit <= gap_end:
+                arrival = ready + transit
+            else:
+                arrival = closures.finish(ready, transit)
+            p_loss = self._p_loss
+            if p_loss > 0 and self._u_loss() < p_loss:
+                kind = LOST
+        else:
+            arrival = ready
+        model = sp.model
+        model.shipment_id += 1
+        sid = model.shipment_id
+        sp.pipeline[sid] = (expected, qty)
+        sp.pipeline_units += qty
+        if expected < sp.last_expected:
+            sp.pipeline_in_order = False
+        sp.last_expected = expected
+        if arrival < sp.horizon:  # else it is still on order at the horizon
+            heappush(model.receipts, (arrival, sid, sp, qty, kind))
+        if self.lane_closes:
+            sp.revisable[sid] = expected - self.transit_quote
 
     def _ship(self, sp: StockPoint, ready: float, expected: float, qty: int) -> None:
         if qty <= 0:
