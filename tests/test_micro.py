@@ -384,6 +384,24 @@ def test_cancellation_when_patience_expires(monkeypatch: pytest.MonkeyPatch) -> 
     assert series(res, BACKLOG)[:5] == [0, 2, 1, 1, 1]
 
 
+def test_goods_arriving_as_patience_runs_out_ship(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the very instant a waiting customer's patience runs out, goods arriving for them ship
+    first: the order is served, not cancelled. Make-to-order, constant lead 2, nothing on hand.
+      0.5 A (patience 2) waits, quote 2.5; its unit lands at 2.5 = A's deadline: A ships
+      1.0 B (patience 2) waits, quote 3.0; its unit lands at 3.0 = B's deadline: B ships
+    """
+    data = make_scenario(initial_stock=0, horizon_days=4,
+                         replenishment={"rule": "make_to_order"},
+                         lead_time_days={"dist": "constant", "value": 2.0})
+    m, log, _ = run_hand(monkeypatch, data,
+                         [Customer(0.5, patience=2.0), Customer(1.0, patience=2.0)])
+    assert_log(kinds(log, "arrive", "cancel", "receive", "done"), [
+        ("arrive", 0.5, 1, "backorder", 2.5), ("arrive", 1.0, 1, "backorder", 3.0),
+        ("receive", 2.5, 1), ("done", 0.5, 2.5), ("receive", 3.0, 1), ("done", 1.0, 3.0),
+    ])
+    assert m["backorders"] == 2 and m["cancellations"] == 0 and m["quote_on_time_rate"] == 1.0
+
+
 @pytest.mark.parametrize("buffer", [0.0, 0.6])
 def test_max_quoted_wait_refuses(monkeypatch: pytest.MonkeyPatch, buffer: float) -> None:
     """Backorder with max_quoted_wait_days 2 (and a quote buffer of 0 or 0.6 days).

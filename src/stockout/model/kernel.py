@@ -15,10 +15,11 @@ in one function, with the levels and counters it touches in local variables:
   (a cap) or queued, with the deadline of their patience; under the built-in out-of-stock
   policy: the sale lost, or the customer waiting to be notified.
 
-Everything else (another policy, a receipt while someone waits to be notified, a shipment that
+Deadlines of orders already shipped are dropped as they come due. Everything else (another
+policy, a deadline that cancels, a receipt while someone waits to be notified, a shipment that
 ends otherwise, free stock to set aside for a new order) goes through the stock point's own
 methods, after the locals are written back; and they are written back before every yield to
-SimPy, so that other events (the daily step, warm-up, deadlines, reviews) see and change the real
+SimPy, so that other events (the daily step, the warm-up's end, reviews) see and change the real
 state. The results are identical to the ordinary loop, floating-point operation for operation
 (``tests/test_kernel.py`` compares them field by field), so the code below mirrors
 ``StockPoint.arrive``, ``_shortage``, ``quote``, ``receive``, ``_allocate``, ``_ship`` and
@@ -38,7 +39,7 @@ from simpy.events import Timeout
 from ..policies.availability import BACKORDER, Backorder, OutOfStock
 from ..policies.replenishment import OrderUpTo
 from ..scenario.schema import Constant
-from .stockpoint import EPS, RECEIVE, Order, StockPoint, compact_in_place
+from .stockpoint import DEADLINE, DEADLINE_RANK, EPS, RECEIVE, Order, StockPoint, compact_in_place
 
 if TYPE_CHECKING:
     from .demand import DemandCandidates
@@ -107,7 +108,6 @@ def arrivals(
     partial = sp.partial
     prepay = sp.prepay
     p_late, p_stockout, p_declined = sp.p_late, sp.p_stockout, sp.p_declined
-    on_deadline = sp._on_deadline  # noqa: SLF001 - the stock point's own deadline handler
     # the replenishment rule: order-up-to inline, any other through its method
     rule = sp.rule.order_quantity
     up_to = sp.rule.S if type(sp.rule) is OrderUpTo else None
@@ -154,8 +154,7 @@ def arrivals(
         churn=bool(p_late or p_stockout or p_declined or sp.p_cancel),
     ):
         for i, t in enumerate(times):
-            # another event comes first (not just deadlines of orders already shipped, which
-            # Model._must_wait drops): hand the state over, let it run
+            # another event comes first: hand the state over, let it run
             if t >= queue[0][0] and must_wait(t):
                 _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
                             supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
@@ -188,6 +187,9 @@ def arrivals(
                 if head[0] > t:
                     break
                 day, ship_id, _, q_in, kind = head
+                if kind == DEADLINE and q_in.done:  # the order has shipped: nothing to do
+                    heappop(receipts)
+                    continue
                 if kind != receive or notify:
                     blocked = True
                     break
@@ -377,8 +379,8 @@ def arrivals(
                     cash += amount
                     a_cash += amount * (horizon - t)
                 if patience[i] < INF and t + patience[i] < horizon:
-                    ev = Timeout(env, t + patience[i] - env.now, order)
-                    ev.callbacks.append(on_deadline)
+                    heappush(receipts,
+                             (t + patience[i], DEADLINE_RANK + order.id, sp, order, DEADLINE))
                 if not continuous:
                     continue
             # ---- continuous review after a fill or a backorder (review and place_order)

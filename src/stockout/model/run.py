@@ -26,7 +26,7 @@ from ..scenario.schema import Scenario, ScheduledRule
 from ..streams import Streams
 from . import kernel
 from .demand import DemandCandidates, scripted_orders
-from .stockpoint import LOST, RECEIVE, Order, StockPoint
+from .stockpoint import DEADLINE, LOST, RECEIVE, StockPoint
 from .supply import LaneRun, Route, SupplierRun
 from .windows import draw_windows
 
@@ -95,11 +95,12 @@ class Model:
         self.population = Population(scenario.customers.population)
         self._order_id = 0
         self.shipment_id = 0
-        # Receipts due, as a heap of (day, shipment id, stock point, qty, kind). They are applied
-        # lazily, in day order, by ``flush(t)`` before anything else happens at or after their
-        # day: every event handler flushes first, so the result is exactly that of one SimPy
-        # event per receipt, without paying for one.
-        self.receipts: list[tuple[float, int, StockPoint, int, int]] = []
+        # Shipments ending and waiting orders' deadlines, as a heap of (day, rank, stock point,
+        # qty or order, kind) (see ``stockpoint.DEADLINE_RANK``). They are applied lazily, in
+        # that order, by ``flush(t)`` before anything else happens at or after their day: every
+        # event handler flushes first, so the result is that of one SimPy event each, without
+        # paying for one (at the very instant of another event, they come first).
+        self.receipts: list[tuple[float, int, StockPoint, Any, int]] = []
         self.backlog_total = 0
         self.max_backlog_total = 0
         self.windows: list[tuple[str, str, float, float]] = []
@@ -232,12 +233,17 @@ class Model:
         return t
 
     def flush(self, t: float) -> None:
-        """Apply every shipment ending at or before ``t``, in day order."""
+        """Apply every shipment ending and every deadline at or before ``t``, in day order.
+
+        A deadline cancels its order unless it has shipped (nearly all have)."""
         heap = self.receipts
         while heap and heap[0][0] <= t:
             day, sid, sp, qty, kind = heappop(heap)
             if kind == RECEIVE:
                 sp.receive(day, qty, sid)
+            elif kind == DEADLINE:
+                if not qty.done:
+                    sp.cancel(qty, day)
             elif kind == LOST:
                 sp.lose_in_transit(day, qty, sid)
             else:
@@ -295,31 +301,19 @@ class Model:
                 arrive[k](t, q, p, uc, un)
 
     def _must_wait(self, t: float) -> bool:
-        """Whether the arrival process must let SimPy run the events due before a customer at
-        ``t``, after dropping those that would do nothing.
-
-        A waiting order's deadline is a Timeout whose value is the Order (``_shortage``). Nearly
-        all of them fire after the order has shipped, when they do nothing but move the clock,
-        and each costs two SimPy events: its own and the arrival process's wait behind it. Such
-        deadlines at the head of the queue, up to where that wait would resume the process
+        """Whether the arrival process must let SimPy run an event due before a customer at
+        ``t``. If none is, the clock is set to where a wait would have resumed it
         (``now + (t - now)``, which rounding can put a hair off ``t``; its timeout would be
-        scheduled at normal priority after everything already there), are dropped. If nothing
-        else is due before then, the clock is set to that instant, exactly as the wait would
-        have left it, and the process goes on without a SimPy event; otherwise it waits.
-        """
+        scheduled at normal priority after everything already there), and the process goes on
+        without a SimPy event."""
         env = self.env
-        queue = env._queue  # noqa: SLF001 - SimPy's heap of (time, priority, id, event)
         now = env._now  # noqa: SLF001
         resume = now + (t - now)
-        while True:
-            when, priority, _, event = queue[0]
-            if when > resume or (when == resume and priority > NORMAL):
-                env._now = resume  # noqa: SLF001 - where the wait would have resumed
-                return False
-            order = event._value  # noqa: SLF001
-            if type(order) is not Order or not order.done:
-                return True  # an event that does something: SimPy runs it, in order
-            heappop(queue)
+        when, priority, _, _ = env._queue[0]  # noqa: SLF001 - SimPy's heap of (time, priority, id, event)
+        if when > resume or (when == resume and priority > NORMAL):
+            env._now = resume  # noqa: SLF001 - where the wait would have resumed
+            return False
+        return True
 
     def _scripted(self, sp: StockPoint, orders: list[tuple[float, int, float, float]]):  # noqa: ANN202
         env = self.env

@@ -24,8 +24,6 @@ from heapq import heappush
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import Timeout
-
 from ..policies.availability import (
     BACKORDER,
     PREORDER,
@@ -45,6 +43,11 @@ if TYPE_CHECKING:
 
 EPS = 1e-9
 RECEIVE, LOST, NEVER_SHIPPED = 0, 1, 2  # how a shipment ends
+DEADLINE = 3  # a waiting order's patience runs out (``Model.flush``)
+# Entries of ``Model.receipts`` sort by (day, rank): a shipment's rank is its id, a deadline's
+# this plus its order's id, so at the same instant shipments end first (an order whose goods
+# arrive as its customer's patience runs out ships), deadlines in the order they were set.
+DEADLINE_RANK = 1 << 62
 
 
 def compact_in_place(d: dict[Any, Any]) -> None:
@@ -405,8 +408,8 @@ class StockPoint:
         if self.prepay:
             self._cash_add(order.remaining * self.price, t)
         if patience < math.inf and t + patience < self.horizon:
-            ev = Timeout(self.env, t + patience - self.env.now, order)
-            ev.callbacks.append(self._on_deadline)
+            heappush(self.model.receipts,
+                     (t + patience, DEADLINE_RANK + order.id, self, order, DEADLINE))
         if not self.partial and free > 0:
             # set free stock aside for this order (it is at the head: nobody else waits)
             self._allocate(t)
@@ -534,15 +537,6 @@ class StockPoint:
                     e = route.revise(t, e, departs)  # type: ignore[union-attr]
             out.append((e, q))
         return out
-
-    def _on_deadline(self, event: Timeout) -> None:
-        order: Order = event._value  # noqa: SLF001 - simpy keeps the payload here
-        if order.done:
-            return
-        t = self.env.now
-        self.model.flush(t)
-        if not order.done:
-            self.cancel(order, t)
 
     def cancel(self, order: Order, t: float) -> None:
         """The customer cancels a waiting order: refund, free what was set aside for it."""
