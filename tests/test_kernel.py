@@ -100,8 +100,8 @@ def test_kernel_equals_the_ordinary_loop(case: str, monkeypatch: pytest.MonkeyPa
     for policy in ("bo", "oos", "bo-partial", "bo-capped"):
         for rep in range(2):
             fast = simulate(sc, policy, rep)
-            # the reference: the ordinary loop, letting SimPy run every event (no deadline of
-            # an order already shipped dropped from its queue)
+            # the reference: the ordinary loop, waiting for SimPy at every event due before a
+            # customer (never moving the clock ahead by itself)
             with monkeypatch.context() as m:
                 m.setattr(Model, "use_kernel", False)
                 m.setattr(Model, "_must_wait", lambda self, t: True)
