@@ -241,7 +241,7 @@ class Model:
             day, sid, sp, qty, kind = heappop(heap)
             if kind == RECEIVE:
                 sp.receive(day, qty, sid)
-            elif kind == DEADLINE:
+            elif kind == DEADLINE:  # (day, rank, stock point, order, DEADLINE)
                 if not qty.done:
                     sp.cancel(qty, day)
             elif kind == LOST:
