@@ -5,8 +5,9 @@ The rate of product p at time t is
     orders_per_day · season(t) · spikes(t) · N(t) / N0
 
 with N(t) the active population (which depends on the policy through churn). Candidates are drawn
-day by day at an upper bound of that rate that does not depend on the policy: the seasonal peak,
-the largest spike multiplier touching the day, and the population untouched by bad experiences.
+day by day at an upper bound of that rate that does not depend on the policy: the profile's
+largest value that day (season, weekday, month, trend), the largest spike multiplier touching the
+day, and the population untouched by bad experiences.
 Each candidate carries everything about the customer (a thinning uniform, quantity, patience and
 the uniforms of their later choices), drawn in numpy batches from streams named after the
 product, so every policy in a replication sees exactly the same candidates (common random
@@ -85,7 +86,15 @@ class DemandCandidates:
         s, bound = self.season, 1.0
         days = np.arange(d0, d1, dtype=float)
         if s is not None:
-            bound = 1.0 + s.amplitude
+            if s.amplitude > 0:
+                # the cosine's largest value on [d, d+1]: 1 if a peak falls in it, else the larger
+                # of its values at the two ends (bounding every day by the seasonal peak made
+                # candidates that thinning threw away, a share of about amplitude / (1 + it))
+                u0 = (days - s.peak_day) / s.period_days
+                u1 = (days + 1 - s.peak_day) / s.period_days
+                ends = np.maximum(np.cos(2 * np.pi * u0), np.cos(2 * np.pi * u1))
+                top = np.where(np.ceil(u0) <= u1, 1.0, ends)
+                bound = 1.0 + s.amplitude * np.minimum(top + 1e-9, 1.0)
             if s.weekday is not None:
                 bound = bound * np.asarray(s.weekday)[np.arange(d0, d1) % 7]
             if s.monthly is not None:

@@ -1,0 +1,56 @@
+"""Demand candidates: the thinned Poisson process has the rate the scenario asks for.
+
+Candidates are drawn day by day at an upper bound of the rate and thinned to it
+(``model/demand.py``). A bound that fell below the rate anywhere would lose demand there, so the
+orders kept are compared with the rate's integral, computed in closed form: over day d the
+seasonal factor 1 + A·cos(2π(t − peak)/P) integrates to
+1 + A·P/(2π)·[sin(2π(d + 1 − peak)/P) − sin(2π(d − peak)/P)]. The count of orders in a set of
+days is Poisson with that mean; each check allows 4.5 standard deviations (a false alarm about
+once in 150,000 checks).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import make_scenario
+
+from stockout.model.run import Model
+from stockout.scenario.schema import Scenario
+
+DAYS = 100_000
+BASE = 6.0
+WEEKDAY = [1.0, 1.0, 1.2, 1.0, 0.8, 1.5, 0.5]
+
+
+def expected_per_day(amplitude: float, period: float, peak: float) -> np.ndarray:
+    d = np.arange(DAYS, dtype=float)
+    k = 2 * np.pi / period
+    season = 1 + amplitude / k * (np.sin(k * (d + 1 - peak)) - np.sin(k * (d - peak)))
+    return BASE * season * np.asarray(WEEKDAY)[np.arange(DAYS) % 7]
+
+
+@pytest.mark.parametrize(("amplitude", "period", "peak"), [
+    (0.9, 365.0, 40.0),  # a yearly season, nearly switched off at its trough
+    (0.6, 9.5, 3.3),  # a short period: peaks fall at every fraction of a day
+    (1.0, 0.7, 0.2),  # a period shorter than a day: every day holds a peak
+])
+def test_orders_follow_the_seasonal_rate(amplitude: float, period: float, peak: float) -> None:
+    data = make_scenario(orders_per_day=BASE, horizon_days=DAYS, product={"demand": {
+        "seasonality": {"amplitude": amplitude, "period_days": period, "peak_day": peak,
+                        "weekday": WEEKDAY}}})
+    model = Model(Scenario.model_validate(data), "p", 0)
+    (_, candidates), = model.demand
+    times = np.concatenate([c[1] for c in candidates.chunk_arrays(prethin=True)])
+    counts = np.bincount(times.astype(np.int64), minlength=DAYS)
+    mean = expected_per_day(amplitude, period, peak)
+    # in all, and in eight parts of the season's cycle (where a bound too low would show)
+    phase = ((np.arange(DAYS) + 0.5 - peak) / period) % 1.0
+    groups = [np.ones(DAYS, dtype=bool)] + [
+        (phase >= i / 8) & (phase < (i + 1) / 8) for i in range(8)
+    ]
+    for group in groups:
+        got, want = counts[group].sum(), mean[group].sum()
+        assert abs(got - want) <= 4.5 * math.sqrt(want), (got, want)
