@@ -79,6 +79,8 @@ def _store(sp: StockPoint, values: tuple[Any, ...]) -> None:
     ) = values
     model.backlog_total = sp.backlog
     model.max_backlog_total = sp.max_backlog
+    # shipments left the pipeline here without updating the quote walk's prefix: start afresh
+    sp.walk_n = sp.walk_units = sp.walk_next = 0
 
 
 def _constant(spec: object) -> float | None:
@@ -334,8 +336,10 @@ def arrivals(
                         found = route.overdue(t, found)  # type: ignore[arg-type]
                     quote = found if found > t else t  # type: ignore[operator]
                 else:
-                    # what StockPoint.quote reads of the hot state
+                    # what StockPoint.quote reads of the hot state (the walk starts afresh:
+                    # shipments left the pipeline here without updating its walked prefix)
                     sp.on_hand, sp.backlog, sp.pipeline_units = on_hand, backlog, pipeline_units
+                    sp.walk_n = sp.walk_units = sp.walk_next = 0
                     quote = sp.quote(t, q)
                 quote = quote + buffer
                 if counting:

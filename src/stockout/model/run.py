@@ -441,7 +441,7 @@ class Model:
         sp.replenishment_orders += 1
         sp.units_ordered += qty
         sp.receive(day, qty, None)
-        sp.pipeline_units -= sp.pipeline.pop(sid)[1]
+        sp._pipeline_pop(sid)  # noqa: SLF001 - the model's own delivery of a known shipment
 
 
 # ---------------------------------------------------------------------- results

@@ -180,6 +180,9 @@ class StockPoint:
         "unit_cost",
         "units_ordered",
         "waiting_total",
+        "walk_n",
+        "walk_next",
+        "walk_units",
         "warmup",
     )
 
@@ -237,6 +240,11 @@ class StockPoint:
         self.pipeline: dict[int, tuple[float, int]] = {}  # shipment id -> (expected day, qty)
         self.pipeline_in_order = True  # expected days were added in non-decreasing order
         self.pipeline_units = 0  # units in the pipeline (on order, plus known scheduled deliveries)
+        # Where the last quote's walk of the pipeline stopped (``_pipeline_day``): the walked
+        # prefix is every shipment with an id below ``walk_next`` (ids grow in the pipeline's
+        # order), ``walk_n`` shipments holding ``walk_units`` units. Kept up to date as
+        # shipments leave (``_pipeline_pop``), so the next quote resumes there.
+        self.walk_n = self.walk_units = self.walk_next = 0
         # shipments on a lane with closures: shipment id -> expected departure, so quotes can
         # re-estimate their arrival with the closures known at the time of the quote
         self.revisable: dict[int, float] = {}
@@ -481,23 +489,23 @@ class StockPoint:
                     return expected
             return shipments[-1][0]
         values: Any = pipeline.values()
+        held: list[tuple[float, int]] = []
         if self.revisable:
             # In order, shipments leave in order too: only the oldest ones, leaving before the
             # last known closure ends, can be held by it; held, they still arrive no later
             # than those leaving after it, so the order is kept.
             lane_end = route.lane.closures.all.known_end(t)  # type: ignore[union-attr]
-            held = []
             rev = self.revisable
             for sid, (e, q) in pipeline.items():
                 departs = rev.get(sid)
                 if departs is None or departs >= lane_end:
                     break
                 held.append((route.revise(t, e, departs), q))  # type: ignore[union-attr]
-            if held:
-                values = held + list(islice(values, len(held), None))
         excess = self.pipeline_units - need
         found = None
         if excess < need:  # nearer the end: the entry where the units after it drop to <= excess
+            if held:
+                values = held + list(islice(values, len(held), None))
             after = 0
             for expected, q in reversed(values):
                 after += q
@@ -505,12 +513,20 @@ class StockPoint:
                     found = expected
                     break
         else:
-            cum = 0
-            for expected, q in values:
+            # From the start: the entry where the running sum of units reaches ``need``. The
+            # walk resumes where the last one stopped when that is still short of ``need``
+            # (consecutive quotes ask for more and more as the backlog grows): the entries
+            # before it are skipped by ``islice``, in C.
+            n, cum = self.walk_n, self.walk_units
+            if cum >= need:
+                n = cum = 0
+            for sid, (expected, q) in islice(pipeline.items(), n, None):
                 cum += q
                 if cum >= need:
-                    found = expected
+                    found = expected if n >= len(held) else held[n][0]
+                    self.walk_n, self.walk_units, self.walk_next = n, cum - q, sid
                     break
+                n += 1
         assert found is not None
         if found < t and route is not None and route.uncertain:
             return route.overdue(t, found)
@@ -565,7 +581,11 @@ class StockPoint:
         """Goods arrive: put them on hand and give them to the oldest waiting orders first."""
         rest = self.horizon - t
         if shipment is not None:
-            self.pipeline_units -= self.pipeline.pop(shipment)[1]
+            q = self.pipeline.pop(shipment)[1]  # _pipeline_pop(shipment), inlined
+            self.pipeline_units -= q
+            if shipment < self.walk_next:
+                self.walk_n -= 1
+                self.walk_units -= q
             if self.revisable:
                 self.revisable.pop(shipment, None)
             self.on_order -= qty
@@ -578,9 +598,17 @@ class StockPoint:
         if self.notify and self.on_hand - self.reserved > 0:
             self._notify_returns(t)
 
+    def _pipeline_pop(self, shipment: int) -> None:
+        """Shipment ``shipment`` leaves the pipeline (arrived, lost or cancelled)."""
+        q = self.pipeline.pop(shipment)[1]
+        self.pipeline_units -= q
+        if shipment < self.walk_next:  # it was in the walked prefix
+            self.walk_n -= 1
+            self.walk_units -= q
+
     def lose_in_transit(self, t: float, qty: int, shipment: int) -> None:
         """A shipment is lost on the way: it leaves the pipeline and never arrives."""
-        self.pipeline_units -= self.pipeline.pop(shipment)[1]
+        self._pipeline_pop(shipment)
         self.revisable.pop(shipment, None)
         self.on_order -= qty
         self.a_on_order -= qty * (self.horizon - t)
@@ -591,7 +619,7 @@ class StockPoint:
 
     def cancel_shipment(self, t: float, qty: int, shipment: int) -> None:
         """Units the supplier will never ship (a short shipment): they leave the pipeline."""
-        self.pipeline_units -= self.pipeline.pop(shipment)[1]
+        self._pipeline_pop(shipment)
         self.on_order -= qty
         self.a_on_order -= qty * (self.horizon - t)
         if self.continuous:

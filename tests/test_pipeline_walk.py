@@ -1,0 +1,56 @@
+"""The quote's pipeline walk (``StockPoint._pipeline_day``) against a plain walk.
+
+The walk from the start of the pipeline resumes where the last one stopped, with the units of
+the walked prefix kept up to date as shipments leave it. Whatever sequence of shipments joining,
+leaving (from anywhere: random lead times make them arrive out of order) and quotes, the answer
+must be the plain one: the expected day of the first shipment, in the pipeline's order, by which
+``need`` units have come.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import make_scenario
+
+from stockout.model.run import Model
+from stockout.model.stockpoint import RECEIVE
+from stockout.scenario.schema import Scenario
+
+
+def plain_day(pipeline: dict[int, tuple[float, int]], need: int) -> float:
+    cum = 0
+    for expected, q in pipeline.values():
+        cum += q
+        if cum >= need:
+            return expected
+    raise AssertionError("need beyond the pipeline")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_resumed_walk_equals_the_plain_walk(seed: int) -> None:
+    """Long random sequences (quotes ask for any number of units, shipments leave from
+    anywhere, by arriving or otherwise), every quote checked."""
+    rng = np.random.default_rng(seed)
+    data = make_scenario(lead_time_days={"dist": "constant", "value": 3.0}, horizon_days=50)
+    sp = Model(Scenario.model_validate(data), "p", 0).products[0]
+    expected, checked = 0.0, 0
+    for _ in range(3000):
+        op = rng.choice(["add", "add", "leave", "quote", "quote"])
+        if op == "add":  # a shipment joins, expected no earlier than the last (in order)
+            expected += float(rng.exponential(0.5))
+            sp.add_shipment(math.inf, expected, int(rng.integers(1, 6)), RECEIVE)
+        elif op == "leave" and sp.pipeline:
+            sid = list(sp.pipeline)[int(rng.integers(len(sp.pipeline)))]
+            if rng.random() < 0.5:
+                sp.receive(1.0, sp.pipeline[sid][1], sid)
+            else:
+                sp._pipeline_pop(sid)  # noqa: SLF001 - lost or cancelled
+        elif op == "quote" and sp.pipeline_units:
+            need = int(rng.integers(1, sp.pipeline_units + 1))
+            assert sp._pipeline_day(0.0, need) == plain_day(sp.pipeline, need)  # noqa: SLF001
+            checked += 1
+    assert checked > 500
+    assert sp.pipeline_units == sum(q for _, q in sp.pipeline.values())
