@@ -54,3 +54,37 @@ def test_resumed_walk_equals_the_plain_walk(seed: int) -> None:
             checked += 1
     assert checked > 500
     assert sp.pipeline_units == sum(q for _, q in sp.pipeline.values())
+
+
+def test_cached_reestimates_equal_fresh_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quotes on a lane with frequent random closures: every quote equals the one computed
+    with the cache of re-estimated arrivals emptied first."""
+    from stockout.model import simulate
+    from stockout.model.stockpoint import StockPoint
+
+    data = make_scenario(
+        orders_per_day=6.0, order_up_to=30, horizon_days=400,
+        lead_time_days={"dist": "gamma", "mean": 4.0, "cv": 0.5},
+        replenishment={"lane": "sea"},
+        extra={"lanes": [{"id": "sea", "transit_days": {"dist": "uniform", "low": 2, "high": 5},
+                          "disruptions": [{"every_days": {"dist": "exponential", "mean": 12},
+                                           "duration_days": {"dist": "uniform", "low": 1,
+                                                             "high": 6}}]}]},
+    )
+    original = StockPoint._pipeline_day  # noqa: SLF001
+    calls = {"quotes": 0, "cached": 0}
+
+    def checked(self: StockPoint, t: float, need: int) -> float:
+        calls["cached"] += bool(self.revised)
+        got = original(self, t, need)
+        kept = dict(self.revised)
+        self.revised.clear()
+        fresh = original(self, t, need)
+        self.revised.update(kept)
+        assert got == fresh
+        calls["quotes"] += 1
+        return got
+
+    monkeypatch.setattr(StockPoint, "_pipeline_day", checked)
+    simulate(Scenario.model_validate(data), "p", 0)
+    assert calls["quotes"] > 200 and calls["cached"] > 50, calls

@@ -169,6 +169,8 @@ class StockPoint:
         "released",
         "replenishment_orders",
         "reserved",
+        "revised",
+        "revised_known",
         "revisable",
         "route",
         "rule",
@@ -248,6 +250,10 @@ class StockPoint:
         # shipments on a lane with closures: shipment id -> expected departure, so quotes can
         # re-estimate their arrival with the closures known at the time of the quote
         self.revisable: dict[int, float] = {}
+        # their arrivals as re-estimated by ``route.revise``, valid while the count of closures
+        # begun stays ``revised_known``: a re-estimate depends on the quote's time through it alone
+        self.revised: dict[int, float] = {}
+        self.revised_known = 0
         self.last_expected = -math.inf
         self.notify: deque[tuple[float, int, float, float]] = deque()
         self.preorders_taken = 0
@@ -494,13 +500,16 @@ class StockPoint:
             # In order, shipments leave in order too: only the oldest ones, leaving before the
             # last known closure ends, can be held by it; held, they still arrive no later
             # than those leaving after it, so the order is kept.
-            lane_end = route.lane.closures.all.known_end(t)  # type: ignore[union-attr]
-            rev = self.revisable
+            lane_end = self._known_closures(t)
+            rev, revised = self.revisable, self.revised
             for sid, (e, q) in pipeline.items():
                 departs = rev.get(sid)
                 if departs is None or departs >= lane_end:
                     break
-                held.append((route.revise(t, e, departs), q))  # type: ignore[union-attr]
+                r = revised.get(sid)
+                if r is None:
+                    r = revised[sid] = route.revise(t, e, departs)  # type: ignore[union-attr]
+                held.append((r, q))
         excess = self.pipeline_units - need
         found = None
         if excess < need:  # nearer the end: the entry where the units after it drop to <= excess
@@ -539,8 +548,9 @@ class StockPoint:
             return [entry for _, entry in items]
         # A shipment leaving after the last closure known at ``t`` is held by none:
         # ``route.revise`` would give max(e, departs + transit quote), so that is computed here.
-        lane_end = route.lane.closures.all.known_end(t)  # type: ignore[union-attr]
+        lane_end = self._known_closures(t)
         transit = route.transit_quote  # type: ignore[union-attr]
+        revised = self.revised
         out = []
         for sid, (e, q) in items:
             departs = rev.get(sid)
@@ -550,9 +560,22 @@ class StockPoint:
                     if arrival > e:
                         e = arrival
                 else:
-                    e = route.revise(t, e, departs)  # type: ignore[union-attr]
+                    r = revised.get(sid)
+                    if r is None:
+                        r = revised[sid] = route.revise(t, e, departs)  # type: ignore[union-attr]
+                    e = r
             out.append((e, q))
         return out
+
+    def _known_closures(self, t: float) -> float:
+        """The end of the last lane closure begun by ``t``. The re-estimated arrivals kept in
+        ``revised`` are dropped when a closure has begun since they were computed; only
+        shipments held by a known closure are re-estimated, so few are kept."""
+        known, lane_end = self.route.lane.closures.all.known(t)  # type: ignore[union-attr]
+        if known != self.revised_known:
+            self.revised.clear()
+            self.revised_known = known
+        return lane_end
 
     def cancel(self, order: Order, t: float) -> None:
         """The customer cancels a waiting order: refund, free what was set aside for it."""

@@ -127,8 +127,13 @@ class Blackouts:
     def known_end(self, now: float) -> float:
         """The end of the last interval begun by ``now`` (-inf if none): work starting after it
         is not delayed by anything known at ``now``."""
+        return self.known(now)[1]
+
+    def known(self, now: float) -> tuple[int, float]:
+        """How many intervals have begun by ``now``, and the end of the last of them (-inf if
+        none). ``finish(start, work, now)`` depends on ``now`` only through that count."""
         k = bisect_right(self.starts, now)
-        return self.ends[k - 1] if k else -math.inf
+        return k, (self.ends[k - 1] if k else -math.inf)
 
 def multiplier_bounds(
     windows: list[tuple[float, float, float]], d0: int, d1: int
