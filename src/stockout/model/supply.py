@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
-from heapq import heappush
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -204,8 +203,8 @@ class Route:
                 sp.never_shipped += short  # known now, so the refund counts with the order
                 sp.add_shipment(ready, expected, short, NEVER_SHIPPED)
             return
-        # self._ship(sp, ready, expected, qty) and sp.add_shipment, inlined: under continuous
-        # review this runs for nearly every customer
+        # self._ship(sp, ready, expected, qty), inlined: under continuous review this runs for
+        # nearly every customer
         kind = RECEIVE
         if self.lane is not None:
             # the trip, held while the lane is closed (closures.finish's fast test, inlined);
@@ -221,18 +220,9 @@ class Route:
                 kind = LOST
         else:
             arrival = ready
-        model = sp.model
-        model.shipment_id += 1
-        sid = model.shipment_id
-        sp.pipeline[sid] = (expected, qty)
-        sp.pipeline_units += qty
-        if expected < sp.last_expected:
-            sp.pipeline_in_order = False
-        sp.last_expected = expected
-        if arrival < sp.horizon:  # else it is still on order at the horizon
-            heappush(model.receipts, (arrival, sid, sp, qty, kind))
+        sp.add_shipment(arrival, expected, qty, kind)
         if self.lane_closes:
-            sp.revisable[sid] = expected - self.transit_quote
+            sp.revisable[sp.model.shipment_id] = expected - self.transit_quote
 
     def _ship(self, sp: StockPoint, ready: float, expected: float, qty: int) -> None:
         if qty <= 0:
