@@ -213,11 +213,6 @@ class Model:
         self.shipment_id += 1
         return self.shipment_id
 
-    def backlog_changed(self, delta: int) -> None:
-        self.backlog_total += delta
-        if self.backlog_total > self.max_backlog_total:
-            self.max_backlog_total = self.backlog_total
-
     def churn(self, sp: StockPoint, t: float) -> None:
         """A customer leaves for good after a bad experience with product ``sp``."""
         pop = self.population

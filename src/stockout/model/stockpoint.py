@@ -321,7 +321,7 @@ class StockPoint:
         self.a_backlog += units * (self.horizon - t)
         if units > 0 and self.backlog > self.max_backlog:
             self.max_backlog = self.backlog
-        model = self.model  # model.backlog_changed(units), inlined: every wait begins and ends here
+        model = self.model  # the model's total and its maximum: every wait begins and ends here
         model.backlog_total += units
         if model.backlog_total > model.max_backlog_total:
             model.max_backlog_total = model.backlog_total

@@ -170,7 +170,8 @@ class Route:
         done = start + work
         expected = done + self.lead_quote
         ready = done + lead
-        # outages.clear(start, the later of the two), inlined
+        # Inside the kept gap between outages (``Blackouts``) from start to the later of the
+        # two, no outage meets any step: ``finish(a, work)`` is ``a + work`` for each of them
         if not (outages.gap_start <= start
                 and (expected if expected > ready else ready) < outages.gap_end):
             finish = outages.finish  # an outage is near: the sums above may not hold

@@ -97,13 +97,6 @@ class Blackouts:
             return end  # == the walk's answer: it would add nothing to start + work
         return self._walk(start, work, known_at)
 
-    def clear(self, start: float, end: float) -> bool:
-        """Whether no interval meets [start, end], as far as the kept gap tells (False may be
-        wrong, True never is). Then ``finish(a, work)`` is ``a + work`` whenever
-        start <= a <= a + work <= end, whatever ``known_at``: a caller can add up several steps
-        without asking each time."""
-        return self.gap_start <= start and end < self.gap_end
-
     def _walk(self, start: float, work: float, known_at: float | None) -> float:
         """``finish`` the long way, through the windows in the way; keeps the gap of ``start``."""
         starts, ends = self.starts, self.ends
@@ -124,14 +117,10 @@ class Blackouts:
             i += 1
         return t + remaining
 
-    def known_end(self, now: float) -> float:
-        """The end of the last interval begun by ``now`` (-inf if none): work starting after it
-        is not delayed by anything known at ``now``."""
-        return self.known(now)[1]
-
     def known(self, now: float) -> tuple[int, float]:
         """How many intervals have begun by ``now``, and the end of the last of them (-inf if
-        none). ``finish(start, work, now)`` depends on ``now`` only through that count."""
+        none). ``finish(start, work, now)`` depends on ``now`` only through that count, and
+        work starting after that end is not delayed by anything known at ``now``."""
         k = bisect_right(self.starts, now)
         return k, (self.ends[k - 1] if k else -math.inf)
 
