@@ -495,11 +495,12 @@ class StockPoint:
                     return expected
             return shipments[-1][0]
         values: Any = pipeline.values()
-        held: list[tuple[float, int]] = []
+        held: Any = ()  # the first shipments' re-estimated (expected day, qty), if any
         if self.revisable:
             # In order, shipments leave in order too: only the oldest ones, leaving before the
             # last known closure ends, can be held by it; held, they still arrive no later
             # than those leaving after it, so the order is kept.
+            held = []
             lane_end = self._known_closures(t)
             rev, revised = self.revisable, self.revised
             for sid, (e, q) in pipeline.items():
