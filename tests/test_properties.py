@@ -60,7 +60,7 @@ def positive_dist(draw: st.DrawFn, lo: float = 0.0, hi: float = 6.0) -> dict[str
         return {"dist": "poisson", "mean": mean}
     if kind == "geometric":
         return {"dist": "geometric", "mean": max(1.0, mean)}
-    values = draw(st.lists(st.floats(min_value=0.0, max_value=hi), min_size=1, max_size=4))
+    values = draw(st.lists(st.floats(min_value=lo, max_value=hi), min_size=1, max_size=4))
     return {"dist": "empirical", "values": values}
 
 

@@ -103,6 +103,36 @@ def test_a_typo_in_a_scheduled_window_is_not_drowned_by_the_random_kind(tmp_path
     assert all("every_days" not in p.message for p in error.problems)
 
 
+CLOSURES = ('every_days = { dist = "exponential", mean = 120 }\n'
+            'duration_days = { dist = "uniform", low = 3, high = 10 }')
+
+
+def test_random_windows_too_dense_to_draw_are_an_error_not_a_crash(tmp_path: Path) -> None:
+    # closures every 1e-6 days (a slip of units) would be some 10**8 windows in 400 days:
+    # reported at load time with the file, line and key, not a failure midway through a run
+    error, path, text = broken(
+        tmp_path,
+        CLOSURES, 'every_days = { dist = "exponential", mean = 1e-6 }\n'
+        'duration_days = { dist = "constant", value = 1e-6 }',
+    )
+    problem = only(error)
+    assert problem.file == str(path)
+    assert problem.key_path == "lanes[road].disruptions[1].every_days"
+    assert problem.line == line_of(text, 'mean = 1e-6 }')
+    assert "200,000,000 windows" in problem.message and "at most 100,000" in problem.message
+    assert "longer" in problem.message
+
+
+def test_random_windows_just_within_the_limit_load(tmp_path: Path) -> None:
+    # 400 days / (0.002 + 0.002) days = 100,000 windows on average: allowed
+    text = FORMAT_TEXT.replace(
+        CLOSURES, 'every_days = { dist = "exponential", mean = 0.002 }\n'
+        'duration_days = { dist = "constant", value = 0.002 }',
+    )
+    assert text != FORMAT_TEXT
+    load_scenario_text(text, "ok.toml")
+
+
 def test_an_unknown_table_is_an_error_with_a_hint(tmp_path: Path) -> None:
     error, _, text = broken(tmp_path, "[costs]", "[cost]")
     problem = only(error)

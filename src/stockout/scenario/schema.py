@@ -768,4 +768,48 @@ def reference_problems(data: Mapping[str, Any]) -> list[ReferenceProblem]:
                     ReferenceProblem(path, err["msg"], err, Replenishment) for err in exc.errors()
                 ]
             problems += _rule_references(merged, path, suppliers, lanes, set(override))
+
+    horizon = meta.get("horizon_days") if isinstance(meta, Mapping) else None
+    if isinstance(horizon, int | float) and math.isfinite(horizon):
+        for section, key in (("products", "spikes"), ("suppliers", "outages"),
+                             ("lanes", "disruptions")):
+            for i, item in _items(data.get(section)):
+                table = item.get("demand") if section == "products" else item
+                windows = table.get(key) if isinstance(table, Mapping) else None
+                base: DataPath = (section, i, "demand", key) if section == "products" else (
+                    section, i, key)
+                for j, window in _items(windows):
+                    problems += _window_density(window, (*base, j), float(horizon))
     return problems
+
+
+MAX_WINDOWS = 100_000  # expected random windows of one spec over the horizon
+_DIST_ADAPTER: TypeAdapter[Any] = TypeAdapter(Distribution)
+
+
+def _window_density(window: Mapping[str, Any], path: DataPath, horizon: float
+                    ) -> list[ReferenceProblem]:
+    """A random window spec whose windows come so often that the horizon would hold more than
+    ``MAX_WINDOWS`` of them (on average): drawing them all would take minutes and memory, and
+    windows a millionth of a day apart are a mistake in the units, not a model."""
+    if "every_days" not in window:
+        return []
+    from ..distributions import mean_of  # the distributions module imports this one
+
+    try:
+        every = mean_of(_DIST_ADAPTER.validate_python(window["every_days"]))
+        duration = mean_of(_DIST_ADAPTER.validate_python(window.get("duration_days")))
+    except (ValidationError, TypeError, ValueError):
+        return []  # field validation reports these
+    start = window.get("start_day", 0.0)
+    span = horizon - (start if isinstance(start, int | float) else 0.0)
+    cycle = max(every, 0.0) + max(duration, 0.0)
+    if span <= 0 or cycle * MAX_WINDOWS >= span:
+        return []
+    expected = f"{span / cycle:,.0f}" if cycle > 0 else "endless"
+    return [ReferenceProblem((*path, "every_days"), (
+        f"windows every {every:.3g} days on average, each lasting {duration:.3g} days, give "
+        f"{expected} windows over the horizon ({span:g} days); at most {MAX_WINDOWS:,} are "
+        f"allowed: make every_days (or duration_days) longer, in days "
+        f"(together at least {span / MAX_WINDOWS:.3g} on average)"
+    ))]
