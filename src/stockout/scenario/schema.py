@@ -223,7 +223,9 @@ class Window(_Model):
 
 class RandomWindows(_Model):
     """Random windows: onsets every ``every_days`` (time from one window's end to the next
-    onset), each lasting ``duration_days``; from ``start_day`` on."""
+    onset), each lasting ``duration_days``; from ``start_day`` on. At most 100,000 windows
+    over the horizon on average: the mean of ``every_days`` plus that of ``duration_days`` must
+    be at least (horizon − ``start_day``) / 100,000."""
 
     every_days: Distribution
     duration_days: Distribution
