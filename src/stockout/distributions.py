@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -108,9 +109,11 @@ def quantile_of(spec: object, q: float) -> float:
 def _one_at_a_time(
     draw: Callable[[np.random.Generator, int], np.ndarray], rng: np.random.Generator
 ) -> Iterator[float]:
-    """Draws from ``draw`` handed out one at a time, a batch of ``BATCH`` drawn when needed."""
-    while True:
-        yield from draw(rng, BATCH).tolist()
+    """Draws from ``draw`` handed out one at a time, a batch of ``BATCH`` drawn when needed.
+
+    Built of C iterators (a chain of the batches' lists), so a draw resumes no Python frame:
+    only ``draw`` itself runs in Python, once a batch."""
+    return chain.from_iterable(map(np.ndarray.tolist, map(draw, repeat(rng), repeat(BATCH))))
 
 
 def uniforms(rng: np.random.Generator) -> Callable[[], float]:
