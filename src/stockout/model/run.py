@@ -178,7 +178,9 @@ class Model:
                         sid = self.next_shipment_id()
                         sp.pipeline[sid] = (d.day, d.quantity)  # known in advance: quotable
                         sp.pipeline_units += d.quantity
-                        sp.pipeline_in_order = False
+                        sp.pipeline_in_order = False  # in the order of the list, not of days
+                        sp.disorder = sid
+                        sp.last_expected = d.day
                         self.deliveries.append((sp, d.day, d.quantity, sid))
             spikes = draw_windows(
                 product.demand.spikes, self.horizon,

@@ -132,6 +132,7 @@ class StockPoint:
         "cash",
         "continuous",
         "counting",
+        "disorder",
         "ends",
         "env",
         "filled",
@@ -240,7 +241,12 @@ class StockPoint:
         self.cash = 0.0  # prepayments held for unshipped units
         self.queue: deque[Order] = deque()
         self.pipeline: dict[int, tuple[float, int]] = {}  # shipment id -> (expected day, qty)
-        self.pipeline_in_order = True  # expected days were added in non-decreasing order
+        # Whether the pipeline's expected days are in non-decreasing order. A shipment expected
+        # before the one added last breaks it, and ``disorder`` is then its id: the shipments
+        # from there on were added in order, so once every one before it has left, the pipeline
+        # is in order again (``_pipeline_day`` checks).
+        self.pipeline_in_order = True
+        self.disorder = 0
         self.pipeline_units = 0  # units in the pipeline (on order, plus known scheduled deliveries)
         # Where the last quote's walk of the pipeline stopped (``_pipeline_day``): the walked
         # prefix is every shipment with an id below ``walk_next`` (ids grow in the pipeline's
@@ -481,6 +487,10 @@ class StockPoint:
         pipeline = self.pipeline
         if pipeline.__sizeof__() > 128 * len(pipeline) + 1024:  # sys.getsizeof, minus its overhead
             compact_in_place(pipeline)
+        if not self.pipeline_in_order and next(iter(pipeline)) >= self.disorder:
+            # every shipment added before the last one out of order has left
+            self.pipeline_in_order = True
+            self.walk_n = self.walk_units = self.walk_next = 0
         if not self.pipeline_in_order:
             shipments = self._revised(t, pipeline.items())
             shipments.sort()
@@ -780,6 +790,7 @@ class StockPoint:
         self.pipeline_units += qty
         if expected < self.last_expected:
             self.pipeline_in_order = False
+            self.disorder = sid
         self.last_expected = expected
         if arrival < self.horizon:  # else it is still on order at the horizon
             heappush(model.receipts, (arrival, sid, self, qty, kind))
