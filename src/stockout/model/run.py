@@ -30,6 +30,7 @@ from .stockpoint import DEADLINE, LOST, RECEIVE, StockPoint
 from .supply import LaneRun, Route, SupplierRun
 from .windows import draw_windows
 
+SAMPLE_BLOCK = 64  # time-series points written to the array at a time
 MAX_POINTS = 2000  # time-series points per run, whatever the horizon
 BLOCK = 2048  # candidates turned into Python numbers at a time (see ``_merged_chunks``)
 
@@ -204,6 +205,7 @@ class Model:
         self.days = np.arange(1, n_points + 1, dtype=float) * self.bucket
         self.next_point = 0  # the next time-series point to sample
         self.series = np.full((len(self.products) + 1, n_points, len(SERIES)), np.nan)
+        self._samples: list[list[tuple[float, ...]]] = []  # points not yet written to ``series``
 
     # ------------------------------------------------------------------ ids and helpers
 
@@ -378,7 +380,19 @@ class Model:
             sp.sampled_shipped = sp.shipped_total
             sp.sampled_lost = sp.lost_total
         rows.append((on_hand, backlog, on_order, self.population.n, revenue, lost))
-        self.series[:, point] = rows
+        samples = self._samples
+        samples.append(rows)
+        if len(samples) == SAMPLE_BLOCK:
+            self._write_samples(point + 1)
+
+    def _write_samples(self, end: int) -> None:
+        """Write the points sampled since the last write, which end before ``end``, into
+        ``series``: one numpy assignment for many points (one per point cost more than the
+        sampling itself)."""
+        samples = self._samples
+        if samples:
+            self.series[:, end - len(samples) : end] = np.array(samples).transpose(1, 0, 2)
+            samples.clear()
 
     def _periodic_review(self, sp: StockPoint, period: float):  # noqa: ANN202
         env = self.env
@@ -432,6 +446,7 @@ class Model:
         while self.next_point < len(self.days):
             self._sample(self.next_point)
             self.next_point += 1
+        self._write_samples(self.next_point)
 
     def _deliver(self, sp: StockPoint, day: float, qty: int, sid: int) -> None:
         self.flush(day)
