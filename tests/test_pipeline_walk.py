@@ -97,7 +97,7 @@ def test_a_pipeline_out_of_order_is_walked_in_order_again_once_the_disorder_has_
 
 def test_cached_reestimates_equal_fresh_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """Quotes on a lane with frequent random closures: every quote equals the one computed
-    with the cache of re-estimated arrivals emptied first."""
+    with the caches (re-estimated arrivals, the closures known) emptied first."""
     from stockout.model import simulate
     from stockout.model.stockpoint import StockPoint
 
@@ -116,11 +116,15 @@ def test_cached_reestimates_equal_fresh_ones(monkeypatch: pytest.MonkeyPatch) ->
     def checked(self: StockPoint, t: float, need: int) -> float:
         calls["cached"] += bool(self.revised)
         got = original(self, t, need)
-        kept = dict(self.revised)
+        kept = dict(self.revised), (self.known_from, self.known_until, self.known_end)
         self.revised.clear()
+        self.known_from, self.known_until = math.inf, -math.inf  # the known closures afresh
         fresh = original(self, t, need)
-        self.revised.update(kept)
+        self.revised.update(kept[0])
+        self.known_from, self.known_until, self.known_end = kept[1]
         assert got == fresh
+        # the kept answer of which closures are known is the search's
+        assert self._known_closures(t) == self.route.lane.closures.all.known(t)[1]  # noqa: SLF001
         calls["quotes"] += 1
         return got
 

@@ -141,6 +141,9 @@ class StockPoint:
         "horizon",
         "id",
         "initial_stock",
+        "known_end",
+        "known_from",
+        "known_until",
         "last_expected",
         "lost_in_transit_total",
         "lost_total",
@@ -260,6 +263,9 @@ class StockPoint:
         # begun stays ``revised_known``: a re-estimate depends on the quote's time through it alone
         self.revised: dict[int, float] = {}
         self.revised_known = 0
+        # what ``_known_closures`` last answered, and the times it holds for (none yet)
+        self.known_end = -math.inf
+        self.known_from, self.known_until = math.inf, -math.inf
         self.last_expected = -math.inf
         self.notify: deque[tuple[float, int, float, float]] = deque()
         self.preorders_taken = 0
@@ -511,7 +517,10 @@ class StockPoint:
             # last known closure ends, can be held by it; held, they still arrive no later
             # than those leaving after it, so the order is kept.
             held = []
-            lane_end = self._known_closures(t)
+            lane_end = (
+                self.known_end if self.known_from <= t < self.known_until  # the usual case
+                else self._known_closures(t)
+            )
             rev, revised = self.revisable, self.revised
             for sid, (e, q) in pipeline.items():
                 departs = rev.get(sid)
@@ -581,11 +590,21 @@ class StockPoint:
     def _known_closures(self, t: float) -> float:
         """The end of the last lane closure begun by ``t``. The re-estimated arrivals kept in
         ``revised`` are dropped when a closure has begun since they were computed; only
-        shipments held by a known closure are re-estimated, so few are kept."""
-        known, lane_end = self.route.lane.closures.all.known(t)  # type: ignore[union-attr]
+        shipments held by a known closure are re-estimated, so few are kept.
+
+        The answer holds from the start of that closure to the start of the next one
+        (``known_from``, ``known_until``): quotes in between are answered without a search."""
+        if self.known_from <= t < self.known_until:
+            return self.known_end
+        closures = self.route.lane.closures.all  # type: ignore[union-attr]
+        known, lane_end = closures.known(t)
         if known != self.revised_known:
             self.revised.clear()
             self.revised_known = known
+        starts = closures.starts
+        self.known_from = starts[known - 1] if known else -math.inf
+        self.known_until = starts[known] if known < len(starts) else math.inf
+        self.known_end = lane_end
         return lane_end
 
     def cancel(self, order: Order, t: float) -> None:
