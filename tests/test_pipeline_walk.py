@@ -10,6 +10,7 @@ must be the plain one: the expected day of the first shipment, in the pipeline's
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -131,3 +132,63 @@ def test_cached_reestimates_equal_fresh_ones(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(StockPoint, "_pipeline_day", checked)
     simulate(Scenario.model_validate(data), "p", 0)
     assert calls["quotes"] > 200 and calls["cached"] > 50, calls
+
+
+def held_prefix_day(sp: Any, t: float, need: int) -> float:
+    """The quote of an in-order pipeline on a lane with closures, the plain way: the first
+    shipments, each revisable and leaving before the last closure known at ``t`` ends, are
+    re-estimated (``route.revise``), the rest keep their expected day; then the plain walk, and
+    the residual-time estimate if the shipment found is overdue."""
+    route = sp.route
+    lane_end = route.lane.closures.all.known(t)[1]
+    days, holding = {}, True
+    for sid, (e, _) in sp.pipeline.items():
+        departs = sp.revisable.get(sid)
+        holding = holding and departs is not None and departs < lane_end
+        days[sid] = route.revise(t, e, departs) if holding else e
+    cum = 0
+    for sid, (_, q) in sp.pipeline.items():
+        cum += q
+        if cum >= need:
+            found = days[sid]
+            return route.overdue(t, found) if found < t and route.uncertain else found
+    raise AssertionError("need beyond the pipeline")
+
+
+@pytest.mark.parametrize("short", [0.0, 0.3])
+def test_only_the_shipment_found_is_reestimated_and_it_is_the_held_prefixs(
+    monkeypatch: pytest.MonkeyPatch, short: float,
+) -> None:
+    """Quotes on a lane with frequent closures, with or without short shipments whose rest
+    never comes (a part of the pipeline that is not revisable and ends the held prefix): every
+    in-order quote equals the plain computation over the whole pipeline."""
+    from stockout.model import simulate
+    from stockout.model.stockpoint import StockPoint
+
+    data = make_scenario(
+        orders_per_day=6.0, order_up_to=30, horizon_days=300,
+        lead_time_days={"dist": "gamma", "mean": 4.0, "cv": 0.5},
+        supplier={"short_shipment_probability": short, "short_shipment_share": 0.5,
+                  "short_shipment_remainder": "never"},
+        replenishment={"lane": "sea"},
+        extra={"lanes": [{"id": "sea", "transit_days": {"dist": "uniform", "low": 2, "high": 5},
+                          "disruptions": [{"every_days": {"dist": "exponential", "mean": 10},
+                                           "duration_days": {"dist": "uniform", "low": 1,
+                                                             "high": 6}}]}]},
+    )
+    original = StockPoint._pipeline_day  # noqa: SLF001
+    calls = {"checked": 0, "held": 0, "mixed": 0}
+
+    def checked(self: StockPoint, t: float, need: int) -> float:
+        got = original(self, t, need)
+        if self.pipeline_in_order:
+            assert got == held_prefix_day(self, t, need)
+            calls["checked"] += 1
+            calls["held"] += bool(self.revised)
+            calls["mixed"] += len(self.revisable) < len(self.pipeline)
+        return got
+
+    monkeypatch.setattr(StockPoint, "_pipeline_day", checked)
+    simulate(Scenario.model_validate(data), "p", 0)
+    assert calls["checked"] > 200 and calls["held"] > 50, calls
+    assert (calls["mixed"] > 50) == (short > 0), calls

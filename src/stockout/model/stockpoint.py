@@ -510,36 +510,12 @@ class StockPoint:
                 if cum >= need:
                     return expected
             return shipments[-1][0]
-        values: Any = pipeline.values()
-        held: Any = ()  # the first shipments' re-estimated (expected day, qty), if any
-        if self.revisable:
-            # In order, shipments leave in order too: only the oldest ones, leaving before the
-            # last known closure ends, can be held by it; held, they still arrive no later
-            # than those leaving after it, so the order is kept.
-            held = []
-            lane_end = (
-                self.known_end if self.known_from <= t < self.known_until  # the usual case
-                else self._known_closures(t)
-            )
-            rev, revised = self.revisable, self.revised
-            for sid, (e, q) in pipeline.items():
-                departs = rev.get(sid)
-                if departs is None or departs >= lane_end:
-                    break
-                r = revised.get(sid)
-                if r is None:
-                    r = revised[sid] = route.revise(t, e, departs)  # type: ignore[union-attr]
-                held.append((r, q))
         excess = self.pipeline_units - need
-        found = None
         if excess < need:  # nearer the end: the entry where the units after it drop to <= excess
-            if held:
-                values = held + list(islice(values, len(held), None))
             after = 0
-            for expected, q in reversed(values):
+            for sid, (found, q) in reversed(pipeline.items()):  # noqa: B007 - found is the answer
                 after += q
                 if after > excess:
-                    found = expected
                     break
         else:
             # From the start: the entry where the running sum of units reaches ``need``. The
@@ -549,17 +525,44 @@ class StockPoint:
             n, cum = self.walk_n, self.walk_units
             if cum >= need:
                 n = cum = 0
-            for sid, (expected, q) in islice(pipeline.items(), n, None):
+            for sid, (found, q) in islice(pipeline.items(), n, None):  # noqa: B007
                 cum += q
                 if cum >= need:
-                    found = expected if n >= len(held) else held[n][0]
                     self.walk_n, self.walk_units, self.walk_next = n, cum - q, sid
                     break
                 n += 1
-        assert found is not None
+        rev = self.revisable
+        if rev:
+            # In order, shipments leave in order too: only the oldest ones, leaving before the
+            # last known closure ends, can be held by it; held, they still arrive no later
+            # than those leaving after it, so the order is kept, and only the arrival of the
+            # shipment found needs re-estimating.
+            departs = rev.get(sid)
+            if departs is not None and departs < (
+                self.known_end if self.known_from <= t < self.known_until  # the usual case
+                else self._known_closures(t)
+            ) and (len(rev) == len(pipeline) or self._held(sid)):
+                r = self.revised.get(sid)
+                if r is None:
+                    r = self.revised[sid] = route.revise(t, found, departs)  # type: ignore[union-attr]
+                found = r
         if found < t and route is not None and route.uncertain:
             return route.overdue(t, found)
         return found
+
+    def _held(self, sid: int) -> bool:
+        """Whether shipment ``sid`` is among the first shipments of the pipeline, every one of
+        them revisable and leaving before the last known closure ends (``_known_closures``
+        just computed that end). Asked only when some shipment in the pipeline is not
+        revisable (the part of a short shipment that will never come)."""
+        rev, lane_end = self.revisable, self.known_end
+        for k in self.pipeline:
+            departs = rev.get(k)
+            if departs is None or departs >= lane_end:
+                return False
+            if k == sid:
+                return True
+        return False
 
     def _revised(self, t: float, items: Any) -> list[tuple[float, int]]:
         """Pipeline entries with arrivals re-estimated for the closures known at ``t``."""
