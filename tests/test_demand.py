@@ -54,3 +54,53 @@ def test_orders_follow_the_seasonal_rate(amplitude: float, period: float, peak: 
     for group in groups:
         got, want = counts[group].sum(), mean[group].sum()
         assert abs(got - want) <= 4.5 * math.sqrt(want), (got, want)
+
+
+def test_pieces_hold_at_most_the_limit_and_cover_the_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stockout.model import demand
+
+    monkeypatch.setattr(demand, "MAX_CANDIDATES", 100)
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        counts = rng.poisson(rng.choice([0.5, 20.0, 90.0, 250.0]), size=int(rng.integers(1, 60)))
+        got = demand.pieces(counts)
+        assert got[0][0] == 0 and got[-1][1] == len(counts)
+        assert all(b1 == a2 for (_, b1), (a2, _) in zip(got, got[1:], strict=False))
+        for a, b in got:
+            assert b > a
+            assert counts[a:b].sum() <= 100 or b == a + 1  # a day with more is a piece alone
+        if counts.sum() <= 100:
+            assert got == [(0, len(counts))]  # within the limit: the chunk whole, as before
+
+
+@pytest.mark.parametrize("products", [1, 3])
+def test_a_high_rate_is_drawn_in_bounded_pieces_at_the_right_rate(
+    monkeypatch: pytest.MonkeyPatch, products: int,
+) -> None:
+    """A rate of thousands of orders a day held hundreds of days of candidates in memory at
+    once (gigabytes at 10^5 a day). With the limit lowered to 2,000 candidates, every piece
+    holds at most that many (plus one day's), across all products together, and the orders
+    are still Poisson with the scenario's rate; the merged stream stays in time order."""
+    from stockout.model import demand, run
+
+    monkeypatch.setattr(demand, "MAX_CANDIDATES", 2_000)
+    monkeypatch.setattr(run, "BLOCK", 10**9)  # a piece in one block, to see its size
+    rate, days = 300.0, 200
+    extra = {"products": [
+        {"id": f"x{i}", "price": 1, "initial_stock": 10, "demand": {"orders_per_day": rate}}
+        for i in range(products - 1)
+    ]} if products > 1 else None
+    data = make_scenario(orders_per_day=rate, horizon_days=days)
+    if extra:
+        data["products"] += extra["products"]
+    model = Model(Scenario.model_validate(data), "p", 0)
+    blocks = list(model._merged_chunks(prethin=True))  # noqa: SLF001
+    sizes = [len(b[0]) for b in blocks]
+    assert len(blocks) > 10 and max(sizes) <= 2_000 + products * rate + 6 * math.sqrt(rate)
+    times = np.concatenate([b[0] for b in blocks])
+    assert np.all(np.diff(times) >= 0) and times[0] >= 0 and times[-1] < days
+    want = products * rate * days
+    assert abs(len(times) - want) <= 4.5 * math.sqrt(want), (len(times), want)
+    for k in range(products):  # each product at its own rate
+        got = sum(int(np.sum(np.asarray(b[7]) == k)) for b in blocks)
+        assert abs(got - rate * days) <= 4.5 * math.sqrt(rate * days), (k, got)

@@ -27,6 +27,7 @@ from ..scenario.schema import Constant, Product
 from .windows import multiplier_bounds
 
 CHUNK_DAYS = 512
+MAX_CANDIDATES = 1 << 20  # candidates drawn at a time: a chunk with more comes in pieces
 MONTH_DAYS = 365.0 / 12
 
 
@@ -138,56 +139,96 @@ class DemandCandidates:
             )
 
     def chunk_arrays(self, prethin: bool = False) -> Iterator[tuple[int, np.ndarray, ...]]:
-        """As ``chunks``, as numpy arrays after the chunk's first day ``d0``: (d0, times, ...).
+        """As ``chunks``, as numpy arrays after the first day ``d0`` of their chunk: (d0, times,
+        ...); a chunk of more than ``MAX_CANDIDATES`` candidates comes in pieces (``pieces``).
 
         Every product's chunks cover the same day ranges [d0, d0 + CHUNK_DAYS) (a chunk without
-        candidates is skipped), so the model can merge the products chunk by chunk in numpy.
+        candidates is skipped); the model merges the products chunk by chunk in numpy, with
+        ``counts`` and ``draw``, cutting every product's chunk at the same days.
         """
         if self.base <= 0:
             return
+        for d0 in range(0, self.n_days, CHUNK_DAYS):
+            bound, counts = self.counts(d0)
+            for a, b in pieces(counts):
+                drawn = self.draw(d0, bound, counts, a, b, prethin)
+                if drawn is not None:
+                    yield drawn
+
+    def counts(self, d0: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rate's bound on each day of the chunk that starts on day ``d0``, and the number
+        of candidates drawn for each (Poisson)."""
         # Whole chunks are drawn even past the horizon, so a shorter horizon sees exactly the
         # first days of a longer one (a trace of 30 days tells the start of the full run).
-        for d0 in range(0, self.n_days, CHUNK_DAYS):
-            d1 = d0 + CHUNK_DAYS
-            bound = self.base * self._profile_bound(d0, d1) * multiplier_bounds(self.spikes, d0, d1)
-            if self.untouched is not None:
-                days = np.minimum(np.arange(d0, d1), len(self.untouched) - 1)
-                bound = bound * (self.untouched[days] / self.n0)
-            counts = self.rng_time.poisson(bound)
-            n = int(counts.sum())
-            if n == 0:
-                continue
-            day = np.repeat(np.arange(d0, d1, dtype=float), counts)
-            times = np.sort(day + self.rng_time.random(n))
-            keep = times < self.horizon
-            times = times[keep]
-            n = len(times)
-            day_idx = times.astype(np.int64)
-            # policy-independent part of rate / bound; the population factor is applied live
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = self.base / (bound[day_idx - d0])
-            profile = self._profile(times)
-            if profile is not None:
-                ratio = ratio * profile
-            for start, end, m in self.spikes:
-                lo, hi = np.searchsorted(times, [start, end])
-                if hi > lo:
-                    ratio[lo:hi] *= m
-            thin_u = self.rng_thin.random(n)
-            qty = np.maximum(1, np.rint(self.quantity(self.rng_qty, n))).astype(np.int64)
-            if self.patience is None:
-                patience = np.full(n, math.inf)
-            else:
-                patience = self.patience(self.rng_patience, n)
-            u_churn = self.rng_choice.random(n)
-            u_notify = self.rng_choice.random(n)
-            if prethin:
-                keep = thin_u < ratio
-                if not keep.all():
-                    times, ratio, thin_u = times[keep], ratio[keep], thin_u[keep]
-                    qty, patience = qty[keep], patience[keep]
-                    u_churn, u_notify = u_churn[keep], u_notify[keep]
-            yield d0, times, ratio, thin_u, qty, patience, u_churn, u_notify
+        d1 = d0 + CHUNK_DAYS
+        bound = self.base * self._profile_bound(d0, d1) * multiplier_bounds(self.spikes, d0, d1)
+        if self.untouched is not None:
+            days = np.minimum(np.arange(d0, d1), len(self.untouched) - 1)
+            bound = bound * (self.untouched[days] / self.n0)
+        return bound, self.rng_time.poisson(bound)
+
+    def draw(
+        self, d0: int, bound: np.ndarray, counts: np.ndarray, a: int, b: int, prethin: bool
+    ) -> tuple[int, np.ndarray, ...] | None:
+        """The candidates of days [d0 + a, d0 + b) of the chunk (``counts``), before the
+        horizon, as (d0, times, ratio, thin_u, quantity, patience, u_churn, u_notify); None if
+        there are none. The pieces of a chunk are drawn in order: the streams then hand out the
+        same numbers as for the whole chunk at once."""
+        n = int(counts[a:b].sum())
+        if n == 0 or d0 + a >= self.horizon:
+            return None  # (nothing is drawn after the horizon: no later draw depends on it)
+        day = np.repeat(np.arange(d0 + a, d0 + b, dtype=float), counts[a:b])
+        times = np.sort(day + self.rng_time.random(n))
+        keep = times < self.horizon
+        times = times[keep]
+        n = len(times)
+        if n == 0:
+            return None
+        day_idx = times.astype(np.int64)
+        # policy-independent part of rate / bound; the population factor is applied live
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = self.base / (bound[day_idx - d0])
+        profile = self._profile(times)
+        if profile is not None:
+            ratio = ratio * profile
+        for start, end, m in self.spikes:
+            lo, hi = np.searchsorted(times, [start, end])
+            if hi > lo:
+                ratio[lo:hi] *= m
+        thin_u = self.rng_thin.random(n)
+        qty = np.maximum(1, np.rint(self.quantity(self.rng_qty, n))).astype(np.int64)
+        if self.patience is None:
+            patience = np.full(n, math.inf)
+        else:
+            patience = self.patience(self.rng_patience, n)
+        u_churn = self.rng_choice.random(n)
+        u_notify = self.rng_choice.random(n)
+        if prethin:
+            keep = thin_u < ratio
+            if not keep.all():
+                times, ratio, thin_u = times[keep], ratio[keep], thin_u[keep]
+                qty, patience = qty[keep], patience[keep]
+                u_churn, u_notify = u_churn[keep], u_notify[keep]
+        return d0, times, ratio, thin_u, qty, patience, u_churn, u_notify
+
+
+def pieces(counts: np.ndarray) -> list[tuple[int, int]]:
+    """A chunk's days (by index) in consecutive pieces of at most ``MAX_CANDIDATES`` candidates
+    (a day with more is a piece by itself), so that a high rate does not hold hundreds of days'
+    worth of candidates in memory at once (memory grew by gigabytes at a few thousand orders a
+    day). A chunk within the limit is one piece."""
+    total = np.cumsum(counts)
+    if len(total) == 0 or total[-1] <= MAX_CANDIDATES:
+        return [(0, len(counts))]
+    out, a, taken = [], 0, 0
+    while a < len(counts):
+        # the last day b - 1 such that the piece [a, b) holds at most MAX_CANDIDATES
+        b = int(np.searchsorted(total, taken + MAX_CANDIDATES, side="right"))
+        b = max(b, a + 1)
+        out.append((a, b))
+        taken = int(total[b - 1])
+        a = b
+    return out
 
 
 def scripted_orders(

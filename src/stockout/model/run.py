@@ -25,7 +25,7 @@ from ..records import METRICS, SERIES, WAIT_EDGES, RunResult, WaitLog
 from ..scenario.schema import Scenario, ScheduledRule
 from ..streams import Streams
 from . import kernel
-from .demand import DemandCandidates, scripted_orders
+from .demand import CHUNK_DAYS, DemandCandidates, pieces, scripted_orders
 from .stockpoint import DEADLINE, LOST, RECEIVE, StockPoint
 from .supply import LaneRun, Route, SupplierRun
 from .windows import draw_windows
@@ -255,24 +255,26 @@ class Model:
         patience, u_churn, u_notify, product index).
 
         Every product's chunks cover the same day ranges, so merging them chunk by chunk is
-        merging the whole streams. A stable sort of the chunk's times in numpy keeps equal times
-        in product order; ``heapq.merge`` of tuples would order them by their next fields, so a
-        chunk with equal times (which random draws all but never give) is merged that way.
-        Arrays become Python numbers ``BLOCK`` candidates at a time, just before they are used:
-        the loop then reads numbers still in the processor's cache, not a whole chunk's worth
-        (megabytes) made long before.
+        merging the whole streams; a chunk of many candidates (all products together) is cut
+        into pieces at the same days for every product (``demand.pieces``). A stable sort of
+        the piece's times in numpy keeps equal times in product order; ``heapq.merge`` of
+        tuples would order them by their next fields, so a piece with equal times (which random
+        draws all but never give) is merged that way. Arrays become Python numbers ``BLOCK``
+        candidates at a time, just before they are used: the loop then reads numbers still in
+        the processor's cache, not a whole chunk's worth (megabytes) made long before.
         """
-        streams = [c.chunk_arrays(prethin) for _, c in self.demand]
-        heads = [next(s, None) for s in streams]
-        while any(h is not None for h in heads):
-            d0 = min(h[0] for h in heads if h is not None)
-            taken = [k for k, h in enumerate(heads) if h is not None and h[0] == d0]
-            chunk = [(k, heads[k][1:]) for k in taken]  # type: ignore[index]
-            for k in taken:
-                heads[k] = None  # a product's next chunk is drawn once this one is used up
-            yield from _merge_chunk(chunk)
-            for k in taken:
-                heads[k] = next(streams[k], None)
+        demand = [(k, c) for k, (_, c) in enumerate(self.demand) if c.base > 0]
+        n_days = max((c.n_days for _, c in demand), default=0)
+        for d0 in range(0, n_days, CHUNK_DAYS):
+            drawn = [(k, c, *c.counts(d0)) for k, c in demand]
+            for a, b in pieces(sum(counts for *_, counts in drawn)):
+                chunk = []
+                for k, c, bound, counts in drawn:
+                    part = c.draw(d0, bound, counts, a, b, prethin)
+                    if part is not None:
+                        chunk.append((k, part[1:]))
+                if chunk:
+                    yield from _merge_chunk(chunk)
 
     def _merged_arrivals(self):  # noqa: ANN202
         """All products' candidates in one time-ordered stream, handled by one process.
