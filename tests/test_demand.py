@@ -104,3 +104,62 @@ def test_a_high_rate_is_drawn_in_bounded_pieces_at_the_right_rate(
     for k in range(products):  # each product at its own rate
         got = sum(int(np.sum(np.asarray(b[7]) == k)) for b in blocks)
         assert abs(got - rate * days) <= 4.5 * math.sqrt(rate * days), (k, got)
+
+
+def brute_multiplier(windows: list[tuple[float, float, float]], t: float) -> float:
+    m = 1.0
+    for start, end, value in windows:
+        if start <= t < end:
+            m *= max(value, 1.0)
+    return m
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_spike_bound_is_the_largest_product_in_force_each_day(seed: int) -> None:
+    """Against brute force at the day's start and at every window edge in the day (the product
+    changes only there): the bound of a day is the largest product of the multipliers (above 1)
+    in force in it, never the product of every window touching it."""
+    from stockout.model.windows import SpikeBound
+
+    rng = np.random.default_rng(seed)
+    windows = []
+    for _ in range(int(rng.integers(1, 40))):
+        start = float(rng.uniform(0, 30))
+        length = float(rng.choice([1e-6, 0.05, 0.7, 3.0, 12.0]))
+        windows.append((start, start + length, float(rng.choice([0.0, 0.5, 2.0, 3.5, 50.0]))))
+    windows.sort()
+    got = SpikeBound(windows).bound(0, 45)
+    for d in range(45):
+        points = [d] + [x for a, b, _ in windows for x in (a, b) if d <= x < d + 1]
+        want = max([1.0] + [brute_multiplier(windows, x) for x in points])
+        assert got[d] == pytest.approx(want, rel=1e-12), (d, got[d], want)
+
+
+def test_many_short_spikes_in_a_day_do_not_multiply_the_bound() -> None:
+    """Seven ×50 spikes of a second each, one after another, in one day: the rate is at most
+    50 times the base at any moment, so is the bound (it was 50^7, and drawing that many
+    candidates asked for 466 GiB)."""
+    from stockout.model.windows import SpikeBound
+
+    windows = [(3.1 + 0.01 * i, 3.1 + 0.01 * i + 1e-5, 50.0) for i in range(7)]
+    bound = SpikeBound(windows).bound(0, 10)
+    assert bound[3] == 50.0 and np.all(np.delete(bound, 3) == 1.0)
+
+
+def test_orders_follow_the_spikes() -> None:
+    """Orders inside scheduled spikes (one ×3, one ×0.5, two overlapping ×2 and ×4 = ×8) and
+    outside them, against the rate's integral; 4.5 standard deviations."""
+    days = 4_000
+    spikes = [{"start_day": 100.25, "end_day": 900.75, "multiplier": 3.0},
+              {"start_day": 1000.0, "end_day": 1800.0, "multiplier": 0.5},
+              {"start_day": 2000.5, "end_day": 2600.5, "multiplier": 2.0},
+              {"start_day": 2300.5, "end_day": 2900.5, "multiplier": 4.0}]
+    data = make_scenario(orders_per_day=BASE, horizon_days=days,
+                         product={"demand": {"spikes": spikes}})
+    model = Model(Scenario.model_validate(data), "p", 0)
+    (_, candidates), = model.demand
+    times = np.concatenate([c[1] for c in candidates.chunk_arrays(prethin=True)])
+    for a, b, m in [(100.25, 900.75, 3.0), (1000.0, 1800.0, 0.5), (2000.5, 2300.5, 2.0),
+                    (2300.5, 2600.5, 8.0), (2600.5, 2900.5, 4.0), (3000.0, 4000.0, 1.0)]:
+        got, want = np.count_nonzero((times >= a) & (times < b)), BASE * m * (b - a)
+        assert abs(got - want) <= 4.5 * math.sqrt(want), (a, b, got, want)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..distributions import batch_drawer
 from ..scenario.schema import Constant, Product
-from .windows import multiplier_bounds
+from .windows import SpikeBound
 
 CHUNK_DAYS = 512
 MAX_CANDIDATES = 1 << 20  # candidates drawn at a time: a chunk with more comes in pieces
@@ -48,6 +48,7 @@ class DemandCandidates:
         self.base = d.orders_per_day
         self.season = d.seasonality
         self.spikes = spikes
+        self.spike_bound = SpikeBound(spikes)
         self.horizon = horizon
         self.n_days = max(1, math.ceil(horizon))
         # the population untouched by bad experiences at the start of each day (None: constant):
@@ -161,7 +162,7 @@ class DemandCandidates:
         # Whole chunks are drawn even past the horizon, so a shorter horizon sees exactly the
         # first days of a longer one (a trace of 30 days tells the start of the full run).
         d1 = d0 + CHUNK_DAYS
-        bound = self.base * self._profile_bound(d0, d1) * multiplier_bounds(self.spikes, d0, d1)
+        bound = self.base * self._profile_bound(d0, d1) * self.spike_bound.bound(d0, d1)
         if self.untouched is not None:
             days = np.minimum(np.arange(d0, d1), len(self.untouched) - 1)
             bound = bound * (self.untouched[days] / self.n0)
