@@ -49,6 +49,8 @@ class DemandCandidates:
         self.season = d.seasonality
         self.spikes = spikes
         self.spike_bound = SpikeBound(spikes)
+        self.spike_starts = np.array([a for a, _, _ in spikes], dtype=float)
+        self.spike_ends = np.array([b for _, b, _ in spikes], dtype=float)
         self.horizon = horizon
         self.n_days = max(1, math.ceil(horizon))
         # the population untouched by bad experiences at the start of each day (None: constant):
@@ -192,10 +194,14 @@ class DemandCandidates:
         profile = self._profile(times)
         if profile is not None:
             ratio = ratio * profile
-        for start, end, m in self.spikes:
-            lo, hi = np.searchsorted(times, [start, end])
-            if hi > lo:
-                ratio[lo:hi] *= m
+        spikes = self.spikes
+        if spikes:  # the windows overlapping these candidates' times (there may be 10^5 in all)
+            near = np.flatnonzero((self.spike_starts <= times[-1]) & (self.spike_ends > times[0]))
+            for j in near.tolist():
+                start, end, m = spikes[j]
+                lo, hi = np.searchsorted(times, [start, end])
+                if hi > lo:
+                    ratio[lo:hi] *= m
         thin_u = self.rng_thin.random(n)
         qty = np.maximum(1, np.rint(self.quantity(self.rng_qty, n))).astype(np.int64)
         if self.patience is None:
