@@ -6,8 +6,9 @@ The rate of product p at time t is
 
 with N(t) the active population (which depends on the policy through churn). Candidates are drawn
 day by day at an upper bound of that rate that does not depend on the policy: the profile's
-largest value that day (season, weekday, month, trend), the largest spike multiplier touching the
-day, and the population untouched by bad experiences.
+largest value that day (season, weekday, month, trend), the largest product of spike multipliers
+in force during the day (``SpikeBound``), and the population untouched by bad experiences. A chunk
+of days with more candidates than ``MAX_CANDIDATES`` is drawn in pieces.
 Each candidate carries everything about the customer (a thinning uniform, quantity, patience and
 the uniforms of their later choices), drawn in numpy batches from streams named after the
 product, so every policy in a replication sees exactly the same candidates (common random
