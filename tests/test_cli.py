@@ -260,6 +260,23 @@ def test_internal_error_exits_1_traceback_only_with_debug(
     assert code == 1 and "Traceback" in err
 
 
+def test_running_out_of_memory_is_a_clear_error_not_an_internal_one(
+    good: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def too_big(*args: object, **kwargs: object) -> None:
+        raise MemoryError("Unable to allocate 466. GiB for an array")
+
+    monkeypatch.delenv("STOCKOUT_DEBUG", raising=False)
+    monkeypatch.setattr(api, "run", too_big)
+    code, out, err = stockout_cmd("run", good, capsys=capsys)
+    assert code == 2
+    assert "needs more memory than this machine has (Unable to allocate 466. GiB" in err
+    assert "make them smaller" in err and "internal error" not in err
+    assert "Traceback" not in out + err
+    code, _, err = stockout_cmd("run", good, "--debug", capsys=capsys)
+    assert code == 2 and "Traceback" in err
+
+
 def test_ctrl_c_during_the_run_writes_nothing(
     good: Path,
     tmp_path: Path,

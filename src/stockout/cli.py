@@ -601,6 +601,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _usage_errors() as error:  # bad options and arguments: exit 2
         error.show()  # type: ignore[attr-defined]
         return int(error.exit_code)  # type: ignore[attr-defined]
+    except MemoryError as error:  # a scenario too big for this machine, not a bug to report
+        if state.debug:
+            traceback.print_exception(error, file=sys.stderr)
+        _say(
+            "error: the simulation needs more memory than this machine has"
+            f"{f' ({error})' if str(error) else ''}; the demand at its peak (orders per day "
+            "times spikes, seasonality, trend and population growth), the horizon or the "
+            "replications are too large: make them smaller, or run on a larger machine",
+            err=True,
+        )
+        return EXIT_BAD_INPUT
     except Exception as error:  # noqa: BLE001 - the last line of defence: no raw traceback
         return _internal_error(error, state.debug)
     return code if isinstance(code, int) else EXIT_OK
