@@ -96,21 +96,29 @@ def test_a_pipeline_out_of_order_is_walked_in_order_again_once_the_disorder_has_
     assert checked > 500 and regained > 3
 
 
+def closing_lane(horizon_days: float, closures_every: float, **kwargs: Any) -> dict[str, Any]:
+    """Base stock with random lead times, shipped over a lane closed every ``closures_every``
+    days on average for 1-6 days."""
+    return make_scenario(
+        orders_per_day=6.0, order_up_to=30, horizon_days=horizon_days,
+        lead_time_days={"dist": "gamma", "mean": 4.0, "cv": 0.5},
+        replenishment={"lane": "sea"},
+        extra={"lanes": [{"id": "sea", "transit_days": {"dist": "uniform", "low": 2, "high": 5},
+                          "disruptions": [{"every_days": {"dist": "exponential",
+                                                          "mean": closures_every},
+                                           "duration_days": {"dist": "uniform", "low": 1,
+                                                             "high": 6}}]}]},
+        **kwargs,
+    )
+
+
 def test_cached_reestimates_equal_fresh_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """Quotes on a lane with frequent random closures: every quote equals the one computed
     with the caches (re-estimated arrivals, the closures known) emptied first."""
     from stockout.model import simulate
     from stockout.model.stockpoint import StockPoint
 
-    data = make_scenario(
-        orders_per_day=6.0, order_up_to=30, horizon_days=400,
-        lead_time_days={"dist": "gamma", "mean": 4.0, "cv": 0.5},
-        replenishment={"lane": "sea"},
-        extra={"lanes": [{"id": "sea", "transit_days": {"dist": "uniform", "low": 2, "high": 5},
-                          "disruptions": [{"every_days": {"dist": "exponential", "mean": 12},
-                                           "duration_days": {"dist": "uniform", "low": 1,
-                                                             "high": 6}}]}]},
-    )
+    data = closing_lane(horizon_days=400, closures_every=12)
     original = StockPoint._pipeline_day  # noqa: SLF001
     calls = {"quotes": 0, "cached": 0}
 
@@ -165,17 +173,9 @@ def test_only_the_shipment_found_is_reestimated_and_it_is_the_held_prefixs(
     from stockout.model import simulate
     from stockout.model.stockpoint import StockPoint
 
-    data = make_scenario(
-        orders_per_day=6.0, order_up_to=30, horizon_days=300,
-        lead_time_days={"dist": "gamma", "mean": 4.0, "cv": 0.5},
-        supplier={"short_shipment_probability": short, "short_shipment_share": 0.5,
-                  "short_shipment_remainder": "never"},
-        replenishment={"lane": "sea"},
-        extra={"lanes": [{"id": "sea", "transit_days": {"dist": "uniform", "low": 2, "high": 5},
-                          "disruptions": [{"every_days": {"dist": "exponential", "mean": 10},
-                                           "duration_days": {"dist": "uniform", "low": 1,
-                                                             "high": 6}}]}]},
-    )
+    data = closing_lane(horizon_days=300, closures_every=10, supplier={
+        "short_shipment_probability": short, "short_shipment_share": 0.5,
+        "short_shipment_remainder": "never"})
     original = StockPoint._pipeline_day  # noqa: SLF001
     calls = {"checked": 0, "held": 0, "mixed": 0}
 

@@ -552,9 +552,9 @@ class StockPoint:
 
     def _held(self, sid: int) -> bool:
         """Whether shipment ``sid`` is among the first shipments of the pipeline, every one of
-        them revisable and leaving before the last known closure ends (``_known_closures``
-        just computed that end). Asked only when some shipment in the pipeline is not
-        revisable (the part of a short shipment that will never come)."""
+        them revisable and leaving before the last known closure ends (``known_end``, as kept
+        for the quote's time). Asked only when some shipment in the pipeline is not revisable
+        (the part of a short shipment that will never come)."""
         rev, lane_end = self.revisable, self.known_end
         for k in self.pipeline:
             departs = rev.get(k)
