@@ -130,7 +130,7 @@ class SpikeBound:
     The multiplier at time t is the product of those of the windows containing t. Windows of one
     random spec never overlap, but many can touch the same day (short spikes close together):
     bounding a day by the product of every window touching it gave 50^7 for seven ×50 spikes of
-    a second each in one day, and a draw of 10^13 candidates. Here the windows are swept once
+    a second each in one day, and a draw of 6·10^10 candidates. Here the windows are swept once
     into stretches of constant product (``starts``, ``values``: the product of the multipliers
     above 1 on [starts[i], starts[i + 1])), and a day's bound is the largest value of the
     stretches touching it (at least 1).
