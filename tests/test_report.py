@@ -22,8 +22,13 @@ from stockout.report import (
     write_report,
     write_sweep_report,
 )
-from stockout.report.figures import MAX_POINTS, timeseries_figure
-from stockout.report.page import script_json
+from stockout.report.figures import (
+    MAX_POINTS,
+    WATERFALL_STEPS,
+    revenue_waterfall,
+    timeseries_figure,
+)
+from stockout.report.page import VENDORED, VENDORED_TRACES, Page, plotly_js, script_json
 from stockout.report.sweep import load_sweep, policy_map, winner
 from stockout.report.verdict import build_verdict, policy_sentence
 
@@ -171,6 +176,61 @@ def test_report_contains_every_section(report_html: str) -> None:
 
 def test_report_of_four_policies_over_two_years_stays_under_10_mb(report_html: str) -> None:
     assert len(report_html.encode("utf-8")) < 10 * 1024 * 1024
+
+
+def test_reports_embed_the_vendored_cartesian_bundle(report_html: str, tmp_path: Path) -> None:
+    """Every chart of a run report and a sweep report is drawn by the 1.5 MB cartesian bundle,
+    not the full 4.6 MB one (which would be chosen if a figure used another trace type)."""
+    head = report_html.split("</head>")[0]
+    assert "plotly.js (cartesian - minified) v" in head
+    assert len(head.encode("utf-8")) < 2 * 1024 * 1024
+    sweep = write_sweep_report(make_sweep(tmp_path / "sweep", two_parameters=True))
+    assert "plotly.js (cartesian - minified) v" in sweep.read_text(encoding="utf-8")
+
+
+def test_a_trace_outside_the_vendored_bundle_gets_the_full_plotly_js() -> None:
+    import plotly.graph_objects as go
+
+    page = Page(title="t")
+    page.figure(go.Figure(go.Scatter(x=[1], y=[1])))
+    assert plotly_js(frozenset(page.traces)) == VENDORED.read_text(encoding="utf-8")
+    page.figure(go.Figure(go.Scatterpolar(r=[1], theta=[0])))
+    html = page.render()
+    assert "plotly.js (cartesian - minified)" not in html
+    assert "scatterpolar" not in VENDORED_TRACES and len(html) > 4 * 1024 * 1024
+
+
+def test_vendored_bundle_is_the_file_its_readme_names() -> None:
+    import hashlib
+
+    readme = (VENDORED.parent / "README.md").read_text(encoding="utf-8")
+    digest = hashlib.sha256(VENDORED.read_bytes()).hexdigest()
+    assert f"sha256: `{digest}`" in readme
+    version = re.search(r"v(\d+\.\d+\.\d+)", VENDORED.read_text(encoding="utf-8")[:200])
+    assert version is not None and f"version **{version.group(1)}**" in readme
+    for trace in VENDORED_TRACES:
+        assert trace in readme
+
+
+def test_waterfall_steps_chain_from_potential_to_kept(results: Path) -> None:
+    """Totals stand on zero; each loss hangs from the level the step before it left."""
+    tables = load_tables(results)
+    summary = tables.summary.query("product == 'all'").set_index(["policy", "metric"])["mean"]
+    fig = revenue_waterfall(tables)
+    assert {t.type for t in fig.data} == {"bar"}
+    for trace in fig.data:
+        level = 0.0
+        for (metric, _, sign), base, height in zip(WATERFALL_STEPS, trace.base, trace.y,
+                                                   strict=True):  # fmt: skip
+            v = float(summary[(trace.name, metric)])
+            if sign > 0:
+                assert (base, height) == (0.0, v)
+                level = v
+            else:
+                assert base == pytest.approx(level) and height == pytest.approx(-v)
+                level -= v
+        # the losses account for the whole gap between potential and kept
+        assert level == pytest.approx(trace.y[-1], rel=1e-9, abs=1e-6)
 
 
 def test_long_horizons_are_thinned(tmp_path: Path) -> None:

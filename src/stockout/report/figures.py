@@ -114,28 +114,40 @@ WATERFALL_STEPS: tuple[tuple[str, str, int], ...] = (
 
 
 def revenue_waterfall(tables: ResultTables) -> go.Figure:
-    """Potential → −lost to stockouts → −lost to cancellations → −pending → kept, per policy."""
+    """Potential → −lost to stockouts → −lost to cancellations → −pending → kept, per policy.
+
+    Drawn as floating bars (each step from the level before it), grouped by step, so the page
+    needs only plotly.js' bar trace (see ``page.plotly_js``): totals solid, losses pale and
+    outlined in the policy's colour."""
     fig = go.Figure()
     palette = colours(tables.policies)
     labels = [label for _, label, _ in WATERFALL_STEPS]
     for policy in tables.policies:
-        values = [value(tables, policy, metric) or 0.0 for metric, _, _ in WATERFALL_STEPS]
-        y = [v * sign for v, (_, _, sign) in zip(values, WATERFALL_STEPS, strict=True)]
         colour = palette[policy]
+        bases, heights, fills, lines = [], [], [], []
+        level = 0.0
+        for metric, _, sign in WATERFALL_STEPS:
+            v = value(tables, policy, metric) or 0.0
+            if sign > 0:  # a total: from zero
+                bases.append(0.0)
+                heights.append(v)
+                fills.append(colour)
+                level = v
+            else:  # a loss: from the level before it, down
+                bases.append(level)
+                heights.append(-v)
+                fills.append(rgba(colour, 0.4))
+                level -= v
+            lines.append(colour)
         fig.add_trace(
-            go.Waterfall(
-                name=escape(policy), x=labels, y=y,
-                measure=["absolute", "relative", "relative", "relative", "absolute"],
-                text=[fmt.number("revenue_kept", v, 0) for v in y], textposition="none",
+            go.Bar(
+                name=escape(policy), x=labels, y=heights, base=bases,
+                marker={"color": fills, "line": {"color": lines, "width": 1}},
+                text=[fmt.number("revenue_kept", h, 0) for h in heights], textposition="none",
                 hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>",
-                totals={"marker": {"color": colour}},
-                increasing={"marker": {"color": colour}},
-                decreasing={"marker": {"color": rgba(colour, 0.4),
-                                       "line": {"color": colour, "width": 1}}},
-                connector={"line": {"color": "#bbb", "width": 1}},
             )
         )  # fmt: skip
-    fig.update_layout(waterfallmode="group", waterfallgap=0.25, waterfallgroupgap=0.05)
+    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
     fig.update_yaxes(
         tickformat=",", title="Revenue (mean over replications)", range=_waterfall_range(tables)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -10,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
+from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 CSS = """
 :root { --ink: #1d1d1f; --muted: #5f6368; --rule: #dfe1e5; --good: #137333; --bad: #b3261e;
@@ -94,8 +95,41 @@ def script_json(text: str) -> str:
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+VENDORED = Path(__file__).parent / "vendor" / "plotly-cartesian.min.js"
+# the trace types of the vendored bundle (its package's README; see vendor/README.md)
+VENDORED_TRACES = frozenset({
+    "bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour", "image",
+    "pie", "scatter", "scatterternary", "violin",
+})  # fmt: skip
+
+
 @lru_cache(maxsize=1)
-def plotly_js() -> str:
+def vendored_version() -> str | None:
+    """The version in the vendored bundle's banner, or None without the file."""
+    try:
+        with VENDORED.open(encoding="utf-8") as handle:
+            head = handle.read(300)
+    except OSError:
+        return None
+    found = re.search(r"plotly\.js \(cartesian - minified\) v(\d+\.\d+\.\d+)", head)
+    return found.group(1) if found else None
+
+
+def _major(version: str) -> str:
+    return version.split(".", 1)[0]
+
+
+@lru_cache(maxsize=4)
+def plotly_js(traces: frozenset[str] = frozenset()) -> str:
+    """plotly.js to embed in a page drawing ``traces`` (trace types).
+
+    The vendored cartesian bundle (1.5 MB) when it draws every one of them and is of the same
+    major version as the plotly.js of the plotly Python package that made the figures; the full
+    bundle (4.6 MB) otherwise. Parsing plotly.js is most of what a report costs to open: the
+    smaller bundle halves it."""
+    version = vendored_version()
+    if version and traces <= VENDORED_TRACES and _major(version) == _major(get_plotlyjs_version()):
+        return VENDORED.read_text(encoding="utf-8")
     return get_plotlyjs()
 
 
@@ -106,12 +140,14 @@ class Page:
     title: str
     sections: list[str] = field(default_factory=list)
     figures: list[tuple[str, str]] = field(default_factory=list)  # (id, escaped JSON)
+    traces: set[str] = field(default_factory=set)  # the trace types drawn
 
     def figure(self, fig: go.Figure, caption: str | None = None) -> str:
         """HTML for a chart placeholder; the figure JSON goes in a data script at the end."""
         n = len(self.figures)
         div_id, data_id = f"chart-{n}", f"chart-{n}-data"
         self.figures.append((data_id, script_json(fig.to_json())))
+        self.traces.update(trace.type for trace in fig.data)
         height = int(fig.layout.height or 450)
         html = (f'<div class="chart" id="{div_id}" data-figure="{data_id}" '
                 f'style="height:{height}px"></div>')  # fmt: skip
@@ -129,7 +165,7 @@ class Page:
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{escape(self.title)}</title>",
             f"<style>{CSS}</style>",
-            f'<script type="text/javascript">{plotly_js()}</script>',
+            f'<script type="text/javascript">{plotly_js(frozenset(self.traces))}</script>',
             "</head><body><main>",
             *self.sections,
             "</main>",
