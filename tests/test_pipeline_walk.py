@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from conftest import make_scenario
 
+from stockout.model import stockpoint
 from stockout.model.run import Model
 from stockout.model.stockpoint import RECEIVE
 from stockout.scenario.schema import Scenario
@@ -31,9 +32,16 @@ def plain_day(pipeline: dict[int, tuple[float, int]], need: int) -> float:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_resumed_walk_equals_the_plain_walk(seed: int) -> None:
+@pytest.mark.parametrize("through_index", [False, True])
+def test_resumed_walk_equals_the_plain_walk(
+    seed: int, through_index: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Long random sequences (quotes ask for any number of units, shipments leave from
-    anywhere, by arriving or otherwise), every quote checked."""
+    anywhere, by arriving or otherwise), every quote checked; walking the pipeline, or with
+    every walk going through the pipeline index (``model/pipeline_index.py``)."""
+    monkeypatch.setattr(stockpoint, "LONG_WALK", 0 if through_index else 10**9)
+    monkeypatch.setattr(stockpoint, "BLOCK", 0)  # once built, every walk goes through it
+    monkeypatch.setattr(stockpoint, "SHORT", 0)  # and it is never dropped
     rng = np.random.default_rng(seed)
     data = make_scenario(lead_time_days={"dist": "constant", "value": 3.0}, horizon_days=50)
     sp = Model(Scenario.model_validate(data), "p", 0).products[0]
@@ -55,6 +63,9 @@ def test_resumed_walk_equals_the_plain_walk(seed: int) -> None:
             checked += 1
     assert checked > 500
     assert sp.pipeline_units == sum(q for _, q in sp.pipeline.values())
+    assert (sp.pipeline_index is not None) == through_index
+    if through_index:
+        sp.pipeline_index.check(sp.pipeline)
 
 
 def sorted_day(pipeline: dict[int, tuple[float, int]], need: int) -> float:

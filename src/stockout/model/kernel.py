@@ -39,6 +39,7 @@ from simpy.events import Timeout
 from ..policies.availability import BACKORDER, Backorder, OutOfStock
 from ..policies.replenishment import OrderUpTo
 from ..scenario.schema import Constant
+from .pipeline_index import BLOCK, LONG_WALK, SHORT, PipelineIndex
 from .stockpoint import DEADLINE, DEADLINE_RANK, EPS, RECEIVE, Order, StockPoint, compact_in_place
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ def arrivals(
         transit = None
     quote_days, moq, uncertain = route.quote_days, route.min_order_qty, route.uncertain
     pipeline = sp.pipeline
+    index = sp.pipeline_index  # built by a long walk; from then on kept by every join and leave
     receive = RECEIVE
     # the built-in backorder and out-of-stock policies are decided here; any other policy is
     # asked through the Shortage view
@@ -168,6 +170,7 @@ def arrivals(
                  supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
                  max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
                  counting) = _load(sp)
+                index = sp.pipeline_index
             if thin_live and thin[i] >= ratio[i] * pop.n * inv_n0:
                 continue
 
@@ -201,6 +204,8 @@ def arrivals(
                     fifo.popleft()  # type: ignore[union-attr]
                 del pipeline[ship_id]  # a simple route: the entry's quantity is the receipt's
                 pipeline_units -= q_in
+                if index is not None:
+                    index.remove(ship_id, q_in)
                 rest = horizon - day
                 on_order -= q_in
                 a_on_order -= q_in * rest
@@ -286,6 +291,7 @@ def arrivals(
                  supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
                  max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
                  counting) = _load(sp)
+                index = sp.pipeline_index
                 continue
             elif refuse_all:
                 # ---- a shortage under the built-in out-of-stock policy: the sale is lost
@@ -314,11 +320,30 @@ def arrivals(
                     quote = t
                 elif pipeline and need <= pipeline_units and sp.pipeline_in_order:
                     # _pipeline_day, in order, nothing revisable
-                    if pipeline.__sizeof__() > 128 * len(pipeline) + 1024:
+                    n_ship = len(pipeline)
+                    if pipeline.__sizeof__() > 128 * n_ship + 1024:
                         compact_in_place(pipeline)  # slots emptied by a peak slow the walk
                     excess = pipeline_units - need
                     found = None
-                    if excess < need:
+                    # a long walk goes through the index (_pipeline_day)
+                    if index is None:
+                        deep = n_ship > LONG_WALK and (
+                            (excess if excess < need else need) * n_ship
+                            > LONG_WALK * pipeline_units
+                        )
+                    elif n_ship < SHORT:
+                        index = sp.pipeline_index = None  # short again: walk it
+                        deep = False
+                    else:
+                        deep = (excess if excess < need else need) * n_ship > (
+                            2 * BLOCK * pipeline_units
+                        )
+                    if deep:
+                        if index is None:
+                            index = sp.pipeline_index = PipelineIndex(pipeline)
+                        found = (index.from_end(pipeline, excess) if excess < need
+                                 else index.from_start(pipeline, need))[1][0]  # fmt: skip
+                    elif excess < need:
                         after = 0
                         for expected, qq in reversed(pipeline.values()):
                             after += qq
@@ -403,6 +428,8 @@ def arrivals(
                 sid += 1
                 pipeline[sid] = (t + quote_days, order_qty)
                 pipeline_units += order_qty
+                if index is not None:
+                    index.add(sid, order_qty)
                 if fifo is not None:
                     arrival = t + lead_c  # type: ignore[operator]
                     if transit is not None:

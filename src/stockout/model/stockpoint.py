@@ -36,6 +36,7 @@ from ..policies.availability import (
     Shortage,
 )
 from ..records import WaitLog
+from .pipeline_index import BLOCK, LONG_WALK, SHORT, PipelineIndex
 
 if TYPE_CHECKING:
     from .run import Model
@@ -161,6 +162,7 @@ class StockPoint:
         "p_stockout",
         "partial",
         "pipeline",
+        "pipeline_index",
         "pipeline_in_order",
         "pipeline_units",
         "policy",
@@ -251,6 +253,9 @@ class StockPoint:
         self.pipeline_in_order = True
         self.disorder = 0
         self.pipeline_units = 0  # units in the pipeline (on order, plus known scheduled deliveries)
+        # Built by the first quote whose walk would be long (``pipeline_index``), then kept up
+        # to date by every shipment joining or leaving the pipeline, until it is short again.
+        self.pipeline_index: PipelineIndex | None = None
         # Where the last quote's walk of the pipeline stopped (``_pipeline_day``): the walked
         # prefix is every shipment with an id below ``walk_next`` (ids grow in the pipeline's
         # order), ``walk_n`` shipments holding ``walk_units`` units. Kept up to date as
@@ -510,8 +515,28 @@ class StockPoint:
                 if cum >= need:
                     return expected
             return shipments[-1][0]
-        excess = self.pipeline_units - need
-        if excess < need:  # nearer the end: the entry where the units after it drop to <= excess
+        units = self.pipeline_units
+        excess = units - need
+        # A walk expected to pass more than ``long`` shipments goes through the index: built
+        # for a walk over LONG_WALK, dropped when the pipeline is short again.
+        index = self.pipeline_index
+        count = len(pipeline)
+        if index is not None and count < SHORT:
+            index = self.pipeline_index = None
+        long = LONG_WALK if index is None else 2 * BLOCK
+        if count <= long:
+            deep = False
+        elif excess < need:
+            deep = excess * count > long * units
+        else:  # even resumed
+            cum = self.walk_units if self.walk_units < need else 0
+            deep = (need - cum) * count > long * units
+        if deep:
+            if index is None:
+                index = self.pipeline_index = PipelineIndex(pipeline)
+            sid, (found, q) = (index.from_end(pipeline, excess) if excess < need
+                               else index.from_start(pipeline, need))  # fmt: skip
+        elif excess < need:  # nearer the end: the entry where the units after it drop to <= excess
             after = 0
             for sid, (found, q) in reversed(pipeline.items()):  # noqa: B007 - found is the answer
                 after += q
@@ -639,6 +664,8 @@ class StockPoint:
         if shipment is not None:
             q = self.pipeline.pop(shipment)[1]  # _pipeline_pop(shipment), inlined
             self.pipeline_units -= q
+            if self.pipeline_index is not None:
+                self.pipeline_index.remove(shipment, q)
             if shipment < self.walk_next:
                 self.walk_n -= 1
                 self.walk_units -= q
@@ -658,6 +685,8 @@ class StockPoint:
         """Shipment ``shipment`` leaves the pipeline (arrived, lost or cancelled)."""
         q = self.pipeline.pop(shipment)[1]
         self.pipeline_units -= q
+        if self.pipeline_index is not None:
+            self.pipeline_index.remove(shipment, q)
         if shipment < self.walk_next:  # it was in the walked prefix
             self.walk_n -= 1
             self.walk_units -= q
@@ -798,6 +827,8 @@ class StockPoint:
             sid = model.shipment_id
             self.pipeline[sid] = (t + route.quote_days, qty)  # expected days never decrease here
             self.pipeline_units += qty
+            if self.pipeline_index is not None:
+                self.pipeline_index.add(sid, qty)
             if arrival < self.horizon:
                 heappush(model.receipts, (arrival, sid, self, qty, RECEIVE))
         else:
@@ -810,6 +841,8 @@ class StockPoint:
         sid = model.shipment_id
         self.pipeline[sid] = (expected, qty)
         self.pipeline_units += qty
+        if self.pipeline_index is not None:
+            self.pipeline_index.add(sid, qty)
         if expected < self.last_expected:
             self.pipeline_in_order = False
             self.disorder = sid
