@@ -107,6 +107,44 @@ def test_a_pipeline_out_of_order_is_walked_in_order_again_once_the_disorder_has_
     assert checked > 500 and regained > 3
 
 
+def overdue_sorted_day(sp: Any, t: float, need: int) -> float:
+    """The plain computation for a pipeline out of order: every shipment past its expected day
+    re-estimated (``route.overdue``), all sorted by day, walked from the start."""
+    shipments = [(sp.route.overdue(t, e) if e < t else e, q) for e, q in sp.pipeline.values()]
+    return plain_day(dict(enumerate(sorted(shipments))), need)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quotes_on_a_pipeline_out_of_order_with_overdue_shipments(seed: int) -> None:
+    """Random lead times: shipments past their expected day are re-estimated before the sort.
+    Every quote, at times that leave some, many or all of them overdue, equals the plain
+    computation (only the overdue prefix is re-estimated, and the walk may start at the end)."""
+    rng = np.random.default_rng(200 + seed)
+    data = make_scenario(lead_time_days={"dist": "gamma", "mean": 3.0, "cv": 0.5},
+                         horizon_days=50)  # fmt: skip
+    sp = Model(Scenario.model_validate(data), "p", 0).products[0]
+    assert sp.route.uncertain
+    expected, checked = 0.0, 0
+    for _ in range(2000):
+        op = rng.choice(["add", "add", "leave", "quote", "quote"])
+        if op == "add":
+            expected += float(rng.exponential(0.3))
+            late = rng.random() < 0.1  # a short shipment's rest: expected after later orders
+            day = expected + float(rng.uniform(1.0, 4.0)) if late else expected
+            sp.add_shipment(math.inf, day, int(rng.integers(1, 6)), RECEIVE)
+        elif op == "leave" and sp.pipeline:
+            sid = list(sp.pipeline)[int(rng.integers(min(4, len(sp.pipeline))))]
+            sp.receive(1.0, sp.pipeline[sid][1], sid)
+        elif op == "quote" and sp.pipeline_units and next(iter(sp.pipeline)) < sp.disorder:
+            # (out of order, and stays so for this quote: a shipment added before the disorder
+            # is still there)
+            need = int(rng.integers(1, sp.pipeline_units + 1))
+            t = expected + float(rng.uniform(-4.0, 2.0))
+            assert sp._pipeline_day(t, need) == overdue_sorted_day(sp, t, need)  # noqa: SLF001
+            checked += 1
+    assert checked > 200
+
+
 def closing_lane(horizon_days: float, closures_every: float, **kwargs: Any) -> dict[str, Any]:
     """Base stock with random lead times, shipped over a lane closed every ``closures_every``
     days on average for 1-6 days."""

@@ -19,9 +19,11 @@ are integrated over (warm-up, horizon]; replenishment orders count when placed a
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 from heapq import heappush
 from itertools import islice
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..policies.availability import (
@@ -49,6 +51,9 @@ DEADLINE = 3  # a waiting order's patience runs out (``Model.flush``)
 # this plus its order's id, so at the same instant shipments end first (an order whose goods
 # arrive as its customer's patience runs out ships), deadlines in the order they were set.
 DEADLINE_RANK = 1 << 62
+
+
+_DAY = itemgetter(0)  # a pipeline entry's expected day
 
 
 def compact_in_place(d: dict[Any, Any]) -> None:
@@ -503,12 +508,27 @@ class StockPoint:
             self.pipeline_in_order = True
             self.walk_n = self.walk_units = self.walk_next = 0
         if not self.pipeline_in_order:
-            shipments = self._revised(t, pipeline.items())
-            shipments.sort()
+            # Out of order (a short shipment's rest is expected after shipments ordered later):
+            # sorted by expected arrival, then walked from the nearer end
+            # (sorted by the day alone, compared as floats: shipments due the same day may come
+            # in any order, the walk's answer is that day either way)
+            shipments = (self._revised(t, pipeline.items()) if self.revisable
+                         else list(pipeline.values()))  # fmt: skip
+            shipments.sort(key=_DAY)
             if route is not None and route.uncertain and shipments[0][0] < t:
+                # the overdue ones, a prefix, are re-estimated and sorted in among the rest
+                k = bisect_left(shipments, (t,))
                 overdue = route.overdue
-                shipments = [(overdue(t, e) if e < t else e, q) for e, q in shipments]
-                shipments.sort()
+                shipments[:k] = [(overdue(t, e), q) for e, q in shipments[:k]]
+                shipments.sort(key=_DAY)
+            excess = self.pipeline_units - need
+            if excess < need:  # the shipment where the units after it exceed excess
+                after = 0
+                for expected, q in reversed(shipments):
+                    after += q
+                    if after > excess:
+                        return expected
+                return shipments[0][0]
             cum = 0
             for expected, q in shipments:
                 cum += q
