@@ -213,24 +213,26 @@ def test_vendored_bundle_is_the_file_its_readme_names() -> None:
 
 
 def test_waterfall_steps_chain_from_potential_to_kept(results: Path) -> None:
-    """Totals stand on zero; each loss hangs from the level the step before it left."""
+    """Totals stand on zero; each loss hangs from the level the step before it left; and the
+    last loss ends where revenue kept stands (potential = kept + lost to stockouts + lost to
+    cancellations + pending, the glossary's identity), so the chart closes."""
     tables = load_tables(results)
     summary = tables.summary.query("product == 'all'").set_index(["policy", "metric"])["mean"]
     fig = revenue_waterfall(tables)
     assert {t.type for t in fig.data} == {"bar"}
     for trace in fig.data:
-        level = 0.0
+        level = None
         for (metric, _, sign), base, height in zip(WATERFALL_STEPS, trace.base, trace.y,
                                                    strict=True):  # fmt: skip
             v = float(summary[(trace.name, metric)])
             if sign > 0:
                 assert (base, height) == (0.0, v)
+                if level is not None:  # revenue kept: where the losses brought potential down
+                    assert v == pytest.approx(level, rel=1e-9, abs=1e-6)
                 level = v
             else:
                 assert base == pytest.approx(level) and height == pytest.approx(-v)
                 level -= v
-        # the losses account for the whole gap between potential and kept
-        assert level == pytest.approx(trace.y[-1], rel=1e-9, abs=1e-6)
 
 
 def test_long_horizons_are_thinned(tmp_path: Path) -> None:
