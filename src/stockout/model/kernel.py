@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Generator
-from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
@@ -39,6 +38,7 @@ from simpy.events import Timeout
 from ..policies.availability import BACKORDER, Backorder, OutOfStock
 from ..policies.replenishment import OrderUpTo
 from ..scenario.schema import Constant
+from .agenda import REFILL
 from .pipeline_index import BLOCK, LONG_WALK, SHORT, PipelineIndex
 from .stockpoint import DEADLINE, DEADLINE_RANK, EPS, RECEIVE, Order, StockPoint, compact_in_place
 
@@ -96,7 +96,8 @@ def arrivals(
     env = model.env
     queue = env._queue  # noqa: SLF001 - reading the head of SimPy's queue, like env.peek()
     must_wait = model._must_wait  # noqa: SLF001
-    receipts = model.receipts
+    agenda = model.agenda
+    near = agenda.near  # the next entry of the agenda is near[-1]
     pop = model.population
     inv_n0 = 1.0 / pop.n0
     thin_live = model.population_varies
@@ -138,16 +139,17 @@ def arrivals(
         max_units = policy.max_backlog_units
 
     # With a constant lead (and transit) time, receipts of the orders placed here arrive in the
-    # order they were placed: they wait in a FIFO instead of the model's heap, and move to the
-    # heap (``hand_over``) before anything else could apply them: other events, the slow path.
+    # order they were placed: they wait in a FIFO instead of the model's agenda, and move to
+    # the agenda (``hand_over``) before anything else could apply them: other events, the slow
+    # path.
     fifo: deque[tuple[float, int, StockPoint, int, int]] | None = (
         deque() if lead_c is not None and (transit is None or transit_c is not None) else None
     )
 
     def hand_over(upto: float) -> None:
-        """Move the receipts due by ``upto`` from the FIFO to the model's heap."""
+        """Move the receipts due by ``upto`` from the FIFO to the model's agenda."""
         while fifo and fifo[0][0] <= upto:
-            heappush(receipts, fifo.popleft())
+            agenda.push(fifo.popleft())
 
     (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
      supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
@@ -177,29 +179,27 @@ def arrivals(
             # ---- receipts due by this customer, oldest first (StockPoint.receive, _allocate)
             blocked = False  # one the slow path must apply
             while True:
-                if fifo:
+                head = near[-1]
+                if fifo and fifo[0] < head:
                     head = fifo[0]
-                    if receipts and receipts[0] < head:
-                        head = receipts[0]
-                        from_heap = True
-                    else:
-                        from_heap = False
-                elif receipts:
-                    head = receipts[0]
-                    from_heap = True
+                    from_agenda = False
                 else:
-                    break
+                    from_agenda = True
                 if head[0] > t:
                     break
                 day, ship_id, _, q_in, kind = head
                 if kind == DEADLINE and q_in.done:  # the order has shipped: nothing to do
-                    heappop(receipts)
+                    near.pop()
+                    continue
+                if kind == REFILL:  # the agenda's entries before its bound are used up
+                    near.pop()
+                    agenda.refill()
                     continue
                 if kind != receive or notify:
                     blocked = True
                     break
-                if from_heap:
-                    heappop(receipts)
+                if from_agenda:
+                    near.pop()
                 else:
                     fifo.popleft()  # type: ignore[union-attr]
                 del pipeline[ship_id]  # a simple route: the entry's quantity is the receipt's
@@ -408,8 +408,7 @@ def arrivals(
                     cash += amount
                     a_cash += amount * (horizon - t)
                 if patience[i] < INF and t + patience[i] < horizon:
-                    heappush(receipts,
-                             (t + patience[i], DEADLINE_RANK + order.id, sp, order, DEADLINE))
+                    agenda.push((t + patience[i], DEADLINE_RANK + order.id, sp, order, DEADLINE))
                 if not continuous:
                     continue
             # ---- continuous review after a fill or a backorder (review and place_order)
@@ -440,8 +439,11 @@ def arrivals(
                     arrival = t + (lead() if lead_c is None else lead_c)
                     if transit is not None:
                         arrival += transit() if transit_c is None else transit_c
-                    if arrival < horizon:
-                        heappush(receipts, (arrival, sid, sp, order_qty, receive))
+                    if arrival < horizon:  # (Agenda.push, inlined)
+                        if arrival >= agenda.bound:
+                            agenda.far.append((arrival, sid, sp, order_qty, receive))
+                        else:
+                            agenda.insert((arrival, sid, sp, order_qty, receive))
     _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
                 supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
                 max_backlog, backlog_orders, reserved, cash, a_cash, sid))

@@ -11,7 +11,6 @@ import heapq
 import itertools
 import math
 from collections.abc import Iterator
-from heapq import heappop
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from ..records import METRICS, SERIES, WAIT_EDGES, RunResult, WaitLog
 from ..scenario.schema import Scenario, ScheduledRule
 from ..streams import Streams
 from . import kernel
+from .agenda import REFILL, Agenda
 from .demand import CHUNK_DAYS, DemandCandidates, pieces, scripted_orders
 from .stockpoint import DEADLINE, LOST, RECEIVE, StockPoint
 from .supply import LaneRun, Route, SupplierRun
@@ -96,12 +96,14 @@ class Model:
         self.population = Population(scenario.customers.population)
         self._order_id = 0
         self.shipment_id = 0
-        # Shipments ending and waiting orders' deadlines, as a heap of (day, rank, stock point,
-        # qty or order, kind) (see ``stockpoint.DEADLINE_RANK``). They are applied lazily, in
-        # that order, by ``flush(t)`` before anything else happens at or after their day: every
-        # event handler flushes first, so the result is that of one SimPy event each, without
-        # paying for one (at the very instant of another event, they come first).
-        self.receipts: list[tuple[float, int, StockPoint, Any, int]] = []
+        # Shipments ending and waiting orders' deadlines, entries (day, rank, stock point,
+        # qty or order, kind) of the agenda (see ``stockpoint.DEADLINE_RANK``). They are applied
+        # lazily, in that order, by ``flush(t)`` before anything else happens at or after their
+        # day: every event handler flushes first, so the result is that of one SimPy event each,
+        # without paying for one (at the very instant of another event, they come first). The
+        # next one is always ``near[-1]`` (``agenda.Agenda``).
+        self.agenda = Agenda()
+        self.near = self.agenda.near
         self.backlog_total = 0
         self.max_backlog_total = 0
         self.windows: list[tuple[str, str, float, float]] = []
@@ -235,14 +237,16 @@ class Model:
         """Apply every shipment ending and every deadline at or before ``t``, in day order.
 
         A deadline cancels its order unless it has shipped (nearly all have)."""
-        heap = self.receipts
-        while heap and heap[0][0] <= t:
-            day, sid, sp, qty, kind = heappop(heap)
+        near = self.near
+        while near[-1][0] <= t:
+            day, sid, sp, qty, kind = near.pop()
             if kind == RECEIVE:
                 sp.receive(day, qty, sid)
             elif kind == DEADLINE:  # (day, rank, stock point, order, DEADLINE)
                 if not qty.done:
                     sp.cancel(qty, day)
+            elif kind == REFILL:  # the agenda's entries before its bound are used up
+                self.agenda.refill()
             elif kind == LOST:
                 sp.lose_in_transit(day, qty, sid)
             else:

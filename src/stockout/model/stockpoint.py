@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import deque
-from heapq import heappush
 from itertools import islice
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
 EPS = 1e-9
 RECEIVE, LOST, NEVER_SHIPPED = 0, 1, 2  # how a shipment ends
 DEADLINE = 3  # a waiting order's patience runs out (``Model.flush``)
-# Entries of ``Model.receipts`` sort by (day, rank): a shipment's rank is its id, a deadline's
+# Entries of ``Model.agenda`` sort by (day, rank): a shipment's rank is its id, a deadline's
 # this plus its order's id, so at the same instant shipments end first (an order whose goods
 # arrive as its customer's patience runs out ships), deadlines in the order they were set.
 DEADLINE_RANK = 1 << 62
@@ -359,8 +358,7 @@ class StockPoint:
     ) -> None:
         """A customer order of ``qty`` units arrives at ``t``."""
         model = self.model
-        receipts = model.receipts
-        if receipts and receipts[0][0] <= t:
+        if model.near[-1][0] <= t:  # a shipment or a deadline is due
             model.flush(t)
         if self.released and self.on_hand - self.reserved >= qty and not self.backlog_orders:
             # filled from stock on arrival: the hot path
@@ -444,8 +442,7 @@ class StockPoint:
         if self.prepay:
             self._cash_add(order.remaining * self.price, t)
         if patience < math.inf and t + patience < self.horizon:
-            heappush(self.model.receipts,
-                     (t + patience, DEADLINE_RANK + order.id, self, order, DEADLINE))
+            self.model.agenda.push((t + patience, DEADLINE_RANK + order.id, self, order, DEADLINE))
         if not self.partial and free > 0:
             # set free stock aside for this order (it is at the head: nobody else waits)
             self._allocate(t)
@@ -849,8 +846,12 @@ class StockPoint:
             self.pipeline_units += qty
             if self.pipeline_index is not None:
                 self.pipeline_index.add(sid, qty)
-            if arrival < self.horizon:
-                heappush(model.receipts, (arrival, sid, self, qty, RECEIVE))
+            if arrival < self.horizon:  # (Agenda.push, inlined)
+                agenda = model.agenda
+                if arrival >= agenda.bound:
+                    agenda.far.append((arrival, sid, self, qty, RECEIVE))
+                else:
+                    agenda.insert((arrival, sid, self, qty, RECEIVE))
         else:
             route.place(self, t, qty)
 
@@ -868,4 +869,8 @@ class StockPoint:
             self.disorder = sid
         self.last_expected = expected
         if arrival < self.horizon:  # else it is still on order at the horizon
-            heappush(model.receipts, (arrival, sid, self, qty, kind))
+            agenda = model.agenda  # (Agenda.push, inlined)
+            if arrival >= agenda.bound:
+                agenda.far.append((arrival, sid, self, qty, kind))
+            else:
+                agenda.insert((arrival, sid, self, qty, kind))

@@ -1,0 +1,126 @@
+"""The model's agenda: shipments ending and waiting orders' deadlines, taken in time order.
+
+Entries are tuples ``(day, rank, stock point, quantity or order, kind)`` whose ranks are all
+different (see ``stockpoint.DEADLINE_RANK``); they are taken in (day, rank) order, exactly the
+order a binary heap of them gives. A heap is the wrong shape for this traffic, though: nearly
+every entry is scheduled a lead time or a customer's patience ahead, so the heap holds a lead
+time's worth of entries (W2: about 1,500), and every pop sifts through ~log2(n) levels, each a
+comparison of two tuples (two rich comparisons) scattered in memory: 7% of a W2 run was that one
+``heappop``. The agenda keeps two parts instead:
+
+- ``near``: the entries due before ``bound``, sorted latest first, so that the next entry is
+  ``near[-1]`` and taking it is ``near.pop()``. At index 0, below them all, sits a marker
+  ``(bound, -1, None, None, REFILL)``: it comes due when the entries before ``bound`` are used
+  up, and whoever takes it calls :meth:`refill`. ``near`` is never empty, so the next entry's
+  day is always ``near[-1][0]``; with nothing pending at all, that is the marker at infinity.
+- ``far``: every other entry (day >= ``bound``), unsorted: scheduling one is an append.
+
+``refill`` sorts ``far`` (``list.sort`` compares tuples led by floats with its specialised
+comparisons, and ``far`` is mostly sorted already: what the last refill left, then what was
+appended since, in roughly increasing days), moves its earliest part to ``near`` and puts the
+marker at the new bound. An entry due before ``bound`` (rare: a short patience, a short lead
+time) is inserted into ``near`` by bisection; if such entries pile up, the later half of
+``near`` goes back to ``far``.
+
+Scheduling, as the hot paths write it out::
+
+    if day >= agenda.bound:
+        agenda.far.append(entry)
+    else:
+        agenda.insert(entry)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+INF = math.inf
+REFILL = 4  # the marker's kind (beside stockpoint's RECEIVE, LOST, NEVER_SHIPPED, DEADLINE)
+
+Entry = tuple[float, int, Any, Any, int]
+
+
+class Agenda:
+    """Timed entries taken in (day, rank) order (see the module docstring)."""
+
+    __slots__ = ("near", "far", "bound")
+
+    MIN_PART = 64  # entries moved to ``near`` by a refill: a third of ``far``, within these
+    MAX_PART = 2048  # (a larger part makes inserting into ``near`` dearer)
+    NEAR_LIMIT = 4 * MAX_PART  # ``near`` grown past this by inserts: its later half goes back
+
+    def __init__(self) -> None:
+        self.bound = INF
+        self.far: list[Entry] = []
+        self.near: list[Entry] = [(INF, -1, None, None, REFILL)]
+
+    def __len__(self) -> int:
+        return len(self.near) - 1 + len(self.far)
+
+    def push(self, entry: Entry) -> None:
+        if entry[0] >= self.bound:
+            self.far.append(entry)
+        else:
+            self.insert(entry)
+
+    def insert(self, entry: Entry) -> None:
+        """Schedule an entry due before ``bound``."""
+        near = self.near
+        day = entry[0]
+        if not self.far and (len(near) == 1 or day > near[1][0]):
+            # later than everything pending: it starts ``far``, and the marker moves to its day
+            self.far.append(entry)
+            self.bound = day
+            near[0] = (day, -1, None, None, REFILL)
+            return
+        # bisection in near[1:], sorted latest first
+        lo, hi = 1, len(near)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if near[mid] > entry:
+                lo = mid + 1
+            else:
+                hi = mid
+        near.insert(lo, entry)
+        if len(near) > self.NEAR_LIMIT:
+            self._spill()
+
+    def refill(self) -> None:
+        """The marker came due (and was taken): move ``far``'s earliest entries to ``near``."""
+        far, near = self.far, self.near
+        far.sort()
+        n = len(far)
+        k = min(max(n // 3, self.MIN_PART), self.MAX_PART, n)
+        while k < n and far[k][0] == far[k - 1][0]:  # one day's entries stay together
+            k += 1
+        part = far[:k]
+        del far[:k]
+        part.reverse()
+        self.bound = bound = far[0][0] if far else INF
+        near.append((bound, -1, None, None, REFILL))
+        near.extend(part)
+
+    def _spill(self) -> None:
+        """``near`` grew by inserts (entries due before a bound set long ago): its later half
+        goes to ``far``, and the bound moves down to the earliest entry moved."""
+        near = self.near
+        cut = len(near) // 2
+        while cut < len(near) and near[cut][0] == near[cut - 1][0]:
+            cut += 1
+        if cut >= len(near):
+            return  # all due the same day: nothing to split
+        moved = near[1:cut]
+        self.far.extend(moved)
+        self.bound = bound = moved[-1][0]
+        near[:cut] = [(bound, -1, None, None, REFILL)]
+
+    def check(self) -> None:
+        """Assert the invariants (for tests): ``near`` latest first above its marker at
+        ``bound``, every entry of ``far`` at or after ``bound``."""
+        near, bound = self.near, self.bound
+        assert near[0] == (bound, -1, None, None, REFILL), near[0]
+        assert all(near[i] > near[i + 1] for i in range(len(near) - 1))
+        assert all(e[0] < bound for e in near[1:])
+        assert all(e[0] >= bound for e in self.far)
+        assert bound < INF or not self.far

@@ -1,0 +1,100 @@
+"""The model's agenda (``model/agenda.py``) takes entries in exactly the order a heap would.
+
+Random interleavings of scheduling and taking are run against ``heapq`` with the same entries;
+the agenda's part sizes are shrunk so that refills, inserts before the bound and spills of
+``near`` back to ``far`` all happen often. Days are drawn from a coarse grid, so many entries
+share a day (ordered by their rank), as they do with constant lead times.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stockout.model.agenda import REFILL, Agenda
+
+
+def take(agenda: Agenda, t: float) -> list[tuple]:
+    """Everything due by ``t``, as ``Model.flush`` takes it (the marker refills)."""
+    out = []
+    near = agenda.near
+    while near[-1][0] <= t:
+        entry = near.pop()
+        if entry[4] == REFILL:
+            agenda.refill()
+        else:
+            out.append(entry)
+    return out
+
+
+def heap_take(heap: list[tuple], t: float) -> list[tuple]:
+    out = []
+    while heap and heap[0][0] <= t:
+        out.append(heapq.heappop(heap))
+    return out
+
+
+steps = st.lists(
+    st.one_of(
+        # schedule some entries, d days ahead (quarter days, up to 15)
+        st.tuples(st.just("push"), st.lists(st.integers(0, 60), min_size=1, max_size=12)),
+        st.tuples(st.just("advance"), st.integers(0, 20)),  # the clock moves, due entries taken
+    ),
+    max_size=120,
+)
+
+
+@pytest.mark.parametrize("sizes", [(1, 2), (2, 5), (4, 16)])
+@settings(max_examples=150, deadline=None)
+@given(script=steps)
+def test_agenda_takes_entries_in_heap_order(script: list, sizes: tuple[int, int]) -> None:
+    cls = type("Small", (Agenda,), {"__slots__": ()})
+    cls.MIN_PART, cls.MAX_PART = sizes
+    cls.NEAR_LIMIT = 2 * sizes[1] + 1
+    agenda, heap = cls(), []
+    now, rank = 0.0, 0
+    for kind, arg in script:
+        if kind == "push":
+            for quarter_days in arg:
+                rank += 1
+                entry = (now + quarter_days / 4, rank, None, rank, 0)
+                agenda.push(entry)
+                heapq.heappush(heap, entry)
+        else:
+            now += arg / 4
+            assert take(agenda, now) == heap_take(heap, now)
+        agenda.check()
+        assert len(agenda) == len(heap)
+        # the next entry is near[-1] (or the marker, when the entries before the bound are used)
+        head = agenda.near[-1]
+        assert (head[4] == REFILL) or (head == heap[0])
+    assert take(agenda, now + 100) == heap_take(heap, now + 100)
+    assert len(agenda) == 0
+
+
+def test_an_empty_agenda_holds_the_marker_at_infinity() -> None:
+    agenda = Agenda()
+    assert agenda.near == [(float("inf"), -1, None, None, REFILL)]
+    assert take(agenda, 1e300) == []
+    agenda.push((5.0, 1, None, 1, 0))
+    assert agenda.near[-1][0] == 5.0  # the marker moved to the first entry's day
+    assert take(agenda, 5.0) == [(5.0, 1, None, 1, 0)]
+    assert len(agenda) == 0
+
+
+def test_an_entry_on_the_day_of_the_latest_near_one_goes_into_near() -> None:
+    """``far`` empty, ``near`` holding entries of day 3: another entry of day 3 must be
+    taken after them (its rank is larger), so it cannot start ``far`` with the marker at day 3,
+    which would come before them."""
+    agenda, heap = Agenda(), []
+    for rank, day in enumerate([1.0, 3.0, 3.0], start=1):
+        agenda.push((day, rank, None, rank, 0))
+        heapq.heappush(heap, (day, rank, None, rank, 0))
+    assert take(agenda, 1.0) == heap_take(heap, 1.0)  # the refill moved all three to near
+    agenda.push((3.0, 4, None, 4, 0))
+    heapq.heappush(heap, (3.0, 4, None, 4, 0))
+    agenda.check()
+    assert take(agenda, 3.0) == heap_take(heap, 3.0)
