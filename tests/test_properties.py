@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stockout.model import simulate
+from stockout.policies.replenishment import MinMax, Never, OrderUpTo, ReorderPointQuantity
 from stockout.records import SERIES
 from stockout.scenario.schema import Scenario
 
@@ -338,3 +339,23 @@ def test_same_inputs_same_outputs(data: dict[str, Any]) -> None:
                 w = b.metrics[pid][k]
                 assert (v == w) or (math.isnan(v) and math.isnan(w)), f"{policy}/{pid}/{k}"
         assert a.windows == b.windows
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(["base_stock", "s_S", "r_Q", "make_to_order", "none"]),
+    a=st.integers(0, 50), b=st.integers(1, 50), position=st.integers(-200, 200),
+)
+def test_a_rule_orders_only_at_or_below_its_trigger(
+    kind: str, a: int, b: int, position: int
+) -> None:
+    """The model asks a replenishment rule only when the position is at or below its
+    ``trigger`` (and computes base stock's quantity inline): a rule that would order above it
+    would be silently skipped."""
+    rule = {"base_stock": OrderUpTo(a), "s_S": MinMax(a, a + b),
+            "r_Q": ReorderPointQuantity(a, b), "make_to_order": OrderUpTo(0),
+            "none": Never()}[kind]  # fmt: skip
+    qty = rule.order_quantity(position)
+    assert (qty > 0) == (position <= rule.trigger)
+    if isinstance(rule, OrderUpTo) and qty > 0:
+        assert qty == rule.S - position

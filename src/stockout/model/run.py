@@ -297,10 +297,14 @@ class Model:
         inv_n0 = 1.0 / pop.n0
         thin_live = self.population_varies
         arrive = [sp.arrive for sp, _ in self.demand]
+        # the time of SimPy's next event: only other processes schedule events, and they run
+        # only while this one waits
+        next_event = queue[0][0]
         for columns in self._merged_chunks(prethin=not thin_live):
             for t, r, u, q, p, uc, un, k in zip(*columns):  # noqa: B905 - same lengths
-                if t >= queue[0][0] and self._must_wait(t):  # another event comes first
+                if t >= next_event and self._must_wait(t):  # another event comes first
                     yield Timeout(env, t - env.now)  # let SimPy run it
+                    next_event = queue[0][0]
                 if thin_live and u >= r * pop.n * inv_n0:
                     continue
                 arrive[k](t, q, p, uc, un)

@@ -36,6 +36,7 @@ from ..policies.availability import (
     Preorder,
     Shortage,
 )
+from ..policies.replenishment import OrderUpTo
 from ..records import WaitLog
 from .pipeline_index import BLOCK, LONG_WALK, SHORT, PipelineIndex
 
@@ -184,6 +185,7 @@ class StockPoint:
         "revisable",
         "route",
         "rule",
+        "up_to",
         "sampled_lost",
         "sampled_shipped",
         "shipped_total",
@@ -227,6 +229,8 @@ class StockPoint:
         self.release_day = release_day
         self.released = release_day <= 0
         self.rule = rule
+        # base stock's order-up-to level: its order quantity is computed inline on the hot path
+        self.up_to = rule.S if type(rule) is OrderUpTo else None
         self.continuous = continuous
         self.route = route
         self.order_cost = order_cost
@@ -367,10 +371,14 @@ class StockPoint:
             self.shipped_total += qty
             self.filled += 1
             self.filled_units += qty
-            if self.continuous:
-                qty = self.rule.order_quantity(self.on_hand + self.on_order - self.backlog)
-                if qty > 0:
-                    self.place_order(t, qty)
+            if self.continuous:  # review(t), inlined
+                position = self.on_hand + self.on_order - self.backlog
+                if position <= self.rule.trigger:
+                    up_to = self.up_to
+                    qty = (up_to - position if up_to is not None
+                           else self.rule.order_quantity(position))  # fmt: skip
+                    if qty > 0:
+                        self.place_order(t, qty)
             return
         self._shortage(t, qty, patience, u_churn, u_notify)
 
@@ -821,9 +829,12 @@ class StockPoint:
 
     def review(self, t: float) -> None:
         """Apply the replenishment rule to the current inventory position."""
-        qty = self.rule.order_quantity(self.on_hand + self.on_order - self.backlog)
-        if qty > 0:
-            self.place_order(t, qty)
+        position = self.on_hand + self.on_order - self.backlog
+        if position <= self.rule.trigger:  # the rule may order
+            up_to = self.up_to
+            qty = up_to - position if up_to is not None else self.rule.order_quantity(position)
+            if qty > 0:
+                self.place_order(t, qty)
 
     def place_order(self, t: float, qty: int) -> None:
         route = self.route

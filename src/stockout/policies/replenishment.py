@@ -23,16 +23,24 @@ from ..scenario.schema import (
 
 
 class ReplenishmentRule(Protocol):
+    # the largest inventory position at which the rule may order (the model asks it only at or
+    # below this, on its hot path)
+    trigger: int
+
     def order_quantity(self, position: int) -> int: ...
+
+
+NEVER = -(1 << 62)  # a trigger no position reaches
 
 
 class OrderUpTo:
     """Base stock / periodic (R, S): order S − position when the position is below S."""
 
-    __slots__ = ("S",)
+    __slots__ = ("S", "trigger")
 
     def __init__(self, S: int) -> None:
         self.S = S
+        self.trigger = S - 1
 
     def order_quantity(self, position: int) -> int:
         return self.S - position if position < self.S else 0
@@ -41,10 +49,11 @@ class OrderUpTo:
 class MinMax:
     """(s, S): when the position is at or below s, order up to S."""
 
-    __slots__ = ("s", "S")
+    __slots__ = ("s", "S", "trigger")
 
     def __init__(self, s: int, S: int) -> None:
         self.s, self.S = s, S
+        self.trigger = s
 
     def order_quantity(self, position: int) -> int:
         return self.S - position if position <= self.s else 0
@@ -53,10 +62,11 @@ class MinMax:
 class ReorderPointQuantity:
     """(r, Q): at or below r, order n·Q with n the smallest that lifts the position above r."""
 
-    __slots__ = ("r", "Q")
+    __slots__ = ("r", "Q", "trigger")
 
     def __init__(self, r: int, Q: int) -> None:
         self.r, self.Q = r, Q
+        self.trigger = r
 
     def order_quantity(self, position: int) -> int:
         if position > self.r:
@@ -68,6 +78,7 @@ class Never:
     """No replenishment decisions (rules 'none' and 'scheduled')."""
 
     __slots__ = ()
+    trigger = NEVER
 
     def order_quantity(self, position: int) -> int:
         return 0
