@@ -76,6 +76,20 @@ CASES = {
                       "patience_days": {"dist": "exponential", "mean": 3},
                       "churn": {"on_stockout": 0.2, "on_declined_quote": 0.3, "on_cancel": 0.4,
                                 "on_late": 0.3}}},
+    # deadlines due within hours, often before the next receipt (random lead times: quotes are
+    # estimates), set by the kernel itself and by the slow path (whole orders that free stock
+    # only partly covers): the kernel must apply them in day order
+    "short-patience": {
+        "suppliers.lead_time_days": {"dist": "gamma", "mean": 2, "cv": 0.6},
+        "products.replenishment": {"rule": "base_stock", "order_up_to": 12, "supplier": "s"},
+        "products.demand": {"orders_per_day": 8, "quantity": {"dist": "poisson", "mean": 1.5}},
+        "customers": {"patience_days": {"dist": "exponential", "mean": 0.4}}},
+    # erratic lead times: a receipt ordered by the slow path can be due before everything
+    # the model had scheduled
+    "erratic-lead": {
+        "suppliers.lead_time_days": {"dist": "gamma", "mean": 2, "cv": 1.5},
+        "products.replenishment": {"rule": "base_stock", "order_up_to": 8, "supplier": "s"},
+        "products.demand": {"orders_per_day": 8, "quantity": {"dist": "poisson", "mean": 1.5}}},
     # other events applying receipts while the kernel holds some in its FIFO: scripted orders,
     # the release day, a warm-up end
     "constant-lead-scripted-release": {

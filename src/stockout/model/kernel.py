@@ -155,13 +155,18 @@ def arrivals(
      supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
      max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
      counting) = _load(sp)
+    # the time of SimPy's next event: only other processes schedule events, and they run only
+    # while this one waits; the day of the agenda's next entry (near[-1][0]), read again
+    # whenever the agenda may have changed
+    next_event = queue[0][0]
+    agenda_next = near[-1][0]
     for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks(
         prethin=not thin_live, notify=bool(sp.notify_share),
         churn=bool(p_late or p_stockout or p_declined or sp.p_cancel),
     ):
         for i, t in enumerate(times):
             # another event comes first: hand the state over, let it run
-            if t >= queue[0][0] and must_wait(t):
+            if t >= next_event and must_wait(t):
                 _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
                             supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
                             max_backlog, backlog_orders, reserved, cash, a_cash, sid))
@@ -173,33 +178,45 @@ def arrivals(
                  max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
                  counting) = _load(sp)
                 index = sp.pipeline_index
+                next_event = queue[0][0]
+                agenda_next = near[-1][0]
             if thin_live and thin[i] >= ratio[i] * pop.n * inv_n0:
                 continue
 
             # ---- receipts due by this customer, oldest first (StockPoint.receive, _allocate)
             blocked = False  # one the slow path must apply
             while True:
-                head = near[-1]
-                if fifo and fifo[0] < head:
+                if fifo:  # the earlier of the FIFO's head and the agenda's
                     head = fifo[0]
                     from_agenda = False
-                else:
+                    if agenda_next <= head[0]:
+                        top = near[-1]
+                        if top < head:
+                            head = top
+                            from_agenda = True
+                elif agenda_next <= t:
+                    head = near[-1]
                     from_agenda = True
+                else:
+                    break
                 if head[0] > t:
                     break
                 day, ship_id, _, q_in, kind = head
                 if kind == DEADLINE and q_in.done:  # the order has shipped: nothing to do
                     near.pop()
+                    agenda_next = near[-1][0]
                     continue
                 if kind == REFILL:  # the agenda's entries before its bound are used up
                     near.pop()
                     agenda.refill()
+                    agenda_next = near[-1][0]
                     continue
                 if kind != receive or notify:
                     blocked = True
                     break
                 if from_agenda:
                     near.pop()
+                    agenda_next = near[-1][0]
                 else:
                     fifo.popleft()  # type: ignore[union-attr]
                 del pipeline[ship_id]  # a simple route: the entry's quantity is the receipt's
@@ -292,6 +309,7 @@ def arrivals(
                  max_backlog, backlog_orders, reserved, cash, a_cash, sid, released,
                  counting) = _load(sp)
                 index = sp.pipeline_index
+                agenda_next = near[-1][0]
                 continue
             elif refuse_all:
                 # ---- a shortage under the built-in out-of-stock policy: the sale is lost
@@ -409,6 +427,7 @@ def arrivals(
                     a_cash += amount * (horizon - t)
                 if patience[i] < INF and t + patience[i] < horizon:
                     agenda.push((t + patience[i], DEADLINE_RANK + order.id, sp, order, DEADLINE))
+                    agenda_next = near[-1][0]
                 if not continuous:
                     continue
             # ---- continuous review after a fill or a backorder (review and place_order)
@@ -444,6 +463,7 @@ def arrivals(
                             agenda.far.append((arrival, sid, sp, order_qty, receive))
                         else:
                             agenda.insert((arrival, sid, sp, order_qty, receive))
+                            agenda_next = near[-1][0]
     _store(sp, (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
                 supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
                 max_backlog, backlog_orders, reserved, cash, a_cash, sid))
