@@ -386,7 +386,9 @@ class StockPoint:
         self, t: float, qty: int, patience: float, u_churn: float, u_notify: float
     ) -> None:
         counted = self.counting
-        free = max(self.on_hand - self.reserved, 0) if self.released else 0
+        free = self.on_hand - self.reserved if self.released else 0
+        if free < 0:
+            free = 0
         # The built-in policies after the release decide without the Shortage view and the
         # Offer (the same decision: Backorder.on_shortage calls the same ``decide``)
         policy = self.policy
@@ -450,7 +452,12 @@ class StockPoint:
         if self.prepay:
             self._cash_add(order.remaining * self.price, t)
         if patience < math.inf and t + patience < self.horizon:
-            self.model.agenda.push((t + patience, DEADLINE_RANK + order.id, self, order, DEADLINE))
+            deadline = (t + patience, DEADLINE_RANK + order.id, self, order, DEADLINE)
+            agenda = self.model.agenda  # (Agenda.push, inlined)
+            if deadline[0] >= agenda.bound:
+                agenda.far.append(deadline)
+            else:
+                agenda.insert(deadline)
         if not self.partial and free > 0:
             # set free stock aside for this order (it is at the head: nobody else waits)
             self._allocate(t)
@@ -485,10 +492,12 @@ class StockPoint:
         ready = t if self.released else max(t, self.release_day)
         if need <= 0:
             return ready
-        if self.pipeline and need > self.pipeline_units:
-            need -= self.pipeline_units  # all of it is spoken for: no need to look at each
-        elif self.pipeline:
-            return max(self._pipeline_day(t, need), ready)
+        if self.pipeline:
+            units = self.pipeline_units
+            if need <= units:
+                day = self._pipeline_day(t, need)
+                return day if day >= ready else ready  # max(day, ready)
+            need -= units  # all of it is spoken for: no need to look at each
         if self.route is None:
             return math.inf
         order_day = self.model.next_review(self, t)
@@ -546,9 +555,13 @@ class StockPoint:
         # for a walk over LONG_WALK, dropped when the pipeline is short again.
         index = self.pipeline_index
         count = len(pipeline)
-        if index is not None and count < SHORT:
+        if index is None:
+            long = LONG_WALK
+        elif count < SHORT:
             index = self.pipeline_index = None
-        long = LONG_WALK if index is None else 2 * BLOCK
+            long = LONG_WALK
+        else:
+            long = 2 * BLOCK
         if count <= long:
             deep = False
         elif excess < need:
