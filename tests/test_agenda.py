@@ -98,3 +98,20 @@ def test_an_entry_on_the_day_of_the_latest_near_one_goes_into_near() -> None:
     heapq.heappush(heap, (3.0, 4, None, 4, 0))
     agenda.check()
     assert take(agenda, 3.0) == heap_take(heap, 3.0)
+
+
+def test_entries_of_one_day_are_never_split_between_near_and_far() -> None:
+    """Inserts piling up in ``near`` past its limit, all due the same day: there is nothing to
+    split, and they still come out in rank order; with a later day among them, the split falls
+    where the day changes."""
+    cls = type("Tiny", (Agenda,), {"__slots__": ()})
+    cls.MIN_PART, cls.MAX_PART, cls.NEAR_LIMIT = 1, 2, 5
+    for days in ([5.0] * 12, [5.0] * 9 + [6.0] * 3, [6.0] * 3 + [5.0] * 9):
+        agenda, heap = cls(), []
+        agenda.push((10.0, 0, None, 0, 0))  # sets the bound: everything below is inserted
+        heapq.heappush(heap, (10.0, 0, None, 0, 0))
+        for rank, day in enumerate(days, start=1):
+            agenda.push((day, rank, None, rank, 0))
+            heapq.heappush(heap, (day, rank, None, rank, 0))
+            agenda.check()
+        assert take(agenda, 20.0) == heap_take(heap, 20.0)

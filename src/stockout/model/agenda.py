@@ -33,12 +33,19 @@ Scheduling, as the hot paths write it out::
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
+from operator import itemgetter
 from typing import Any
 
 INF = math.inf
 REFILL = 4  # the marker's kind (beside stockpoint's RECEIVE, LOST, NEVER_SHIPPED, DEADLINE)
 
 Entry = tuple[float, int, Any, Any, int]
+_DAY = itemgetter(0)
+
+
+def _later_first(entry: Entry) -> float:
+    return -entry[0]  # ``near`` is in increasing order of this
 
 
 class Agenda:
@@ -92,8 +99,8 @@ class Agenda:
         far.sort()
         n = len(far)
         k = min(max(n // 3, self.MIN_PART), self.MAX_PART, n)
-        while k < n and far[k][0] == far[k - 1][0]:  # one day's entries stay together
-            k += 1
+        if k < n and far[k][0] == far[k - 1][0]:  # one day's entries stay together
+            k = bisect_right(far, far[k - 1][0], k, n, key=_DAY)
         part = far[:k]
         del far[:k]
         part.reverse()
@@ -103,13 +110,21 @@ class Agenda:
 
     def _spill(self) -> None:
         """``near`` grew by inserts (entries due before a bound set long ago): its later half
-        goes to ``far``, and the bound moves down to the earliest entry moved."""
+        goes to ``far``, and the bound moves down to the earliest entry moved. Entries of one
+        day stay together, so the cut falls where the day changes (all of ``near`` goes when it
+        holds one day only: those entries then come back in one refill)."""
         near = self.near
-        cut = len(near) // 2
-        while cut < len(near) and near[cut][0] == near[cut - 1][0]:
-            cut += 1
-        if cut >= len(near):
-            return  # all due the same day: nothing to split
+        n = len(near)
+        cut = n // 2
+        day = near[cut - 1][0]
+        if near[cut][0] == day:  # one day's entries stay together: move them all, or none
+            after = bisect_right(near, -day, cut, n, key=_later_first)  # the day's group ends
+            if after < n:
+                cut = after
+            else:
+                cut = bisect_left(near, -day, 1, cut, key=_later_first)  # where the group begins
+                if cut <= 1:  # all due the same day: all go, and the bound comes down to it
+                    cut = n
         moved = near[1:cut]
         self.far.extend(moved)
         self.bound = bound = moved[-1][0]
