@@ -452,12 +452,7 @@ class StockPoint:
         if self.prepay:
             self._cash_add(order.remaining * self.price, t)
         if patience < math.inf and t + patience < self.horizon:
-            deadline = (t + patience, DEADLINE_RANK + order.id, self, order, DEADLINE)
-            agenda = self.model.agenda  # (Agenda.push, inlined)
-            if deadline[0] >= agenda.bound:
-                agenda.far.append(deadline)
-            else:
-                agenda.insert(deadline)
+            self.model.agenda.push((t + patience, DEADLINE_RANK + order.id, self, order, DEADLINE))
         if not self.partial and free > 0:
             # set free stock aside for this order (it is at the head: nobody else waits)
             self._allocate(t)
