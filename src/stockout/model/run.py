@@ -349,7 +349,9 @@ class Model:
                 self._sample(self.next_point)
                 self.next_point += 1
             return
-        background = self.background
+        # as Python ints: read one of each a day, a numpy scalar costs more to read and to use
+        acquisitions, untouched = acquisitions.tolist(), untouched.tolist()
+        background = self.background.tolist()
         day = 0
         while True:
             yield Timeout(env, 1.0)

@@ -583,7 +583,8 @@ class StockPoint:
             n, cum = self.walk_n, self.walk_units
             if cum >= need:
                 n = cum = 0
-            for sid, (found, q) in islice(pipeline.items(), n, None):  # noqa: B007
+            items = pipeline.items()
+            for sid, (found, q) in islice(items, n, None) if n else items:  # noqa: B007
                 cum += q
                 if cum >= need:
                     self.walk_n, self.walk_units, self.walk_next = n, cum - q, sid
