@@ -99,6 +99,15 @@ CASES = {
                             "scripted_orders": [{"day": 40.5, "quantity": 25},
                                                 {"day": 41.25, "quantity": 3},
                                                 {"day": 200, "quantity": 40}]}},
+    # the FIFO empties between orders ((r, Q) with a short constant lead time) and SimPy's next
+    # event is days away (time-series buckets of 3 days, nothing else scheduled): a receipt
+    # ordered into an empty FIFO must be seen by the customers before that event
+    "constant-lead-rQ-long-buckets": {
+        "scenario.horizon_days": 6000,
+        "suppliers.lead_time_days": {"dist": "constant", "value": 0.7},
+        "products.replenishment": {"rule": "r_Q", "reorder_point": 3, "order_quantity": 20,
+                                   "supplier": "s"},
+        "products.initial_stock": 23},
     "seasonal-spikes-scripted": {
         "products.demand": {"orders_per_day": 5,
                             "seasonality": {"amplitude": 0.5, "weekday": [1, 1, 1, 1, 1, 2, 0]},

@@ -146,10 +146,12 @@ def arrivals(
         deque() if lead_c is not None and (transit is None or transit_c is not None) else None
     )
 
-    def hand_over(upto: float) -> None:
-        """Move the receipts due by ``upto`` from the FIFO to the model's agenda."""
+    def hand_over(upto: float) -> float:
+        """Move the receipts due by ``upto`` from the FIFO to the model's agenda; return the
+        day of the FIFO's new head."""
         while fifo and fifo[0][0] <= upto:
             agenda.push(fifo.popleft())
+        return fifo[0][0] if fifo else INF
 
     (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
      supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
@@ -157,9 +159,10 @@ def arrivals(
      counting) = _load(sp)
     # the time of SimPy's next event: only other processes schedule events, and they run only
     # while this one waits; the day of the agenda's next entry (near[-1][0]), read again
-    # whenever the agenda may have changed
+    # whenever the agenda may have changed; the day of the FIFO's head (infinite when empty)
     next_event = queue[0][0]
     agenda_next = near[-1][0]
+    fifo_next = INF
     for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks(
         prethin=not thin_live, notify=bool(sp.notify_share),
         churn=bool(p_late or p_stockout or p_declined or sp.p_cancel),
@@ -171,7 +174,7 @@ def arrivals(
                             supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
                             max_backlog, backlog_orders, reserved, cash, a_cash, sid))
                 if fifo:
-                    hand_over(t)  # events before t apply what is due by their time
+                    fifo_next = hand_over(t)  # events before t apply what is due by their time
                 yield Timeout(env, t - env.now)
                 (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
                  supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
@@ -183,42 +186,38 @@ def arrivals(
             if thin_live and thin[i] >= ratio[i] * pop.n * inv_n0:
                 continue
 
-            # ---- receipts due by this customer, oldest first (StockPoint.receive, _allocate)
+            # ---- receipts due by this customer, oldest first (StockPoint.receive, _allocate):
+            # the earlier of the FIFO's head and the agenda's, in (day, rank) order
             blocked = False  # one the slow path must apply
             while True:
-                if fifo:  # the earlier of the FIFO's head and the agenda's
-                    head = fifo[0]
-                    from_agenda = False
-                    if agenda_next <= head[0]:
-                        top = near[-1]
-                        if top < head:
-                            head = top
-                            from_agenda = True
-                elif agenda_next <= t:
-                    head = near[-1]
-                    from_agenda = True
+                if fifo_next < agenda_next or (
+                    fifo_next == agenda_next and fifo_next <= t and fifo[0] < near[-1]  # type: ignore[index]
+                ):
+                    if fifo_next > t:
+                        break
+                    if notify:  # someone waits to be notified of the receipt
+                        blocked = True
+                        break
+                    day, ship_id, _, q_in, _ = fifo.popleft()  # type: ignore[union-attr]
+                    fifo_next = fifo[0][0] if fifo else INF  # type: ignore[index]
                 else:
-                    break
-                if head[0] > t:
-                    break
-                day, ship_id, _, q_in, kind = head
-                if kind == DEADLINE and q_in.done:  # the order has shipped: nothing to do
+                    if agenda_next > t:
+                        break
+                    day, ship_id, _, q_in, kind = near[-1]
+                    if kind == DEADLINE and q_in.done:  # the order has shipped: nothing to do
+                        near.pop()
+                        agenda_next = near[-1][0]
+                        continue
+                    if kind == REFILL:  # the agenda's entries before its bound are used up
+                        near.pop()
+                        agenda.refill()
+                        agenda_next = near[-1][0]
+                        continue
+                    if kind != receive or notify:
+                        blocked = True
+                        break
                     near.pop()
                     agenda_next = near[-1][0]
-                    continue
-                if kind == REFILL:  # the agenda's entries before its bound are used up
-                    near.pop()
-                    agenda.refill()
-                    agenda_next = near[-1][0]
-                    continue
-                if kind != receive or notify:
-                    blocked = True
-                    break
-                if from_agenda:
-                    near.pop()
-                    agenda_next = near[-1][0]
-                else:
-                    fifo.popleft()  # type: ignore[union-attr]
                 del pipeline[ship_id]  # a simple route: the entry's quantity is the receipt's
                 pipeline_units -= q_in
                 if index is not None:
@@ -301,7 +300,7 @@ def arrivals(
                             supplied, pipeline_units, n_orders, units_ordered, backlog, a_backlog,
                             max_backlog, backlog_orders, reserved, cash, a_cash, sid))
                 if fifo:
-                    hand_over(t)
+                    fifo_next = hand_over(t)
                 sp.arrive(t, q, patience[i], u_churn[i],
                           1.0 if u_notify is None else u_notify[i])
                 (on_hand, a_on_hand, on_order, a_on_order, shipped, filled, filled_units,
@@ -453,6 +452,8 @@ def arrivals(
                     if transit is not None:
                         arrival += transit_c  # type: ignore[operator]
                     if arrival < horizon:
+                        if not fifo:
+                            fifo_next = arrival
                         fifo.append((arrival, sid, sp, order_qty, receive))
                 else:
                     arrival = t + (lead() if lead_c is None else lead_c)
