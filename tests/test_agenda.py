@@ -47,12 +47,16 @@ steps = st.lists(
 )
 
 
-@pytest.mark.parametrize("sizes", [(1, 2), (2, 5), (4, 16)])
+# (MIN_PART, MAX_PART, HEAP_FROM, HEAP_PART): the entries beyond ``near`` sorted at every
+# refill, or kept in a heap once more than HEAP_FROM of them are pending (and sorted again
+# below a quarter of that)
+@pytest.mark.parametrize("sizes", [(1, 2, 10**9, 1), (2, 5, 10**9, 1), (4, 16, 10**9, 1),
+                                   (1, 2, 4, 1), (2, 5, 12, 3), (4, 16, 40, 8)])
 @settings(max_examples=150, deadline=None)
 @given(script=steps)
-def test_agenda_takes_entries_in_heap_order(script: list, sizes: tuple[int, int]) -> None:
+def test_agenda_takes_entries_in_heap_order(script: list, sizes: tuple[int, ...]) -> None:
     cls = type("Small", (Agenda,), {"__slots__": ()})
-    cls.MIN_PART, cls.MAX_PART = sizes
+    cls.MIN_PART, cls.MAX_PART, cls.HEAP_FROM, cls.HEAP_PART = sizes
     cls.NEAR_LIMIT = 2 * sizes[1] + 1
     agenda, heap = cls(), []
     now, rank = 0.0, 0

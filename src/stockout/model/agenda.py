@@ -22,6 +22,15 @@ marker at the new bound. An entry due before ``bound`` (rare: a short patience, 
 time) is inserted into ``near`` by bisection; if such entries pile up, the later half of
 ``near`` goes back to ``far``.
 
+A sort reads all of ``far`` to move at most ``MAX_PART`` entries, so with tens of thousands of
+entries pending (thousands of orders a day, each a lead time of weeks away) every entry would be
+read dozens of times over: 1.9 times a plain heap's instructions on 90,000 pending
+(``benchmarks/bench_agenda.py``). When more than ``HEAP_FROM`` entries lie beyond ``near``, they
+are kept in a binary heap instead (``heap``): a refill pushes the entries appended to ``far``
+since the last one into it and pops the earliest ``HEAP_PART``, O(log n) an entry, as a plain
+heap would (1.2 times its instructions, for the appends and ``near`` on top). It goes back to
+sorting when fewer than a quarter of ``HEAP_FROM`` remain.
+
 Scheduling, as the hot paths write it out::
 
     if day >= agenda.bound:
@@ -34,6 +43,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from heapq import heapify, heappop, heappush
 from operator import itemgetter
 from typing import Any
 
@@ -51,19 +61,23 @@ def _later_first(entry: Entry) -> float:
 class Agenda:
     """Timed entries taken in (day, rank) order (see the module docstring)."""
 
-    __slots__ = ("near", "far", "bound")
+    __slots__ = ("near", "far", "heap", "bound")
 
     MIN_PART = 64  # entries moved to ``near`` by a refill: a third of ``far``, within these
     MAX_PART = 2048  # (a larger part makes inserting into ``near`` dearer)
     NEAR_LIMIT = 4 * MAX_PART  # ``near`` grown past this by inserts: its later half goes back
+    HEAP_FROM = 2 * MAX_PART  # entries beyond ``near`` from which they are kept in a heap
+    HEAP_PART = 256  # entries a refill takes from the heap (each costs the same whatever the
+    # part: a short ``near`` leaves fewer entries due before the bound, and cheaper inserts)
 
     def __init__(self) -> None:
         self.bound = INF
         self.far: list[Entry] = []
+        self.heap: list[Entry] = []  # empty unless more than HEAP_FROM entries are pending
         self.near: list[Entry] = [(INF, -1, None, None, REFILL)]
 
     def __len__(self) -> int:
-        return len(self.near) - 1 + len(self.far)
+        return len(self.near) - 1 + len(self.far) + len(self.heap)
 
     def push(self, entry: Entry) -> None:
         if entry[0] >= self.bound:
@@ -94,8 +108,11 @@ class Agenda:
             self._spill()
 
     def refill(self) -> None:
-        """The marker came due (and was taken): move ``far``'s earliest entries to ``near``."""
-        far, near = self.far, self.near
+        """The marker came due (and was taken): move the earliest entries beyond ``near`` to it."""
+        far, near, heap = self.far, self.near, self.heap
+        if heap or len(far) > self.HEAP_FROM:
+            self._refill_from_heap()
+            return
         far.sort()
         n = len(far)
         k = min(max(n // 3, self.MIN_PART), self.MAX_PART, n)
@@ -107,6 +124,31 @@ class Agenda:
         self.bound = bound = far[0][0] if far else INF
         near.append((bound, -1, None, None, REFILL))
         near.extend(part)
+
+    def _refill_from_heap(self) -> None:
+        """``refill`` with many entries pending: they wait in ``heap``, and only the entries
+        appended to ``far`` since the last refill are pushed into it."""
+        far, near, heap = self.far, self.near, self.heap
+        if heap:
+            for entry in far:
+                heappush(heap, entry)
+        else:
+            heap.extend(far)
+            heapify(heap)
+        far.clear()
+        n = len(heap)
+        k = min(self.HEAP_PART, n)
+        part = [heappop(heap) for _ in range(k)]
+        day = part[-1][0]
+        while heap and heap[0][0] == day:  # one day's entries stay together
+            part.append(heappop(heap))
+        part.reverse()
+        self.bound = bound = heap[0][0] if heap else INF
+        near.append((bound, -1, None, None, REFILL))
+        near.extend(part)
+        if len(heap) < self.HEAP_FROM // 4:  # few are left: back to sorting them
+            far.extend(heap)
+            heap.clear()
 
     def _spill(self) -> None:
         """``near`` grew by inserts (entries due before a bound set long ago): its later half
@@ -138,4 +180,7 @@ class Agenda:
         assert all(near[i] > near[i + 1] for i in range(len(near) - 1))
         assert all(e[0] < bound for e in near[1:])
         assert all(e[0] >= bound for e in self.far)
-        assert bound < INF or not self.far
+        assert all(e[0] >= bound for e in self.heap)
+        assert bound < INF or not (self.far or self.heap)
+        heap = self.heap
+        assert all(heap[(i - 1) // 2] <= heap[i] for i in range(1, len(heap)))
