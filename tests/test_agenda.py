@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import heapq
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stockout.model.agenda import REFILL, Agenda
+from stockout.model.run import simulate
+from stockout.scenario.load import scenario_from_dict
 
 
 def take(agenda: Agenda, t: float) -> list[tuple]:
@@ -119,3 +122,33 @@ def test_entries_of_one_day_are_never_split_between_near_and_far() -> None:
             heapq.heappush(heap, (day, rank, None, rank, 0))
             agenda.check()
         assert take(agenda, 20.0) == heap_take(heap, 20.0)
+
+
+def test_a_model_run_is_the_same_with_the_heap_engaged_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A whole run (random lead times, short patience: shipments and deadlines in the agenda,
+    the kernel and the ordinary loop) gives the same results, to the last bit, whether the
+    entries beyond ``near`` are sorted at every refill or kept in a heap from the start."""
+    sc = scenario_from_dict({
+        "scenario": {"name": "h", "horizon_days": 300, "warmup_days": 20, "seed": 5},
+        "customers": {"patience_days": {"dist": "exponential", "mean": 2}},
+        "products": [{
+            "id": "w", "price": 10, "initial_stock": 40,
+            "demand": {"orders_per_day": 30, "quantity": {"dist": "poisson", "mean": 1.5}},
+            "replenishment": {"rule": "base_stock", "order_up_to": 40, "supplier": "s"},
+        }],
+        "suppliers": [{"id": "s", "lead_time_days": {"dist": "lognormal", "mean": 3,
+                                                     "cv": 1.5}}],
+        "policies": [{"name": "bo", "availability": "backorder"}],
+    })
+    runs = []
+    for heap_from, heap_part in ((10**9, 256), (8, 4)):
+        monkeypatch.setattr(Agenda, "HEAP_FROM", heap_from)
+        monkeypatch.setattr(Agenda, "HEAP_PART", heap_part)
+        runs.append(simulate(sc, "bo", 0))
+    sorted_, heaped = runs
+    assert sorted_.metrics == heaped.metrics
+    for product in sorted_.series:
+        np.testing.assert_array_equal(sorted_.series[product], heaped.series[product])
+        np.testing.assert_array_equal(sorted_.waits[product], heaped.waits[product])
