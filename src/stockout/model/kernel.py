@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 from simpy.events import Timeout
 
 from ..policies.availability import BACKORDER, Backorder, OutOfStock
-from ..policies.replenishment import OrderUpTo
 from ..scenario.schema import Constant
 from .agenda import REFILL
 from .pipeline_index import BLOCK, LONG_WALK, SHORT, PipelineIndex
@@ -114,7 +113,7 @@ def arrivals(
     p_late, p_stockout, p_declined = sp.p_late, sp.p_stockout, sp.p_declined
     # the replenishment rule: order-up-to inline, any other through its method
     rule = sp.rule.order_quantity
-    up_to = sp.rule.S if type(sp.rule) is OrderUpTo else None
+    up_to = sp.up_to
     continuous = sp.continuous
     route = sp.route
     assert route is not None
