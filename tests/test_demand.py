@@ -102,7 +102,7 @@ def test_a_high_rate_is_drawn_in_bounded_pieces_at_the_right_rate(
     want = products * rate * days
     assert abs(len(times) - want) <= 4.5 * math.sqrt(want), (len(times), want)
     for k in range(products):  # each product at its own rate
-        got = sum(int(np.sum(np.asarray(b[7]) == k)) for b in blocks)
+        got = sum(int(np.sum(np.asarray(b[6]) == k)) for b in blocks)
         assert abs(got - rate * days) <= 4.5 * math.sqrt(rate * days), (k, got)
 
 
@@ -163,3 +163,40 @@ def test_orders_follow_the_spikes() -> None:
                     (2300.5, 2600.5, 8.0), (2600.5, 2900.5, 4.0), (3000.0, 4000.0, 1.0)]:
         got, want = np.count_nonzero((times >= a) & (times < b)), BASE * m * (b - a)
         assert abs(got - want) <= 4.5 * math.sqrt(want), (a, b, got, want)
+
+
+@pytest.mark.parametrize("products", [1, 2])
+def test_candidates_dropped_in_numpy_are_never_orders(
+    products: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Candidates whose threshold reaches the untouched population are dropped before the run
+    (``DemandCandidates._population_bound``): no policy's population can make them orders, so a
+    run that keeps every candidate gives exactly the same result. The population here moves a
+    lot (acquisition, background churn, churn on every stock-out), so the real population lies
+    well below the untouched one and the live test rejects many candidates too."""
+    from stockout.model import demand
+    from stockout.model.run import simulate
+
+    data = make_scenario(
+        orders_per_day=8.0, order_up_to=6, horizon_days=120.0, availability="out_of_stock",
+        lead_time_days={"dist": "exponential", "mean": 2.0},
+        product={"demand": {"seasonality": {"amplitude": 0.5, "period_days": 30}}},
+        extra={"customers": {"population": 400, "acquisition_per_day": 2.0,
+                             "churn": {"on_stockout": 0.5, "background_per_year": 3.0}}},
+    )
+    data["products"] += [{**data["products"][0], "id": f"x{i}"} for i in range(products - 1)]
+    scenario = Scenario.model_validate(data)
+
+    def candidates() -> int:
+        model = Model(scenario, "p", 0)
+        return sum(len(b[0]) for b in model._merged_chunks(prethin=False))  # noqa: SLF001
+
+    filtered, filtered_count = simulate(scenario, "p", 0), candidates()
+    monkeypatch.setattr(demand.DemandCandidates, "_population_bound", lambda self, d: np.inf)
+    kept, kept_count = simulate(scenario, "p", 0), candidates()
+    assert filtered_count < 0.98 * kept_count  # the filter has work to do
+    assert kept.metrics["all"]["orders"] < 0.8 * kept_count  # and so has the live test
+    for pid, metrics in filtered.metrics.items():
+        np.testing.assert_array_equal(list(metrics.values()), list(kept.metrics[pid].values()))
+    for pid, series in filtered.series.items():
+        np.testing.assert_array_equal(series, kept.series[pid])

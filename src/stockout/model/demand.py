@@ -9,11 +9,13 @@ day by day at an upper bound of that rate that does not depend on the policy: th
 largest value that day (season, weekday, month, trend), the largest product of spike multipliers
 in force during the day (``SpikeBound``), and the population untouched by bad experiences. A chunk
 of days with more candidates than ``MAX_CANDIDATES`` is drawn in pieces.
-Each candidate carries everything about the customer (a thinning uniform, quantity, patience and
-the uniforms of their later choices), drawn in numpy batches from streams named after the
-product, so every policy in a replication sees exactly the same candidates (common random
-numbers). At run time a candidate becomes an order when ``u < ratio · N(t) / N0``, where ``ratio``
-is the policy-independent part of rate / bound, computed here.
+Each candidate carries everything about the customer (the population it needs to become an order,
+quantity, patience and the uniforms of their later choices), drawn in numpy batches from streams
+named after the product, so every policy in a replication sees exactly the same candidates (common
+random numbers). A candidate with thinning uniform u becomes an order when u < ratio · N(t) / N0,
+where ratio is the policy-independent part of rate / bound: that is, when N(t) exceeds its
+*threshold* u · N0 / ratio, computed here. No policy's population exceeds the untouched one, so a
+candidate whose threshold reaches it is dropped here, for every policy alike.
 """
 
 from __future__ import annotations
@@ -116,26 +118,25 @@ class DemandCandidates:
     def chunks(
         self, prethin: bool = False, notify: bool = True, churn: bool = True
     ) -> Iterator[tuple[list | None, ...]]:
-        """Yield (times, thin_ratio, thin_u, quantity, patience, u_churn, u_notify) as lists.
+        """Yield (times, threshold, quantity, patience, u_churn, u_notify) as lists.
 
-        With ``prethin`` (the population never changes, so N(t)/N0 = 1), candidates are thinned
-        here and only the orders are yielded: the same orders the live test would keep, since it
-        draws the same uniforms; ``thin_ratio`` and ``thin_u`` are then None (nothing reads
-        them), and so is ``u_notify`` without ``notify`` (a policy without notify-me); without
+        A candidate becomes an order when the population at its time exceeds its ``threshold``
+        (see the module docstring). With ``prethin`` (the population never changes, so N(t) =
+        N0), candidates are thinned here and only the orders are yielded: the same orders the
+        live test would keep, since it draws the same uniforms; ``threshold`` is then None
+        (nothing reads it), and so is ``u_notify`` without ``notify`` (a policy without
+        notify-me); without
         ``churn`` (no bad experience ever makes a customer leave) ``u_churn`` is all 1.0, which
         no churn probability of 0 can select. The uniforms are drawn all the same, so the streams
         stay common to every policy. Turning
         arrays into lists of Python numbers is most of the cost of a chunk, so a column known to
         be constant (no patience, a constant quantity) is a repeated value.
         """
-        for _, times, ratio, thin_u, qty, patience, u_churn, u_notify in self.chunk_arrays(
-            prethin
-        ):
+        for _, times, threshold, qty, patience, u_churn, u_notify in self.chunk_arrays(prethin):
             n = len(times)
             yield (
                 times.tolist(),
-                None if prethin else ratio.tolist(),
-                None if prethin else thin_u.tolist(),
+                None if threshold is None else threshold.tolist(),
                 [qty[0].item()] * n if self.constant_quantity and n else qty.tolist(),
                 [math.inf] * n if self.patience is None else patience.tolist(),
                 u_churn.tolist() if churn else [1.0] * n,
@@ -175,9 +176,11 @@ class DemandCandidates:
         self, d0: int, bound: np.ndarray, counts: np.ndarray, a: int, b: int, prethin: bool
     ) -> tuple[int, np.ndarray, ...] | None:
         """The candidates of days [d0 + a, d0 + b) of the chunk (``counts``), before the
-        horizon, as (d0, times, ratio, thin_u, quantity, patience, u_churn, u_notify); None if
-        there are none. The pieces of a chunk are drawn in order: the streams then hand out the
-        same numbers as for the whole chunk at once."""
+        horizon, as (d0, times, threshold, quantity, patience, u_churn, u_notify); None if
+        there are none. With ``prethin`` the candidates that are not orders are dropped and
+        ``threshold`` is None; without it, only those that no population can make orders. The
+        pieces of a chunk are drawn in order: the streams then hand out the same numbers as for
+        the whole chunk at once."""
         n = int(counts[a:b].sum())
         if n == 0 or d0 + a >= self.horizon:
             return None  # (nothing is drawn after the horizon: no later draw depends on it)
@@ -212,12 +215,30 @@ class DemandCandidates:
         u_churn = self.rng_choice.random(n)
         u_notify = self.rng_choice.random(n)
         if prethin:
+            threshold = None
             keep = thin_u < ratio
-            if not keep.all():
-                times, ratio, thin_u = times[keep], ratio[keep], thin_u[keep]
-                qty, patience = qty[keep], patience[keep]
-                u_churn, u_notify = u_churn[keep], u_notify[keep]
-        return d0, times, ratio, thin_u, qty, patience, u_churn, u_notify
+        else:
+            # the population it needs: an order when N(t) > u · N0 / ratio (never if ratio is 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                threshold = np.where(ratio > 0, thin_u * self.n0 / ratio, np.inf)
+            keep = threshold < self._population_bound(day_idx)
+        if not keep.all():
+            times, qty, patience = times[keep], qty[keep], patience[keep]
+            u_churn, u_notify = u_churn[keep], u_notify[keep]
+            if threshold is not None:
+                threshold = threshold[keep]
+        return d0, times, threshold, qty, patience, u_churn, u_notify
+
+    def _population_bound(self, day_idx: np.ndarray) -> np.ndarray | int:
+        """An upper bound of every policy's population N(t) at candidates of days ``day_idx``.
+
+        The untouched population of the day and of the day before: a candidate at the very
+        start of a day may come before that day's step (``Model._daily``)."""
+        if self.untouched is None:
+            return self.n0
+        last = len(self.untouched) - 1
+        today = self.untouched[np.minimum(day_idx, last)]
+        return np.maximum(today, self.untouched[np.clip(day_idx - 1, 0, last)])
 
 
 def pieces(counts: np.ndarray) -> list[tuple[int, int]]:

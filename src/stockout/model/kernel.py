@@ -98,7 +98,6 @@ def arrivals(
     agenda = model.agenda
     near = agenda.near  # the next entry of the agenda is near[-1]
     pop = model.population
-    inv_n0 = 1.0 / pop.n0
     thin_live = model.population_varies
     horizon = sp.horizon
     price = sp.price
@@ -162,7 +161,7 @@ def arrivals(
     next_event = queue[0][0]
     agenda_next = near[-1][0]
     fifo_next = INF
-    for times, ratio, thin, qty, patience, u_churn, u_notify in candidates.chunks(
+    for times, threshold, qty, patience, u_churn, u_notify in candidates.chunks(
         prethin=not thin_live, notify=bool(sp.notify_share),
         churn=bool(p_late or p_stockout or p_declined or sp.p_cancel),
     ):
@@ -182,7 +181,7 @@ def arrivals(
                 index = sp.pipeline_index
                 next_event = queue[0][0]
                 agenda_next = near[-1][0]
-            if thin_live and thin[i] >= ratio[i] * pop.n * inv_n0:
+            if thin_live and threshold[i] >= pop.n:  # not an order at today's population
                 continue
 
             # ---- receipts due by this customer, oldest first (StockPoint.receive, _allocate):

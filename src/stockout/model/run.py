@@ -7,7 +7,6 @@ counters into the glossary's metrics.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 from collections.abc import Iterator
@@ -51,33 +50,29 @@ class Population:
         self.background_churned = 0
 
 
-def _merge_chunk(parts: list[tuple[int, tuple[np.ndarray, ...]]]) -> Iterator[list[list[Any]]]:
-    """One chunk of every product in ``parts`` (product index, its seven columns), merged in
-    time order and turned into lists ``BLOCK`` candidates at a time (see
-    ``Model._merged_chunks``). Only one copy of the chunk's arrays is kept while it is used:
-    the products' own arrays go once they are concatenated, columns are reordered one by one.
+def _merge_chunk(parts: list[tuple[int, tuple[np.ndarray | None, ...]]]) -> Iterator[list[Any]]:
+    """One chunk of every product in ``parts`` (product index, its six columns), merged in
+    time order (equal times in product order: the sort is stable) and turned into lists
+    ``BLOCK`` candidates at a time (see ``Model._merged_chunks``). Only one copy of the chunk's
+    arrays is kept while it is used: the products' own arrays go once they are concatenated,
+    columns are reordered one by one. A column that is None (the thresholds of candidates
+    already thinned) is None for every candidate.
     """
     if len(parts) == 1:
         k, columns = parts.pop()
         arrays = [*columns, np.full(len(columns[0]), k)]
     else:
-        columns = [np.concatenate([c[j] for _, c in parts]) for j in range(7)]
+        columns = [None if parts[0][1][j] is None
+                   else np.concatenate([c[j] for _, c in parts]) for j in range(6)]  # fmt: skip
         ks = np.repeat([k for k, _ in parts], [len(c[0]) for _, c in parts])
-        order = np.argsort(columns[0], kind="stable")
-        columns[0] = times = columns[0][order]
-        if len(times) > 1 and (times[1:] == times[:-1]).any():
-            merged = heapq.merge(*(
-                zip(*(c.tolist() for c in cs), itertools.repeat(k)) for k, cs in parts
-            ))
-            yield [list(col) for col in zip(*merged, strict=True)]
-            return
         parts.clear()
-        for j in range(1, 7):
-            columns[j] = columns[j][order]
-        arrays = [*columns, ks[order]]
-        del columns, ks, order, times
+        order = np.argsort(columns[0], kind="stable")
+        arrays = [None if c is None else c[order] for c in columns]
+        columns.clear()
+        arrays.append(ks[order])
+        del ks, order
     for i in range(0, len(arrays[0]), BLOCK):
-        yield [a[i : i + BLOCK].tolist() for a in arrays]
+        yield [itertools.repeat(None) if a is None else a[i : i + BLOCK].tolist() for a in arrays]
 
 
 class Model:
@@ -257,17 +252,17 @@ class Model:
     # ------------------------------------------------------------------ processes
 
     def _merged_chunks(self, prethin: bool) -> Iterator[list[list[Any]]]:
-        """All products' candidates in time order, in blocks of lists (times, ratio, thin, qty,
-        patience, u_churn, u_notify, product index).
+        """All products' candidates in time order, in blocks of lists (times, threshold, qty,
+        patience, u_churn, u_notify, product index); with ``prethin``, the thresholds are a
+        repeated None.
 
         Every product's chunks cover the same day ranges, so merging them chunk by chunk is
         merging the whole streams; a chunk of many candidates (all products together) is cut
         into pieces at the same days for every product (``demand.pieces``). A stable sort of
-        the piece's times in numpy keeps equal times in product order; ``heapq.merge`` of
-        tuples would order them by their next fields, so a piece with equal times (which random
-        draws all but never give) is merged that way. Arrays become Python numbers ``BLOCK``
-        candidates at a time, just before they are used: the loop then reads numbers still in
-        the processor's cache, not a whole chunk's worth (megabytes) made long before.
+        the piece's times in numpy keeps equal times in product order. Arrays become Python
+        numbers ``BLOCK`` candidates at a time, just before they are used: the loop then reads
+        numbers still in the processor's cache, not a whole chunk's worth (megabytes) made long
+        before.
         """
         demand = [(k, c) for k, (_, c) in enumerate(self.demand) if c.base > 0]
         n_days = max((c.n_days for _, c in demand), default=0)
@@ -296,18 +291,17 @@ class Model:
         env = self.env
         queue = env._queue  # noqa: SLF001 - reading the head of SimPy's queue, like env.peek()
         pop = self.population
-        inv_n0 = 1.0 / pop.n0
         thin_live = self.population_varies
         arrive = [sp.arrive for sp, _ in self.demand]
         # the time of SimPy's next event: only other processes schedule events, and they run
         # only while this one waits
         next_event = queue[0][0]
         for columns in self._merged_chunks(prethin=not thin_live):
-            for t, r, u, q, p, uc, un, k in zip(*columns):  # noqa: B905 - same lengths
+            for t, h, q, p, uc, un, k in zip(*columns):  # noqa: B905 - same lengths
                 if t >= next_event and self._must_wait(t):  # another event comes first
                     yield Timeout(env, t - env.now)  # let SimPy run it
                     next_event = queue[0][0]
-                if thin_live and u >= r * pop.n * inv_n0:
+                if thin_live and h >= pop.n:  # not an order at today's population
                     continue
                 arrive[k](t, q, p, uc, un)
 
