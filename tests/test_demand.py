@@ -175,7 +175,7 @@ def test_candidates_dropped_in_numpy_are_never_orders(
     lot (acquisition, background churn, churn on every stock-out), so the real population lies
     well below the untouched one and the live test rejects many candidates too."""
     from stockout.model import demand
-    from stockout.model.run import simulate
+    from stockout.model.run import forget_candidates, simulate
 
     data = make_scenario(
         orders_per_day=8.0, order_up_to=6, horizon_days=120.0, availability="out_of_stock",
@@ -193,6 +193,7 @@ def test_candidates_dropped_in_numpy_are_never_orders(
 
     filtered, filtered_count = simulate(scenario, "p", 0), candidates()
     monkeypatch.setattr(demand.DemandCandidates, "_population_bound", lambda self, d: np.inf)
+    forget_candidates()  # or the next run reads the filtered ones again
     kept, kept_count = simulate(scenario, "p", 0), candidates()
     assert filtered_count < 0.98 * kept_count  # the filter has work to do
     assert kept.metrics["all"]["orders"] < 0.8 * kept_count  # and so has the live test
@@ -200,3 +201,50 @@ def test_candidates_dropped_in_numpy_are_never_orders(
         np.testing.assert_array_equal(list(metrics.values()), list(kept.metrics[pid].values()))
     for pid, series in filtered.series.items():
         np.testing.assert_array_equal(series, kept.series[pid])
+
+
+def test_the_next_policy_reads_the_candidates_kept_and_gets_the_same_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Policies of one replication see the same candidates, so the second one reads those the
+    first one drew (a horizon of one chunk): its run is exactly the run it makes after drawing
+    them itself. Another replication or another scenario draws its own."""
+    from stockout.model import demand
+    from stockout.model.run import forget_candidates, simulate
+
+    data = make_scenario(
+        orders_per_day=6.0, order_up_to=5, horizon_days=200.0,
+        policies=[{"name": "bo", "availability": "backorder"},
+                  {"name": "oos", "availability": "out_of_stock"}],
+        extra={"customers": {"population": 300, "churn": {"on_stockout": 0.3}}},
+    )
+    data["products"].append({**data["products"][0], "id": "v"})
+    scenario = Scenario.model_validate(data)
+    draws = []
+    original = demand.DemandCandidates.draw
+    monkeypatch.setattr(demand.DemandCandidates, "draw",
+                        lambda self, *a: draws.append(1) or original(self, *a))
+
+    def fresh(policy: str, rep: int, sc: Scenario = scenario) -> object:
+        forget_candidates()
+        return simulate(sc, policy, rep)
+
+    def same(a: object, b: object) -> None:
+        for pid, metrics in a.metrics.items():
+            np.testing.assert_array_equal(list(metrics.values()), list(b.metrics[pid].values()))
+        for pid, series in a.series.items():
+            np.testing.assert_array_equal(series, b.series[pid])
+
+    want_oos, want_bo1 = fresh("oos", 0), fresh("bo", 1)
+    other = Scenario.model_validate({**data, "products": [
+        {**p, "demand": {"orders_per_day": 7.0}} for p in data["products"]]})
+    want_other = fresh("oos", 0, other)
+    draws.clear()
+    fresh("bo", 0)
+    assert len(draws) == 2  # two products
+    same(simulate(scenario, "oos", 0), want_oos)
+    assert len(draws) == 2  # read, not drawn
+    same(simulate(scenario, "bo", 1), want_bo1)
+    same(simulate(scenario, "oos", 0), want_oos)
+    same(simulate(other, "oos", 0), want_other)
+    assert len(draws) == 8

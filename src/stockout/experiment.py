@@ -70,8 +70,11 @@ def _run_on(
 ) -> list[RunResult]:
     total = len(todo)
     size = 1 if isinstance(executor, InlineExecutor) else batch_size(total, executor)
+    # replication by replication: a worker running the policies of one replication one after
+    # another draws their common demand once (``model.run._LastCandidates``)
+    order = sorted(todo, key=lambda task: task[1])  # stable: policies in scenario order
     for i in range(0, total, size):
-        executor.submit(Job(scenario, todo[i : i + size], search_dir))
+        executor.submit(Job(scenario, order[i : i + size], search_dir))
     by_task: dict[tuple[str, int], RunResult] = {}
     try:
         while executor.pending:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydantic_core
 import simpy
 from simpy.events import NORMAL, Timeout
 
@@ -32,6 +34,7 @@ from .windows import draw_windows
 SAMPLE_BLOCK = 64  # time-series points written to the array at a time
 MAX_POINTS = 2000  # time-series points per run, whatever the horizon
 BLOCK = 2048  # candidates turned into Python numbers at a time (see ``_merged_chunks``)
+KEEP_CANDIDATES = 1 << 18  # at most this many kept for the next policy (14 MB of arrays)
 
 
 class InvariantError(AssertionError):
@@ -50,29 +53,59 @@ class Population:
         self.background_churned = 0
 
 
-def _merge_chunk(parts: list[tuple[int, tuple[np.ndarray | None, ...]]]) -> Iterator[list[Any]]:
+def _merge_chunk(parts: list[tuple[int, tuple[np.ndarray | None, ...]]]) -> list[Any]:
     """One chunk of every product in ``parts`` (product index, its six columns), merged in
-    time order (equal times in product order: the sort is stable) and turned into lists
-    ``BLOCK`` candidates at a time (see ``Model._merged_chunks``). Only one copy of the chunk's
-    arrays is kept while it is used: the products' own arrays go once they are concatenated,
-    columns are reordered one by one. A column that is None (the thresholds of candidates
-    already thinned) is None for every candidate.
+    time order (equal times in product order: the sort is stable), with the product index as a
+    seventh column. Only one copy of the chunk's arrays is kept: the products' own arrays go
+    once they are concatenated. A column that is None (the thresholds of candidates already
+    thinned) stays None.
     """
     if len(parts) == 1:
         k, columns = parts.pop()
-        arrays = [*columns, np.full(len(columns[0]), k)]
-    else:
-        columns = [None if parts[0][1][j] is None
-                   else np.concatenate([c[j] for _, c in parts]) for j in range(6)]  # fmt: skip
-        ks = np.repeat([k for k, _ in parts], [len(c[0]) for _, c in parts])
-        parts.clear()
-        order = np.argsort(columns[0], kind="stable")
-        arrays = [None if c is None else c[order] for c in columns]
-        columns.clear()
-        arrays.append(ks[order])
-        del ks, order
+        return [*columns, np.full(len(columns[0]), k)]
+    columns = [None if parts[0][1][j] is None
+               else np.concatenate([c[j] for _, c in parts]) for j in range(6)]  # fmt: skip
+    ks = np.repeat([k for k, _ in parts], [len(c[0]) for _, c in parts])
+    parts.clear()
+    order = np.argsort(columns[0], kind="stable")
+    arrays = [None if c is None else c[order] for c in columns]
+    columns.clear()
+    arrays.append(ks[order])
+    return arrays
+
+
+def _blocks(arrays: list[Any]) -> Iterator[list[Any]]:
+    """A merged chunk's columns as lists of Python numbers, ``BLOCK`` candidates at a time (a
+    None column is None for every candidate)."""
     for i in range(0, len(arrays[0]), BLOCK):
         yield [itertools.repeat(None) if a is None else a[i : i + BLOCK].tolist() for a in arrays]
+
+
+class _LastCandidates(threading.local):
+    """The merged candidates of the last replication this thread simulated, when they were
+    one chunk (``Model._merged_chunks``): the next policy of that replication (every policy
+    sees the same candidates) reads them instead of drawing them again."""
+
+    key: tuple[bytes, int, bool] | None = None
+    arrays: list[Any] | None = None
+
+
+_LAST = _LastCandidates()
+
+
+def forget_candidates() -> None:
+    """Drop the candidates kept for the next policy (tests that patch how they are drawn)."""
+    _LAST.key = _LAST.arrays = None
+
+
+def _candidates_key(scenario: Scenario, replication: int) -> bytes | None:
+    """Everything the candidates of a replication depend on, as bytes: the scenario's meta (seed,
+    horizon), customers and products, and the replication. None if it cannot be serialised."""
+    try:
+        data = scenario.model_dump(include={"scenario", "customers", "products"})
+        return pydantic_core.to_json([data, replication], inf_nan_mode="constants")
+    except (TypeError, ValueError, pydantic_core.PydanticSerializationError):
+        return None
 
 
 class Model:
@@ -88,6 +121,10 @@ class Model:
         self.horizon = float(meta.horizon_days)
         self.warmup = float(meta.warmup_days)
         self.streams = Streams(meta.seed, replication)
+        # what the candidates depend on, if they may be kept for the next policy (one chunk)
+        self.candidates_key = (
+            _candidates_key(scenario, replication) if meta.horizon_days <= CHUNK_DAYS else None
+        )
         self.population = Population(scenario.customers.population)
         self._order_id = 0
         self.shipment_id = 0
@@ -256,6 +293,10 @@ class Model:
         patience, u_churn, u_notify, product index); with ``prethin``, the thresholds are a
         repeated None.
 
+        Candidates of one chunk (a horizon of up to ``CHUNK_DAYS`` days) drawn in one piece are
+        kept for the next policy of the replication (``_LastCandidates``), in this thread only:
+        they cost as much as a tenth of a short run, and they are the same for every policy.
+
         Every product's chunks cover the same day ranges, so merging them chunk by chunk is
         merging the whole streams; a chunk of many candidates (all products together) is cut
         into pieces at the same days for every product (``demand.pieces``). A stable sort of
@@ -264,18 +305,28 @@ class Model:
         numbers still in the processor's cache, not a whole chunk's worth (megabytes) made long
         before.
         """
+        key = None if self.candidates_key is None else (self.candidates_key, prethin)
+        if key is not None and _LAST.key == key:
+            yield from _blocks(_LAST.arrays)
+            return
+        forget_candidates()  # another replication's: not needed again
         demand = [(k, c) for k, (_, c) in enumerate(self.demand) if c.base > 0]
         n_days = max((c.n_days for _, c in demand), default=0)
         for d0 in range(0, n_days, CHUNK_DAYS):
             drawn = [(k, c, *c.counts(d0)) for k, c in demand]
-            for a, b in pieces(sum(counts for *_, counts in drawn)):
+            cuts = pieces(sum(counts for *_, counts in drawn))
+            for a, b in cuts:
                 chunk = []
                 for k, c, bound, counts in drawn:
                     part = c.draw(d0, bound, counts, a, b, prethin)
                     if part is not None:
                         chunk.append((k, part[1:]))
                 if chunk:
-                    yield from _merge_chunk(chunk)
+                    arrays = _merge_chunk(chunk)
+                    if (key is not None and n_days <= CHUNK_DAYS and len(cuts) == 1
+                            and len(arrays[0]) <= KEEP_CANDIDATES):
+                        _LAST.key, _LAST.arrays = key, arrays  # the whole stream: keep it
+                    yield from _blocks(arrays)
 
     def _merged_arrivals(self):  # noqa: ANN202
         """All products' candidates in one time-ordered stream, handled by one process.
