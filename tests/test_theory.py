@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pytest
 from conftest import assert_close_to_theory, scenario
-from scipy import optimize, stats
+from scipy import integrate, optimize, stats
 
 from stockout.experiment import run_replications
 
@@ -255,6 +255,65 @@ def test_rq_backorders_costs() -> None:
         n_orders = m["ordering_cost"] / k_cost
         assert math.isclose(n_orders, round(n_orders))
         assert m["purchase_cost"] == 0.0  # unit_cost 0
+
+
+# ---------------------------------------------------------------------------------------------
+# (e) periodic review (R, S) with backorders, constant lead time
+# ---------------------------------------------------------------------------------------------
+
+
+def periodic_average(lam: float, lead: float, period: float, f) -> float:  # noqa: ANN001
+    """(1/R) ∫_0^R f(λ(L + u)) du: the time average, over a review cycle, of a function of the
+    Poisson mean of the demand since the last review whose order has arrived."""
+    return integrate.quad(lambda u: f(lam * (lead + u)), 0.0, period, limit=200)[0] / period
+
+
+def test_periodic_review_base_stock() -> None:
+    """Periodic review (R, S), backorders, constant L, reviews at days 0, R, 2R, ... (Hadley &
+    Whitin 1963 §5; Zipkin 2000 §7.4; Axsäter, *Inventory Control* §5.3). After the review at
+    kR the position is S; orders do not cross, so at kR + L + u, 0 <= u < R, the net inventory
+    is S − D(L + u), D(x) ~ Poisson(λx), and u is uniform over a cycle:
+      average on hand   = (1/R) ∫_0^R E[(S − D(L + u))+] du
+      average backlog   = (1/R) ∫_0^R E[(D(L + u) − S)+] du
+      fill rate (PASTA) = (1/R) ∫_0^R P(D(L + u) <= S − 1) du
+      replenishment orders per day = P(D(R) > 0) / R;  units bought per day = λ
+    λ = 20, R = 10, L = 5, S = 300, K = 1, unit cost 1. The window (warm-up, horizon] = (20, 220]
+    holds exactly 20 reviews (30, 40, ..., 220): the one at the horizon belongs to it, and it
+    buys what was demanded in (210, 220]; then the units bought in the window are the units
+    demanded in it. Tolerance: 2 × the 95% half-width over 20 replications (the order count
+    does not vary: every review orders, so it must be exact).
+    """
+    lam, lead, period, S = 20.0, 5.0, 10.0, 300
+    horizon, warmup = 220.0, 20.0
+    sc = scenario(
+        orders_per_day=lam,
+        initial_stock=S,
+        replenishment={"rule": "periodic", "order_up_to": S, "review_period_days": period,
+                       "order_cost": 1.0},
+        lead_time_days={"dist": "constant", "value": lead},
+        product={"unit_cost": 1.0},
+        horizon_days=horizon,
+        warmup_days=warmup,
+        replications=20,
+        seed=4242,
+    )
+    runs = metrics_by_policy(sc)["p"]
+    span = horizon - warmup
+    on_hand = periodic_average(lam, lead, period, lambda m: expected_shortfall(m, S))
+    backlog = periodic_average(lam, lead, period, lambda m: expected_excess(m, S))
+    fill = periodic_average(lam, lead, period, lambda m: stats.poisson.cdf(S - 1, m))
+    assert_close_to_theory(column(runs, "avg_on_hand"), on_hand, "(R, S) average on hand")
+    assert_close_to_theory(column(runs, "avg_backlog_units"), backlog, "(R, S) average backlog")
+    assert_close_to_theory(column(runs, "fill_rate"), fill, "(R, S) fill rate")
+    assert_close_to_theory(
+        [m["ordering_cost"] / span for m in runs], -math.expm1(-lam * period) / period,
+        "(R, S) replenishment orders per day", floor=1e-12,
+    )
+    assert_close_to_theory(
+        [m["purchase_cost"] / span for m in runs], lam, "(R, S) units bought per day"
+    )
+    # the closed forms: on hand − backlog averages S − λ(L + R/2) over a cycle
+    assert math.isclose(on_hand - backlog, S - lam * (lead + period / 2), rel_tol=1e-9)
 
 
 def test_closed_form_arithmetic() -> None:

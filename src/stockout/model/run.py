@@ -455,14 +455,27 @@ class Model:
             self.series[:, end - points : end] = block.transpose(1, 0, 2)
             samples.clear()
 
-    def _periodic_review(self, sp: StockPoint, period: float):  # noqa: ANN202
+    def _periodic_review(self, slot: int, sp: StockPoint, period: float):  # noqa: ANN202
         env = self.env
         k = 0
         while True:
             self.flush(env.now)
             sp.review(env.now)
             k += 1
+            self.review_due[slot] = k * period
             yield Timeout(env, k * period - env.now)
+
+    def _reviews_at_horizon(self) -> None:
+        """The periodic reviews due at the horizon itself. The run covers (0, horizon] and the
+        statistics (warm-up, horizon], but SimPy stops before the events of that instant: without
+        these, a window of n review periods would hold n − 1 reviews (its first one falls on the
+        warm-up's end, before the window), and ordering and purchase costs per day would miss
+        one review's worth. A review due a hair past the horizon by rounding (k · R) is the same
+        review."""
+        horizon = self.horizon
+        for (sp, _), due in zip(self.periodic, self.review_due, strict=True):
+            if due <= horizon + 1e-9 * max(1.0, horizon):
+                sp.review(horizon)
 
     def _at(self, day: float, fn: Any, *args: Any) -> None:
         if day < self.horizon:
@@ -490,8 +503,9 @@ class Model:
                 self._at(sp.release_day, sp.release, sp.release_day)
             if sp.continuous:
                 sp.review(0.0)
-        for sp, period in self.periodic:
-            env.process(self._periodic_review(sp, period))
+        self.review_due = [0.0] * len(self.periodic)  # the day of each one's next review
+        for slot, (sp, period) in enumerate(self.periodic):
+            env.process(self._periodic_review(slot, sp, period))
         for sp, day, qty, sid in self.deliveries:
             self._at(day, self._deliver, sp, day, qty, sid)
         env.process(self._daily())
@@ -503,6 +517,7 @@ class Model:
             env.process(self._scripted(sp, orders))
         env.run(until=self.horizon)
         self.flush(self.horizon)
+        self._reviews_at_horizon()
         # a bucket ending exactly at the horizon: the run stops before that day's step runs
         while self.next_point < len(self.days):
             self._sample(self.next_point)
