@@ -15,6 +15,7 @@ import pytest
 
 from stockout.model import kernel
 from stockout.model.run import Model, simulate
+from stockout.model.stockpoint import StockPoint
 from stockout.records import WaitLog
 from stockout.scenario.load import scenario_from_dict
 
@@ -129,15 +130,40 @@ def test_kernel_equals_the_ordinary_loop(case: str, monkeypatch: pytest.MonkeyPa
                 m.setattr(Model, "use_kernel", False)
                 m.setattr(Model, "_must_wait", lambda self, t: True)
                 slow = simulate(sc, policy, rep)
-            for product, metrics in slow.metrics.items():
-                for name, value in metrics.items():
-                    got = fast.metrics[product][name]
-                    assert got == value or (math.isnan(got) and math.isnan(value)), (
-                        f"{case}/{policy}/{rep}: {product}.{name} {got} != {value}")
-            for product in slow.series:
-                np.testing.assert_array_equal(fast.series[product], slow.series[product])
-                np.testing.assert_array_equal(fast.waits[product], slow.waits[product])
-            assert fast.windows == slow.windows
+            assert_same(fast, slow, f"{case}/{policy}/{rep}")
+
+
+def assert_same(fast: Any, slow: Any, label: str) -> None:
+    for product, metrics in slow.metrics.items():
+        for name, value in metrics.items():
+            got = fast.metrics[product][name]
+            assert got == value or (math.isnan(got) and math.isnan(value)), (
+                f"{label}: {product}.{name} {got} != {value}")
+    for product in slow.series:
+        np.testing.assert_array_equal(fast.series[product], slow.series[product])
+        np.testing.assert_array_equal(fast.waits[product], slow.waits[product])
+    assert fast.windows == slow.windows
+
+
+class CalledStockPoint(StockPoint):
+    """``arrive`` of its own (as a trace's): the ordinary loop calls it."""
+
+    def arrive(self, t: float, qty: int, patience: float, u_churn: float, u_notify: float) -> None:
+        super().arrive(t, qty, patience, u_churn, u_notify)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_loop_inlines_arrive_exactly(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ordinary arrival loop writes ``StockPoint.arrive`` out; it must do exactly what a
+    call does (every metric, series value and wait)."""
+    sc = scenario_from_dict(scenario(**CASES[case]))
+    monkeypatch.setattr(Model, "use_kernel", False)
+    for policy in ("bo", "oos", "bo-partial", "bo-capped"):
+        inlined = simulate(sc, policy, 0)
+        with monkeypatch.context() as m:
+            m.setattr(Model, "stockpoint_class", CalledStockPoint)
+            called = simulate(sc, policy, 0)
+        assert_same(inlined, called, f"{case}/{policy}")
 
 
 def test_kernel_folds_waits_like_the_ordinary_loop(monkeypatch: pytest.MonkeyPatch) -> None:
