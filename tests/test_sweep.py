@@ -331,3 +331,22 @@ def test_stockout_sweep_is_wired_into_the_main_command(tmp_path: Path) -> None:
     code = cli.main(["sweep", str(file), "--vary", "lanes.sea.transit_days.high=3,4", "--out",
                      str(out), "--no-report", "-q"])  # fmt: skip
     assert code == 0 and (out / "sweep.csv").is_file()
+
+
+def test_a_winner_over_one_replication_is_never_significant() -> None:
+    """One paired replication has no interval (t_interval collapses it to the mean), so
+    winners.csv must not call its winner significant however large the margin."""
+    import pandas as pd
+
+    from stockout.sweep import KEY_METRICS, _winners
+
+    def frame(reps: int) -> pd.DataFrame:
+        rows = []
+        for r in range(reps):
+            for policy, level in (("base", 100.0), ("other", 200.0)):
+                rows.append({"replication": r, "policy": policy, "product": "all",
+                             **{m: level + r for m in KEY_METRICS}})  # fmt: skip
+        return pd.DataFrame(rows)
+
+    assert not any(w["significant"] for w in _winners(frame(1), ["base", "other"]))
+    assert all(w["significant"] for w in _winners(frame(3), ["base", "other"]))

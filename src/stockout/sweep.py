@@ -591,12 +591,17 @@ def _winners(
             record.update(winner=best, winner_mean=float(means[best]))
             significant = len(ranked) > 1 and (sign * means[best] > sign * means[ranked[1]])
             for other in ranked[1:]:
-                diff, low, high = summary.t_interval((wide[best] - wide[other]).to_numpy())
+                paired = (wide[best] - wide[other]).to_numpy()
+                diff, low, high = summary.t_interval(paired)
                 if other == ranked[1]:
                     record.update(
                         runner_up=other, margin=diff, margin_ci_low=low, margin_ci_high=high
                     )
-                significant = significant and (bool(low > 0) if sign > 0 else bool(high < 0))
+                # one pair has no interval (t_interval collapses it to the mean): not a test
+                tested = int(np.count_nonzero(~np.isnan(paired))) >= 2
+                significant = (
+                    significant and tested and (bool(low > 0) if sign > 0 else bool(high < 0))
+                )
             record["significant"] = bool(significant)
         out.append(record)
     return out
