@@ -25,11 +25,20 @@ from stockout.report import (
 from stockout.report.figures import (
     MAX_POINTS,
     WATERFALL_STEPS,
+    kpi_bars,
     revenue_waterfall,
     timeseries_figure,
+    timeseries_products,
 )
 from stockout.report.page import VENDORED, VENDORED_TRACES, Page, plotly_js, script_json
-from stockout.report.sweep import load_sweep, policy_map, winner
+from stockout.report.sweep import (
+    load_sweep,
+    map_layers,
+    metric_lines,
+    policy_map,
+    summary_sentences,
+    winner,
+)
 from stockout.report.verdict import build_verdict, policy_sentence
 
 XSS = "<script>alert(1)</script>"
@@ -288,3 +297,81 @@ def test_export_images_without_kaleido_says_how_to_install(results: Path) -> Non
         pytest.skip("kaleido is installed; the missing-extra message cannot be checked")
     with pytest.raises(MissingExtraError, match=r"stockout\[images\]"):
         export_images(results)
+
+
+def test_one_replication_shows_no_interval_and_claims_no_significance(tmp_path: Path) -> None:
+    """With one replication summary.csv writes ci_low = ci_high = mean: the report must not show
+    that as an interval, colour differences as significant, or say "significantly"."""
+    tables = load_tables(make_results(tmp_path / "one", reps=1, horizon=120, warmup=10))
+    assert not tables.has_intervals
+    html = build_report_html(tables)
+    dom = _Dom()
+    dom.feed(html)
+    assert {a["data-stat"] for a in dom.values} == {"mean", "diff"}
+    assert 'class="d better"' not in html and 'class="d worse"' not in html
+    assert "(n.s.)" not in html
+    verdict = build_verdict(tables)
+    text = " ".join(verdict.headline + verdict.details)
+    assert "95% CI" not in text and "significantly" not in text and "no significant" not in text
+    assert all("not tested for significance" in s for s in verdict.headline)
+    assert all(not bar.error_y.visible for bar in kpi_bars(tables).data)
+
+
+def test_sweep_report_takes_significance_from_winners_csv(tmp_path: Path) -> None:
+    """winners.csv (significant: better than every other policy) is the sweep's verdict; the
+    report's map and summary must say the same, and a point of one replication is never
+    significant."""
+    folder = make_sweep(tmp_path / "sweep", two_parameters=False)
+    _, shade, _ = map_layers(load_sweep(folder), "revenue_kept")
+    assert 0 in shade[0]  # computed from the baseline differences, some wins are significant
+    frame = pd.read_csv(folder / "sweep.csv")
+    rows = [{"point": p, "product": "all", "metric": "revenue_kept", "winner": "preorder",
+             "significant": False} for p in sorted(frame["point"].unique())]  # fmt: skip
+    pd.DataFrame(rows).to_csv(folder / "winners.csv", index=False)
+    z, shade, text = map_layers(load_sweep(folder), "revenue_kept")
+    assert shade == [[1] * len(rows)] and all(t == "preorder<br>(n.s.)" for t in text[0])
+    (folder / "winners.csv").unlink()
+    meta = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
+    meta["replications_per_point"] = [1] * len(rows)
+    (folder / "sweep.json").write_text(json.dumps(meta), encoding="utf-8")
+    sweep = load_sweep(folder)
+    assert map_layers(sweep, "revenue_kept")[1] == [[1] * len(rows)]
+    assert all("(0 significantly)" in s for s in summary_sentences(sweep))
+
+
+def test_sweep_menu_shows_legend_only_for_mean_lines(tmp_path: Path) -> None:
+    fig = metric_lines(load_sweep(make_sweep(tmp_path / "sweep", two_parameters=True)),
+                       "revenue_kept")  # fmt: skip
+    for button in fig.layout.updatemenus[0].buttons:
+        shown = button.args[0]["showlegend"]
+        named = [t.mode == "lines+markers" for t in fig.data]
+        assert all(named[i] for i, s in enumerate(shown) if s)
+        assert sum(shown) == 4  # one legend entry per policy
+
+
+def test_single_product_has_no_product_menu_and_many_windows_no_label_pile(
+    tmp_path: Path,
+) -> None:
+    folder = make_results(tmp_path / "run", reps=3, horizon=200, warmup=10)
+    windows = pd.DataFrame([["spike", f"s{i}", 20.0 + 10 * i, 25.0 + 10 * i] for i in range(12)],
+                           columns=["kind", "id", "start_day", "end_day"])  # fmt: skip
+    windows.to_csv(folder / "disruptions.csv", index=False)
+    fig = timeseries_figure(load_tables(folder))
+    assert fig is not None
+    assert [a.text for a in fig.layout.annotations] == ["warm-up (not counted)"]
+    html = build_report_html(load_tables(folder))
+    assert "demand spikes (12)" in html
+    one = load_tables(folder)
+    one = ResultTables(one.summary[one.summary["product"].isin(["all", "widget"])],
+                       one.replications, one.timeseries, one.waits, one.disruptions,
+                       one.manifest, {"products": [{"id": "widget"}]})  # fmt: skip
+    assert timeseries_products(one) == ["all"]
+
+
+def test_footer_shows_the_command_as_typed(results: Path) -> None:
+    tables = load_tables(results)
+    manifest = dict(tables.manifest, command=["stockout", "run", "my shop.toml", "--reps", "3"])
+    html = build_report_html(ResultTables(tables.summary, tables.replications, tables.timeseries,
+                                          tables.waits, tables.disruptions, manifest,
+                                          tables.scenario))  # fmt: skip
+    assert "command: stockout run &#x27;my shop.toml&#x27; --reps 3" in html

@@ -148,3 +148,61 @@ def test_sweep_report_renders(browser: Any, tmp_path: Path, two: bool) -> None:
     assert opened.errors == [] and opened.blocked == []
     assert opened.page.locator("div.chart").count() >= 6
     opened.page.close()
+
+
+def test_narrow_screen_has_no_page_wide_overflow(browser: Any, run_dir: Path) -> None:
+    """At a phone's width (375 px) wide tables scroll inside their box and the bar charts
+    stack: the page itself never scrolls sideways and no chart is wider than the screen."""
+    opened = open_offline(browser, run_dir / "report.html")
+    page = opened.page
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.wait_for_timeout(300)  # plotly's responsive resize
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    widths = page.eval_on_selector_all(
+        "div.chart .main-svg", "els => els.map(e => e.getBoundingClientRect().right)"
+    )
+    assert widths and max(widths) <= 375
+    page.close()
+
+
+def test_charts_are_labelled_and_the_menu_works_from_the_keyboard(
+    browser: Any, run_dir: Path
+) -> None:
+    opened = open_offline(browser, run_dir / "report.html")
+    page = opened.page
+    labels = page.eval_on_selector_all(
+        "div.chart", "els => els.map(e => [e.getAttribute('role'), e.getAttribute('aria-label')])"
+    )
+    assert labels and all(role == "figure" and label for role, label in labels)
+    select = page.locator("#timeseries select")
+    assert select.count() == 1 and page.locator("#timeseries .updatemenu-container").count() == 0
+    options = select.locator("option").all_inner_texts()
+    assert options == ["All products", "widget", "gadget"]
+
+    def shown() -> list[float]:  # y of the first visible mean line
+        return page.evaluate(
+            "(() => { const d = document.querySelector('#timeseries div.chart');"
+            "const t = d._fullData.find(t => t.visible === true && t.showlegend !== undefined"
+            " && t.mode === 'lines' && t.line.width > 0); return Array.from(t.y).slice(0, 50); })()"
+        )
+
+    before = shown()
+    select.focus()
+    page.keyboard.press("ArrowDown")  # keyboard only: picks "widget"
+    page.wait_for_timeout(200)
+    assert select.input_value() == "1"
+    assert shown() != before
+    page.close()
+
+
+def test_one_replication_report_shows_no_interval(browser: Any, tmp_path: Path) -> None:
+    folder = make_results(tmp_path / "one", reps=1, horizon=120, warmup=10)
+    write_report(folder)
+    opened = open_offline(browser, folder / "report.html")
+    page = opened.page
+    assert opened.errors == []
+    assert page.locator("#kpi-table .ci").count() == 0
+    assert page.locator("#kpi-table .better, #kpi-table .worse").count() == 0
+    assert page.locator("#charts .errorbar path").count() == 0
+    assert "single replication" in page.locator("#kpis .lede").inner_text()
+    page.close()

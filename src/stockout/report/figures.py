@@ -23,6 +23,9 @@ PALETTE: tuple[str, ...] = (
 )  # fmt: skip
 DISRUPTION_COLOURS = {"lane": "#D55E00", "supplier": "#E69F00", "spike": "#0072B2"}
 WARMUP_COLOUR = "#9E9E9E"
+DISRUPTION_NAMES = {"lane": "transport disruption", "supplier": "supplier outage",
+                    "spike": "demand spike"}  # fmt: skip
+MAX_WINDOW_LABELS = 6  # label each shaded window only when there are this few
 BAR_METRICS: tuple[str, ...] = ("revenue_kept", "gross_profit", "storage_cost", "churn_rate")
 SERIES: tuple[str, ...] = ("on_hand", "backlog_units", "active_customers")
 SERIES_TITLES = {
@@ -65,43 +68,68 @@ def _axis_title(metric: str) -> str:
     return fmt.label(metric) + (" (%)" if metric in fmt.SHARES else "")
 
 
+def _present_bars(tables: ResultTables, metrics: tuple[str, ...]) -> list[str]:
+    return [m for m in metrics if any(value(tables, p, m) is not None for p in tables.policies)]
+
+
+def _kpi_bar_trace(tables: ResultTables, metric: str) -> go.Bar:
+    """Policy means of one metric (product ``all``) with 95% CI error bars (hidden with one
+    replication, whose interval has no width)."""
+    palette = colours(tables.policies)
+    k = _scale(metric)
+    means = [value(tables, p, metric) for p in tables.policies]
+    lows = [value(tables, p, metric, "ci_low") for p in tables.policies]
+    highs = [value(tables, p, metric, "ci_high") for p in tables.policies]
+    y = [m * k if m is not None else None for m in means]
+    up = [
+        (h - m) * k if h is not None and m is not None else 0
+        for h, m in zip(highs, means, strict=True)
+    ]
+    down = [
+        (m - lo) * k if lo is not None and m is not None else 0
+        for lo, m in zip(lows, means, strict=True)
+    ]
+    return go.Bar(
+        x=[escape(p) for p in tables.policies], y=y, showlegend=False,
+        marker={"color": [palette[p] for p in tables.policies]},
+        error_y={"type": "data", "array": up, "arrayminus": down, "color": "#222",
+                 "thickness": 1.5, "width": 6, "visible": tables.has_intervals},
+        name=fmt.label(metric),
+        hovertemplate="%{x}: %{y:,.2f}<extra>" + fmt.label(metric) + "</extra>",
+    )  # fmt: skip
+
+
 def kpi_bars(tables: ResultTables, metrics: tuple[str, ...] = BAR_METRICS) -> go.Figure:
-    """One bar chart per metric (product ``all``): policy means with 95% CI error bars."""
-    present = [m for m in metrics if any(value(tables, p, m) is not None for p in tables.policies)]
+    """One bar chart per metric (product ``all``) in a 2-column grid of subplots: for a static
+    image. The page draws each metric as its own figure (``kpi_bar``) so narrow screens can
+    stack them."""
+    present = _present_bars(tables, metrics)
     cols = 2
     rows = max(1, math.ceil(len(present) / cols))
     fig = make_subplots(
         rows=rows, cols=cols, subplot_titles=[_axis_title(m) for m in present],
         vertical_spacing=0.16, horizontal_spacing=0.1,
     )  # fmt: skip
-    palette = colours(tables.policies)
     for i, metric in enumerate(present):
-        k = _scale(metric)
-        means = [value(tables, p, metric) for p in tables.policies]
-        lows = [value(tables, p, metric, "ci_low") for p in tables.policies]
-        highs = [value(tables, p, metric, "ci_high") for p in tables.policies]
-        y = [m * k if m is not None else None for m in means]
-        up = [
-            (h - m) * k if h is not None and m is not None else 0
-            for h, m in zip(highs, means, strict=True)
-        ]
-        down = [
-            (m - lo) * k if lo is not None and m is not None else 0
-            for lo, m in zip(lows, means, strict=True)
-        ]
-        fig.add_trace(
-            go.Bar(
-                x=[escape(p) for p in tables.policies], y=y, showlegend=False,
-                marker={"color": [palette[p] for p in tables.policies]},
-                error_y={"type": "data", "array": up, "arrayminus": down, "color": "#222",
-                         "thickness": 1.5, "width": 6},
-                name=fmt.label(metric),
-                hovertemplate="%{x}: %{y:,.2f}<extra>" + fmt.label(metric) + "</extra>",
-            ),
-            row=i // cols + 1, col=i % cols + 1,
-        )  # fmt: skip
+        fig.add_trace(_kpi_bar_trace(tables, metric), row=i // cols + 1, col=i % cols + 1)
     fig.update_yaxes(tickformat=",", rangemode="tozero")
     return _style(fig, height=330 * rows)
+
+
+def kpi_bar(tables: ResultTables, metric: str) -> go.Figure:
+    """The bar chart of one metric, titled with the metric and its unit."""
+    fig = go.Figure(_kpi_bar_trace(tables, metric))
+    fig.update_yaxes(tickformat=",", rangemode="tozero")
+    fig.update_xaxes(automargin=True)
+    _style(fig, height=320, title=_axis_title(metric))
+    fig.update_layout(margin={"l": 60, "r": 10, "t": 50, "b": 40})
+    return fig
+
+
+def kpi_bar_figures(
+    tables: ResultTables, metrics: tuple[str, ...] = BAR_METRICS
+) -> list[go.Figure]:
+    return [kpi_bar(tables, m) for m in _present_bars(tables, metrics)]
 
 
 WATERFALL_STEPS: tuple[tuple[str, str, int], ...] = (
@@ -203,7 +231,9 @@ def timeseries_products(tables: ResultTables) -> list[str]:
     if ts.empty:
         return []
     have = set(ts.loc[ts["series"].isin(SERIES[:2]), "product"])
-    return [p for p in [ALL, *tables.products] if p in have]
+    shown = [p for p in [ALL, *tables.products] if p in have]
+    # one product: its series are those of "all"; a menu of two identical choices only confuses
+    return shown[:1] if len(tables.products) == 1 else shown
 
 
 def _shade_windows(fig: go.Figure, tables: ResultTables, rows: int) -> None:
@@ -214,10 +244,13 @@ def _shade_windows(fig: go.Figure, tables: ResultTables, rows: int) -> None:
     for row in tables.disruptions.itertuples(index=False):
         colour = DISRUPTION_COLOURS.get(str(row.kind), "#777")
         windows.append((float(row.start_day), float(row.end_day), colour, f"{row.kind}: {row.id}"))
+    labelled = len(windows) <= MAX_WINDOW_LABELS  # more labels than that only pile up
     for i, (start, end, colour, text) in enumerate(windows):
         for r in range(1, rows + 1):
             fig.add_vrect(x0=start, x1=end, fillcolor=colour, opacity=0.14, line_width=0,
                           layer="below", row=r, col=1)  # fmt: skip
+        if not labelled and colour != WARMUP_COLOUR:
+            continue
         fig.add_annotation(  # staggered in two rows so neighbouring labels do not collide
             x=start, y=1.0 + 0.035 * (i % 2), xref="x", yref="paper", yanchor="bottom",
             xanchor="left", showarrow=False, text=escape(text),

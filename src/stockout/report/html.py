@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from html import escape
 from pathlib import Path
 
@@ -56,11 +57,15 @@ def verdict_section(tables: ResultTables) -> str:
     items = "".join(f'<li class="headline">{escape(s)}</li>' for s in verdict.headline)
     items += "".join(f"<li>{escape(s)}</li>" for s in verdict.details)
     items += "".join(f'<li class="caveat">{escape(s)}</li>' for s in verdict.caveats)
+    if tables.has_intervals:
+        how = ("with 95% confidence intervals; an interval that includes 0 is reported as no "
+               "significant difference")  # fmt: skip
+    else:
+        how = "from a single replication, so without confidence intervals or significance tests"
     return (
         '<section id="verdict"><h2>Verdict</h2><div class="verdict"><ul>'
         f'{items}</ul></div><p class="note">Differences are paired (policy − baseline '
-        f"{escape(tables.baseline)}, same random numbers in each replication) with 95% confidence "
-        "intervals; an interval that includes 0 is reported as no significant difference. Figures "
+        f"{escape(tables.baseline)}, same random numbers in each replication) {how}. Figures "
         "are totals over all products, after the warm-up.</p></section>"
     )
 
@@ -82,6 +87,8 @@ def kpi_cell(tables: ResultTables, policy: str, metric: str, decimals: int) -> s
             ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high")}  # fmt: skip
     n = lambda s, signed=False: fmt.number(metric, stat[s], decimals, signed)  # noqa: E731
     parts = [_span(policy, metric, "mean", stat["mean"], n("mean"), "v")]
+    if not tables.has_intervals:  # one replication: ci_low = ci_high = mean, not an interval
+        stat.update(ci_low=None, ci_high=None)
     if stat["ci_low"] is not None:
         parts.append(
             '<span class="ci">'
@@ -92,6 +99,9 @@ def kpi_cell(tables: ResultTables, policy: str, metric: str, decimals: int) -> s
         )
     if policy == tables.baseline:
         parts.append('<span class="d">baseline</span>')
+    elif stat["diff"] is not None and not tables.has_intervals:
+        diff = _span(policy, metric, "diff", stat["diff"], n("diff", True), "dv")
+        parts.append(f'<span class="d">Δ {diff}</span>')
     elif stat["diff"] is not None:
         d = difference(tables, policy, metric)
         mark = "" if d is None or d.significant else " (n.s.)"
@@ -133,25 +143,43 @@ def kpi_table(tables: ResultTables, metrics: tuple[str, ...] = KPI_METRICS) -> s
 
 
 def kpi_section(tables: ResultTables) -> str:
+    if tables.has_intervals:
+        lede = ("Mean over replications (bold) and its 95% confidence interval below; Δ is the "
+                "paired difference to the baseline with its interval (green: significantly "
+                "better, red: significantly worse, n.s.: not significant).")  # fmt: skip
+    else:
+        lede = ("Values of the single replication (bold); Δ is the difference to the "
+                "baseline. One replication gives no confidence interval and no significance "
+                "test.")  # fmt: skip
     return (
-        '<section id="kpis"><h2>Key figures</h2><p class="lede">Mean over replications (bold) and '
-        "its 95% confidence interval below; Δ is the paired difference to the baseline with "
-        "its interval "
-        "(green: significantly better, red: significantly worse, n.s.: not significant). "
+        f'<section id="kpis"><h2>Key figures</h2><p class="lede">{lede} '
         "All products, after the warm-up.</p>"
         f'<div class="scroll">{kpi_table(tables)}</div></section>'
     )
 
 
+def _bars_lede(tables: ResultTables) -> str:
+    if tables.has_intervals:
+        return '<p class="lede">Bars are means; whiskers are 95% confidence intervals.</p>'
+    return ('<p class="lede">Bars are the values of the single replication (one replication '
+            "gives no confidence interval).</p>")  # fmt: skip
+
+
 def charts_section(tables: ResultTables, page: Page) -> str:
     parts = ['<section id="charts"><h2>Policies side by side</h2>',
-             '<p class="lede">Bars are means; whiskers are 95% confidence intervals.</p>',
-             page.figure(figures.kpi_bars(tables)),
+             _bars_lede(tables),
+             '<div class="chart-grid">',
+             *(page.figure(f, label=f"Bar chart: {f.layout.title.text} by policy"
+                           + (", with 95% confidence intervals" if tables.has_intervals else ""))
+               for f in figures.kpi_bar_figures(tables)), "</div>",
              "<h3>Where the revenue goes</h3>",
              '<p class="lede">From the revenue customers asked for, what is lost to stockouts, '
              "lost to cancelled backorders, still pending at the horizon, and finally kept "
              "(pale bars are losses; the axis starts above 0 so the losses show).</p>",
-             page.figure(figures.revenue_waterfall(tables)), "</section>"]  # fmt: skip
+             page.figure(figures.revenue_waterfall(tables),
+                         label="Revenue waterfall per policy: potential revenue, lost to "
+                         "stockouts, lost to cancellations, pending, revenue kept"),
+             "</section>"]  # fmt: skip
     return "".join(parts)
 
 
@@ -159,13 +187,28 @@ def timeseries_section(tables: ResultTables, page: Page) -> str:
     fig = figures.timeseries_figure(tables)
     if fig is None:
         return ""
-    shaded = "the grey band at the start is the warm-up, not counted in the figures"
+    notes = []
+    if tables.warmup_days > 0:
+        notes.append("the grey band at the start is the warm-up, not counted in the figures")
     if not tables.disruptions.empty:
-        shaded += "; coloured bands are disruptions, outages and demand spikes (replication 0)"
+        kinds = tables.disruptions["kind"].astype(str).value_counts()
+        key = ", ".join(
+            f"{_swatch(figures.DISRUPTION_COLOURS.get(k, '#777'))}"
+            f"{escape(figures.DISRUPTION_NAMES.get(k, k))}{'s' if n > 1 else ''} ({n})"
+            for k, n in kinds.items()
+        )
+        notes.append(f"coloured bands are the windows of replication 0: {key}")
+    shaded = "".join("; " + n for n in notes)
+    if tables.has_intervals:
+        what = "Daily mean over replications (line) and 5th–95th percentile (band)"
+    else:
+        what = "Daily values of the single replication (no spread to show)"
+    pick = " Use the menu to pick a product." if len(tables.products) > 1 else ""
+    axes = [fig.layout[k].title.text for k in sorted(fig.layout) if k.startswith("yaxis")]
+    label = "Line charts over time, per policy: " + ", ".join(a for a in axes if a)
     return (
-        '<section id="timeseries"><h2>Over time</h2><p class="lede">Daily mean over replications '
-        f"(line) and 5th–95th percentile (band); {shaded}. Use the menu to pick a product.</p>"
-        f"{page.figure(fig)}</section>"
+        f'<section id="timeseries"><h2>Over time</h2><p class="lede">{what}{shaded}.{pick}</p>'
+        f"{page.figure(fig, label=label, menu='Product')}</section>"
     )
 
 
@@ -177,7 +220,9 @@ def waits_section(tables: ResultTables, page: Page) -> str:
     return (
         '<section id="waits"><h2>How long customers waited</h2><p class="lede">Orders that '
         "waited and were shipped, by wait from order to shipment, as a share of each policy's "
-        f"waiting orders (all replications, after the warm-up).</p>{page.figure(fig)}</section>"
+        "waiting orders (all replications, after the warm-up).</p>"
+        f"{page.figure(fig, label='Histogram per policy of the wait from order to shipment')}"
+        "</section>"
     )
 
 
@@ -221,11 +266,12 @@ def sku_table(tables: ResultTables, policy: str) -> str | None:
         )
     palette = figures.colours(tables.policies)
     return (
-        f'<h3>{_swatch(palette[policy])}{escape(policy)}</h3><table class="sku"><thead><tr>'
+        f'<h3>{_swatch(palette[policy])}{escape(policy)}</h3><div class="scroll">'
+        '<table class="sku"><thead><tr>'
         '<th class="num">#</th><th>SKU</th><th class="num">Orders</th>'
         '<th class="num">Waited</th><th class="num">How often</th>'
         '<th class="num">How long (mean days)</th><th class="num">Nominal lead time (days)</th>'
-        f"<th>What it suggests</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"<th>What it suggests</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -254,7 +300,8 @@ def assumptions_section(tables: ResultTables) -> str:
     return (
         '<section id="assumptions"><h2>Assumptions</h2><p class="lede">The key parameters of the '
         "scenario as run (the full file is <code>scenario.toml</code> next to this report).</p>"
-        f'<table class="assumptions"><tbody>{"".join(rows)}</tbody></table></section>'
+        f'<div class="scroll"><table class="assumptions"><tbody>{"".join(rows)}</tbody>'
+        "</table></div></section>"
     )
 
 
@@ -277,8 +324,8 @@ def all_metrics_table(tables: ResultTables, product: str = ALL) -> str:
             small = f'<br><small class="note">{ci}</small>' if ci and lo != hi else ""
             cells.append(f'<td class="num">{fmt.number(metric, mean, decimals)}{small}</td>')
         rows.append(f"<tr><td>{escape(fmt.label(metric))}</td>{''.join(cells)}</tr>")
-    return (f'<table class="all-metrics"><thead><tr><th>Metric</th>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
+    return (f'<div class="scroll"><table class="all-metrics"><thead><tr><th>Metric</th>{head}'
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")  # fmt: skip
 
 
 def all_metrics_section(tables: ResultTables) -> str:
@@ -292,8 +339,11 @@ def all_metrics_section(tables: ResultTables) -> str:
 
 def footer(tables: ResultTables) -> str:
     m = tables.manifest
+    command = m.get("command", "?")
+    if isinstance(command, list):  # the run's argv: show it as it was typed, not as a list
+        command = shlex.join(str(c) for c in command)
     bits = [f"stockout {m.get('stockout_version', '?')}", f"seed {m.get('seed', '?')}",
-            f"command: {m.get('command', '?')}", f"finished {m.get('finished', '?')}"]  # fmt: skip
+            f"command: {command}", f"finished {m.get('finished', '?')}"]  # fmt: skip
     elapsed = m.get("elapsed_seconds")
     if isinstance(elapsed, int | float) and math.isfinite(elapsed):
         bits.append(f"{elapsed:,.1f} s")

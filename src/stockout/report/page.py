@@ -19,7 +19,7 @@ CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; background: #fff; color: var(--ink);
        font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
-main { max-width: 1280px; margin: 0 auto; padding: 24px 32px 64px; }
+main { max-width: 1280px; margin: 0 auto; padding: 24px 32px 64px; overflow-wrap: break-word; }
 header .eyebrow { color: var(--muted); font-size: 13px; margin: 0; letter-spacing: .02em; }
 h1 { font-size: 28px; margin: 4px 0 8px; line-height: 1.2; }
 h2 { font-size: 20px; margin: 36px 0 8px; padding-top: 12px; border-top: 1px solid var(--rule); }
@@ -46,6 +46,13 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px;
           vertical-align: baseline; }
 .chart { width: 100%; min-height: 200px; }
+.chart-grid { display: grid; gap: 8px 24px;
+              grid-template-columns: repeat(auto-fit, minmax(min(100%, 420px), 1fr)); }
+.chart-controls { display: flex; flex-wrap: wrap; justify-content: flex-end; gap: 12px;
+                  margin: 4px 0; }
+.chart-controls label { max-width: 100%; }
+.chart-controls select { font: inherit; padding: 4px 6px; max-width: 100%; }
+:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 .scroll { overflow-x: auto; }
 .kpi tbody th { white-space: nowrap; }
 .note { color: var(--muted); font-size: 13px; max-width: 90ch; }
@@ -54,6 +61,11 @@ details { margin: 12px 0; }
 summary { cursor: pointer; color: var(--accent); }
 footer { margin-top: 48px; color: var(--muted); font-size: 12px; }
 code { font-size: 13px; }
+@media (max-width: 640px) {
+  main { padding: 16px 12px 48px; }
+  h1 { font-size: 22px; }
+  .chart-controls { justify-content: flex-start; }
+}
 @media print {
   @page { margin: 14mm; }
   body { font-size: 11pt; background: #fff; }
@@ -64,7 +76,7 @@ code { font-size: 13px; }
   h2 { break-after: avoid; page-break-after: avoid; }
   .chart { width: 100% !important; }
   .scroll { overflow: visible; }
-  .modebar-container, .updatemenu-container { display: none !important; }
+  .modebar-container, .updatemenu-container, .chart-controls { display: none !important; }
   details { display: block; }
   details > summary { display: none; }
 }
@@ -75,8 +87,39 @@ RENDER_JS = """
   var charts = Array.prototype.slice.call(document.querySelectorAll("div.chart[data-figure]"));
   var config = {responsive: true, displaylogo: false,
                 modeBarButtonsToRemove: ["select2d", "lasso2d"]};
+  function text(html) {  // plotly labels are escaped HTML; DOMParser decodes without running
+    return new DOMParser().parseFromString(html, "text/html").documentElement.textContent;
+  }
+  function controls(div, layout) {
+    // plotly's SVG menus cannot be reached by keyboard: draw each as an HTML <select> instead
+    var menus = layout.updatemenus || [];
+    if (!menus.length) return;
+    var bar = document.createElement("div");
+    bar.className = "chart-controls";
+    menus.forEach(function (menu) {
+      var label = document.createElement("label");
+      label.textContent = (div.getAttribute("data-menu") || "Show") + " ";
+      var select = document.createElement("select");
+      menu.buttons.forEach(function (b, i) {
+        var option = document.createElement("option");
+        option.value = String(i);
+        option.textContent = text(b.label);
+        select.appendChild(option);
+      });
+      select.value = String(menu.active || 0);
+      select.addEventListener("change", function () {
+        var b = menu.buttons[Number(select.value)];
+        Plotly[b.method].apply(null, [div].concat(b.args));
+      });
+      label.appendChild(select);
+      bar.appendChild(label);
+    });
+    div.parentNode.insertBefore(bar, div);
+    layout.updatemenus = [];
+  }
   charts.forEach(function (div) {
     var spec = JSON.parse(document.getElementById(div.getAttribute("data-figure")).textContent);
+    controls(div, spec.layout);
     Plotly.newPlot(div, spec.data, spec.layout, config);
   });
   function resize() { charts.forEach(function (div) { Plotly.Plots.resize(div); }); }
@@ -142,15 +185,21 @@ class Page:
     figures: list[tuple[str, str]] = field(default_factory=list)  # (id, escaped JSON)
     traces: set[str] = field(default_factory=set)  # the trace types drawn
 
-    def figure(self, fig: go.Figure, caption: str | None = None) -> str:
-        """HTML for a chart placeholder; the figure JSON goes in a data script at the end."""
+    def figure(self, fig: go.Figure, caption: str | None = None, label: str | None = None,
+               menu: str | None = None) -> str:  # fmt: skip
+        """HTML for a chart placeholder; the figure JSON goes in a data script at the end.
+
+        ``label`` says what the chart shows to screen readers (default: its title); ``menu``
+        names what its menu picks (the text before the HTML select that replaces plotly's)."""
         n = len(self.figures)
         div_id, data_id = f"chart-{n}", f"chart-{n}-data"
         self.figures.append((data_id, script_json(fig.to_json())))
         self.traces.update(trace.type for trace in fig.data)
         height = int(fig.layout.height or 450)
-        html = (f'<div class="chart" id="{div_id}" data-figure="{data_id}" '
-                f'style="height:{height}px"></div>')  # fmt: skip
+        name = label or fig.layout.title.text or "Chart"
+        extra = f' data-menu="{escape(menu)}"' if menu else ""
+        html = (f'<div class="chart" id="{div_id}" data-figure="{data_id}" role="figure" '
+                f'aria-label="{escape(name)}"{extra} style="height:{height}px"></div>')  # fmt: skip
         if caption:
             html += f'<p class="note">{escape(caption)}</p>'
         return html

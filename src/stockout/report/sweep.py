@@ -38,6 +38,8 @@ class SweepTables:
     parameters: list[str]
     baseline: str
     scenario: str
+    winners: pd.DataFrame | None = None  # winners.csv (product ``all``), when the folder has it
+    point_reps: tuple[int, ...] = ()  # replications of each point (sweep.json), when known
 
     @property
     def policies(self) -> list[str]:
@@ -67,7 +69,15 @@ def load_sweep(sweep_dir: Path | str) -> SweepTables:
     frame = frame[frame["product"] == ALL] if (frame["product"] == ALL).any() else frame
     policies = frame["policy"].drop_duplicates().tolist()
     baseline = str(meta.get("baseline") or policies[0])
-    return SweepTables(frame, params, baseline, str(meta.get("scenario", "")))
+    winners = None
+    if (folder / "winners.csv").exists():
+        winners = read_csv(folder / "winners.csv", columns=("point", "product", "metric",
+                                                             "winner", "significant"))  # fmt: skip
+        shown = winners["product"] == ALL
+        winners = winners[shown] if shown.any() else None
+    reps = meta.get("replications_per_point") or []
+    point_reps = tuple(int(r) for r in reps) if isinstance(reps, list) else ()
+    return SweepTables(frame, params, baseline, str(meta.get("scenario", "")), winners, point_reps)
 
 
 def _style(fig: go.Figure, height: int) -> go.Figure:
@@ -90,6 +100,7 @@ def metric_lines(sweep: SweepTables, metric: str) -> go.Figure:
     palette = colours(sweep.policies)
     fig = go.Figure()
     groups: list[Any] = []
+    means: list[bool] = []  # only mean lines have a legend entry
     rows = sweep.frame[sweep.frame["metric"] == metric]
     for j, level in enumerate(second):
         part = rows if level is None else rows[rows[sweep.parameters[1]] == level]
@@ -126,11 +137,13 @@ def metric_lines(sweep: SweepTables, metric: str) -> go.Figure:
                                      name=name, line={"color": colour, "width": 2},
                                      showlegend=j == 0, **common))  # fmt: skip
             groups += [level] * 3
+            means += [False, False, True]  # band high, band low, mean line
     if len(second) > 1:
         buttons = [{"label": f"{escape(sweep.parameters[1])} = {v:g}" if isinstance(v, float)
                     else f"{escape(sweep.parameters[1])} = {escape(str(v))}", "method": "restyle",
                     "args": [{"visible": [g == v for g in groups],
-                              "showlegend": [g == v for g in groups]}]}
+                              "showlegend": [g == v and m for g, m in zip(groups, means,
+                                                                          strict=True)]}]}
                    for v in second]  # fmt: skip
         fig.update_layout(updatemenus=[{"buttons": buttons, "x": 1, "xanchor": "right",
                                         "y": 1.12, "yanchor": "bottom"}])  # fmt: skip
@@ -177,6 +190,29 @@ def winner(rows: pd.DataFrame, metric: str, baseline: str) -> Cell | None:
     return Cell(str(best["policy"]), sig)
 
 
+def point_winner(sweep: SweepTables, rows: pd.DataFrame, metric: str) -> Cell | None:
+    """The winner of one grid point (``rows``: its sweep.csv rows) on a metric.
+
+    The sweep's own verdict in winners.csv when the folder has it (significant: better than
+    *every* other policy, docs/sweeps.md), so the report and winners.csv never disagree; else
+    computed from the differences to the baseline (``winner``)."""
+    if rows.empty:
+        return None
+    point = int(rows["point"].iloc[0])
+    cell = winner(rows, metric, sweep.baseline)
+    if sweep.winners is not None:
+        w = sweep.winners
+        hit = w[(w["point"] == point) & (w["metric"] == metric)]
+        if len(hit):
+            best, sig = hit["winner"].iloc[0], hit["significant"].iloc[0]
+            if pd.isna(best) or str(best) == "":
+                return None
+            cell = Cell(str(best), str(sig).strip().lower() == "true")
+    if cell is not None and 0 <= point < len(sweep.point_reps) and sweep.point_reps[point] < 2:
+        cell = Cell(cell.winner, False)  # one replication: no interval, nothing is significant
+    return cell
+
+
 def _label(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else escape(str(v))
 
@@ -195,7 +231,7 @@ def map_layers(
             sel = sweep.frame[p1] == x
             if y is not None:
                 sel &= sweep.frame[sweep.parameters[1]] == y
-            cell = winner(sweep.frame[sel], metric, sweep.baseline)
+            cell = point_winner(sweep, sweep.frame[sel], metric)
             zr.append(None if cell is None else index[cell.winner])
             sr.append(None if cell is None else (0 if cell.significant else 1))
             tr.append(
@@ -269,7 +305,7 @@ def summary_sentences(sweep: SweepTables) -> list[str]:
     out = []
     points = sweep.frame.groupby("point", sort=False)
     for metric in sweep.metrics:
-        cells = [c for _, rows in points if (c := winner(rows, metric, sweep.baseline))]
+        cells = [c for _, rows in points if (c := point_winner(sweep, rows, metric))]
         if not cells:
             continue
         counts: dict[str, list[int]] = {}
@@ -283,10 +319,20 @@ def summary_sentences(sweep: SweepTables) -> list[str]:
     return out
 
 
+def _significance_rule(sweep: SweepTables) -> str:
+    if sweep.winners is not None:
+        return ("the winner is not better than every other policy with a paired 95% interval "
+                "that excludes 0 (as in winners.csv; a point of one replication is never "
+                "significant).")  # fmt: skip
+    return ("the winner's paired difference to the baseline includes 0 (or, where the baseline "
+            "wins, some policy is not significantly worse).")  # fmt: skip
+
+
 def build_sweep_html(sweep: SweepTables) -> str:
     params = " × ".join(sweep.parameters)
     page = Page(title=f"{sweep.scenario} sweep over {params} · stockout report")
     items = "".join(f"<li>{escape(s)}</li>" for s in summary_sentences(sweep))
+    map_label = f"Policy map: the best policy at each grid point of {params}"
     sections = [
         f'<header><p class="eyebrow">stockout sweep · scenario {escape(sweep.scenario)} · '
         f"baseline {escape(sweep.baseline)}</p><h1>Where the best policy changes: "
@@ -294,16 +340,20 @@ def build_sweep_html(sweep: SweepTables) -> str:
         '<section id="verdict"><h2>Summary</h2>'
         f'<div class="verdict"><ul>{items}</ul></div></section>',
         '<section id="policy-map"><h2>Policy map</h2><p class="lede">The policy with the best mean '
-        "at each grid point (pick the metric in the menu). Pale cells marked n.s. are not "
-        "significant: the winner's paired difference to the baseline includes 0 (or, where the "
-        f"baseline wins, some policy is not significantly worse). All products.</p>"
-        f"{page.figure(policy_map(sweep))}</section>",
+        f"at each grid point (pick the metric in the menu). Pale cells marked n.s. are not "
+        f"significant: {_significance_rule(sweep)} All products.</p>"
+        f"{page.figure(policy_map(sweep), label=map_label, menu='Metric')}</section>",
         '<section id="lines"><h2>Key metrics across the sweep</h2><p class="lede">Mean per policy '
         "with its 95% confidence band.</p>",
     ]
     for metric in sweep.metrics:
         sections.append(
-            f"<h3>{escape(fmt.label(metric))}</h3>{page.figure(metric_lines(sweep, metric))}"
+            f"<h3>{escape(fmt.label(metric))}</h3>"
+            + page.figure(
+                metric_lines(sweep, metric),
+                label=f"{fmt.label(metric)} against {sweep.parameters[0]}, one line per policy",
+                menu="Second parameter",
+            )
         )
     sections.append("</section>")
     page.sections += sections

@@ -66,6 +66,17 @@ class ResultTables:
     def warmup_days(self) -> float:
         return float(self.manifest.get("warmup_days", self.meta.get("warmup_days", 0)))
 
+    @property
+    def has_intervals(self) -> bool:
+        """Whether the run has confidence intervals: with one replication summary.csv writes
+        ``ci_low = ci_high = mean`` (results-format.md), an interval of no width that must not
+        be shown as one nor read as a significant difference."""
+        reps = self.manifest.get("replications", self.meta.get("replications"))
+        try:
+            return reps is None or int(reps) != 1
+        except (TypeError, ValueError):
+            return True
+
 
 def read_csv(path: Path, required: bool = True, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read one results CSV exactly (pandas' default parser round-trips floats); ids stay text."""

@@ -30,10 +30,11 @@ class Difference:
     low: float
     high: float
     baseline_mean: float | None
+    tested: bool = True  # False with one replication: no interval, no significance
 
     @property
     def significant(self) -> bool:
-        return self.low > 0 or self.high < 0
+        return self.tested and (self.low > 0 or self.high < 0)
 
     @property
     def direction(self) -> int:
@@ -53,7 +54,8 @@ def difference(tables: ResultTables, policy: str, metric: str) -> Difference | N
     if any(s is None for s in stats):
         return None
     d, lo, hi = (float(s) for s in stats)  # type: ignore[arg-type]
-    return Difference(metric, d, lo, hi, value(tables, tables.baseline, metric))
+    base = value(tables, tables.baseline, metric)
+    return Difference(metric, d, lo, hi, base, tested=tables.has_intervals)
 
 
 def _more_less(x: float, more: str = "more", less: str = "less") -> str:
@@ -70,6 +72,10 @@ def revenue_clause(d: Difference, baseline: str) -> str:
     else:
         size = fmt.number(d.metric, abs(d.diff), 0)
         ci = f"95% CI {fmt.interval(d.metric, d.low, d.high, 0, signed=True)}"
+    if not d.tested:
+        if d.diff == 0:
+            return f"keeps the same revenue as {baseline}"
+        return f"keeps {size} {_more_less(d.diff)} revenue than {baseline}"
     if not d.significant:
         return (
             f"keeps the same revenue as {baseline} within noise: no significant difference ({ci})"
@@ -86,15 +92,17 @@ def churn_clause(d: Difference) -> str:
         decimals = fmt.decimals_for(d.metric, [d.diff])
         size, unit = fmt.number(d.metric, abs(d.diff), decimals), "customers"
         ci = fmt.interval(d.metric, d.low, d.high, decimals, signed=True) + " customers"
+    what = "churn" if unit == "points" else "churned"
+    if not d.tested:
+        return f"{size} {unit} {_more_less(d.diff)} {what}"
     if not d.significant:
         return f"no significant difference in churn (95% CI {ci})"
-    what = "churn" if unit == "points" else "churned"
     return f"{size} {unit} {_more_less(d.diff)} {what} (95% CI {ci})"
 
 
 def _connector(revenue: Difference | None, churn: Difference) -> str:
     if not churn.significant:
-        return "with"
+        return "with"  # with one replication nothing is significant: plain "with"
     if revenue is not None and revenue.better is True and churn.better is False:
         return "at the cost of"
     if revenue is not None and revenue.better is False and churn.better is True:
@@ -128,9 +136,11 @@ def money_clause(tables: ResultTables, policy: str, metric: str) -> str | None:
     name = fmt.label(metric).lower()
     decimals = fmt.decimals_for(metric, [d.diff, d.low, d.high, d.baseline_mean])
     ci = f"95% CI {fmt.interval(metric, d.low, d.high, decimals, signed=True)}"
+    size = fmt.number(metric, abs(d.diff), decimals)
+    if not d.tested:
+        return f"{name} {size} {_more_less(d.diff, 'higher', 'lower')}"
     if not d.significant:
         return f"{name}: no significant difference ({ci})"
-    size = fmt.number(metric, abs(d.diff), decimals)
     return f"{name} {size} {_more_less(d.diff, 'higher', 'lower')} ({ci})"
 
 
@@ -160,6 +170,8 @@ def winner_sentence(tables: ResultTables, metric: str) -> str | None:
         return None
     name = ("lowest " if metric in LOWER_IS_BETTER else "highest ") + fmt.label(metric).lower()
     name = name[0].upper() + name[1:]
+    if not tables.has_intervals:
+        return f"{name}: {best} (one replication: not tested for significance)."
     if best == tables.baseline:
         others = [difference(tables, p, metric) for p in tables.policies if p != best]
         sure = all(d is not None and d.better is False for d in others)
@@ -197,7 +209,7 @@ def build_verdict(tables: ResultTables) -> Verdict:
     reps = int(tables.manifest.get("replications", 0) or 0)
     if reps == 1:
         caveats.append(
-            "One replication only: the intervals have no width and say nothing about noise; "
-            "run more replications before trusting a difference."
+            "One replication only: no confidence intervals and no significance tests, so nothing "
+            "here tells signal from noise; run more replications before trusting a difference."
         )
     return Verdict(headline, details, caveats)
