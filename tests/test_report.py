@@ -375,3 +375,15 @@ def test_footer_shows_the_command_as_typed(results: Path) -> None:
                                           tables.waits, tables.disruptions, manifest,
                                           tables.scenario))  # fmt: skip
     assert "command: stockout run &#x27;my shop.toml&#x27; --reps 3" in html
+
+
+def test_a_single_policy_is_not_called_significantly_better() -> None:
+    tables = tables_from([
+        ("out-of-stock", "revenue_kept", 100_000.0, 99_000.0, 101_000.0, None, None, None),
+    ])  # fmt: skip
+    tables = ResultTables(tables.summary, *([pd.DataFrame()] * 4),
+                          {"policies": ["out-of-stock"], "replications": 30}, {})  # fmt: skip
+    headline = build_verdict(tables).headline
+    assert headline == [
+        "Highest revenue kept: out-of-stock, the only policy run (nothing to compare it with)."
+    ]

@@ -170,6 +170,8 @@ def winner_sentence(tables: ResultTables, metric: str) -> str | None:
         return None
     name = ("lowest " if metric in LOWER_IS_BETTER else "highest ") + fmt.label(metric).lower()
     name = name[0].upper() + name[1:]
+    if len(tables.policies) < 2:  # "every other policy is worse" would be vacuously true
+        return f"{name}: {best}, the only policy run (nothing to compare it with)."
     if not tables.has_intervals:
         return f"{name}: {best} (one replication: not tested for significance)."
     if best == tables.baseline:
