@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from itertools import chain, repeat
 
 import numpy as np
+from scipy import special
 
 from .scenario.schema import (
     Constant,
@@ -30,7 +31,14 @@ BATCH = 4096
 
 
 def _truncated_normal(rng: np.random.Generator, mean: float, sd: float, n: int) -> np.ndarray:
-    """Normal(mean, sd) conditioned on being >= 0, by redrawing the negative values."""
+    """Normal(mean, sd) conditioned on being >= 0: by redrawing the negative values, or, when
+    most draws would be negative (mean below -sd), by inverting the upper tail's distribution
+    function (redrawing would take millions of rounds with the mean 5 sd below 0)."""
+    a = -mean / sd  # the truncation point, in standard deviations
+    if a > 1.0:
+        tail = float(special.ndtr(-a))  # P(Z >= a)
+        z = -special.ndtri((1.0 - rng.random(n)) * tail)  # Z >= a, by inversion
+        return np.maximum(mean + sd * z, 0.0)
     out = rng.normal(mean, sd, n)
     bad = out < 0
     while bad.any():

@@ -26,12 +26,20 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from ..distributions import batch_drawer
-from ..scenario.schema import Constant, Product
+from ..scenario.schema import MAX_ORDER_QUANTITY, Constant, Product
 from .windows import SpikeBound
 
 CHUNK_DAYS = 512
 MAX_CANDIDATES = 1 << 20  # candidates drawn at a time: a chunk with more comes in pieces
 MONTH_DAYS = 365.0 / 12
+TINY_PERIOD = 1e-6  # days: a seasonality period below this has its phases reduced exactly
+MAX_ORDERS_PER_DAY = 1e10  # candidates a day: far beyond any machine's memory, far below
+# numpy's largest Poisson mean (about 9e18), and never infinite or nan
+
+
+class DemandTooLarge(MemoryError):
+    """A product's demand at its peak is more than can be simulated (a MemoryError: the
+    command line reports it as bad input, with what to make smaller)."""
 
 
 class DemandCandidates:
@@ -64,6 +72,7 @@ class DemandCandidates:
         self.constant_quantity = isinstance(d.quantity, Constant)
         self.patience = None if patience_spec is None else batch_drawer(patience_spec)
         pid = product.id
+        self.product_id = pid
         self.rng_time = rng_for(f"demand:{pid}")
         self.rng_thin = rng_for(f"thinning:{pid}")
         self.rng_qty = rng_for(f"quantity:{pid}")
@@ -76,7 +85,7 @@ class DemandCandidates:
         s, out = self.season, None
         if s is not None:
             if s.amplitude > 0:
-                out = 1.0 + s.amplitude * np.cos(2 * np.pi * (t - s.peak_day) / s.period_days)
+                out = 1.0 + s.amplitude * np.cos(2 * np.pi * self._phase(t))
             if s.weekday is not None:
                 w = np.asarray(s.weekday)[np.floor(t).astype(np.int64) % 7]
                 out = w if out is None else out * w
@@ -88,6 +97,16 @@ class DemandCandidates:
             out = g if out is None else out * g
         return out
 
+    def _phase(self, t: np.ndarray) -> np.ndarray:
+        """(t - peak_day) / period_days, less whole periods: a peak_day far from the horizon
+        or a tiny period would otherwise overflow the cosine's argument to inf (cos: nan)."""
+        s = self.season
+        assert s is not None
+        peak = math.fmod(s.peak_day, s.period_days)  # the same peaks, near day 0
+        if s.period_days < TINY_PERIOD:
+            return np.fmod(t - peak, s.period_days) / s.period_days
+        return (t - peak) / s.period_days
+
     def _profile_bound(self, d0: int, d1: int) -> np.ndarray | float:
         """Per day d in [d0, d1): an upper bound of the profile on [d, d+1)."""
         s, bound = self.season, 1.0
@@ -97,9 +116,11 @@ class DemandCandidates:
                 # the cosine's largest value on [d, d+1]: 1 if a peak falls in it, else the larger
                 # of its values at the two ends (bounding every day by the seasonal peak made
                 # candidates that thinning threw away, a share of about amplitude / (1 + it))
-                u0 = (days - s.peak_day) / s.period_days
-                u1 = (days + 1 - s.peak_day) / s.period_days
-                ends = np.maximum(np.cos(2 * np.pi * u0), np.cos(2 * np.pi * u1))
+                u0, u1 = self._phase(days), self._phase(days + 1)
+                if s.period_days < TINY_PERIOD:  # many periods a day: a peak falls in each
+                    u1 = u0 + 1 / s.period_days
+                with np.errstate(invalid="ignore", over="ignore"):
+                    ends = np.maximum(np.cos(2 * np.pi * u0), np.cos(2 * np.pi * u1))
                 top = np.where(np.ceil(u0) <= u1, 1.0, ends)
                 bound = 1.0 + s.amplitude * np.minimum(top + 1e-9, 1.0)
             if s.weekday is not None:
@@ -166,10 +187,18 @@ class DemandCandidates:
         # Whole chunks are drawn even past the horizon, so a shorter horizon sees exactly the
         # first days of a longer one (a trace of 30 days tells the start of the full run).
         d1 = d0 + CHUNK_DAYS
-        bound = self.base * self._profile_bound(d0, d1) * self.spike_bound.bound(d0, d1)
-        if self.untouched is not None:
-            days = np.minimum(np.arange(d0, d1), len(self.untouched) - 1)
-            bound = bound * (self.untouched[days] / self.n0)
+        with np.errstate(over="ignore"):  # an infinite bound is reported just below
+            bound = self.base * self._profile_bound(d0, d1) * self.spike_bound.bound(d0, d1)
+            if self.untouched is not None:
+                days = np.minimum(np.arange(d0, d1), len(self.untouched) - 1)
+                bound = bound * (self.untouched[days] / self.n0)
+        peak = float(np.max(bound))
+        if not peak <= MAX_ORDERS_PER_DAY:  # (nan included)
+            day = d0 + int(np.argmax(np.nan_to_num(bound, nan=np.inf)))
+            raise DemandTooLarge(
+                f"product '{self.product_id}' would get {peak:.3g} orders a day around day "
+                f"{day}; at most {MAX_ORDERS_PER_DAY:.0e} can be simulated"
+            )
         return bound, self.rng_time.poisson(bound)
 
     def draw(
@@ -207,7 +236,10 @@ class DemandCandidates:
                 if hi > lo:
                     ratio[lo:hi] *= m
         thin_u = self.rng_thin.random(n)
-        qty = np.maximum(1, np.rint(self.quantity(self.rng_qty, n))).astype(np.int64)
+        # a heavy tail may draw beyond any real order (and beyond int64): capped
+        qty = np.clip(np.rint(self.quantity(self.rng_qty, n)), 1, MAX_ORDER_QUANTITY).astype(
+            np.int64
+        )
         if self.patience is None:
             patience = np.full(n, math.inf)
         else:

@@ -128,6 +128,12 @@ class Lognormal(_Model):
     mean: PosFloat
     cv: NonNegFloat
 
+    @model_validator(mode="after")
+    def _drawable(self) -> Lognormal:
+        if not math.isfinite(math.log1p(self.cv * self.cv)):
+            raise ValueError(f"cv ({self.cv:g}) is too large for a lognormal: use at most 1e100")
+        return self
+
 
 class Gamma(_Model):
     """Gamma with the given mean and coefficient of variation (sd / mean)."""
@@ -136,10 +142,27 @@ class Gamma(_Model):
     mean: PosFloat
     cv: PosFloat
 
+    @model_validator(mode="after")
+    def _drawable(self) -> Gamma:
+        # the sampler's shape 1 / cv^2 and scale mean * cv^2 must be positive, finite numbers
+        cv2 = self.cv * self.cv
+        shape = 1.0 / cv2 if cv2 > 0 else math.inf
+        scale = self.mean * cv2
+        if not (math.isfinite(shape) and math.isfinite(scale) and shape > 0 and scale > 0):
+            raise ValueError(
+                f"cv ({self.cv:g}) is too {'small' if self.cv < 1 else 'large'} for a gamma "
+                f"with mean {self.mean:g} (it cannot be drawn): use a cv between 1e-100 and "
+                '1e100, or { dist = "constant", value = ... } for no spread'
+            )
+        return self
+
+
+MAX_POISSON_MEAN = 1e15  # numpy draws Poisson variates up to about 9e18; far past any use
+
 
 class Poisson(_Model):
     dist: Literal["poisson"]
-    mean: NonNegFloat
+    mean: Annotated[float, Field(ge=0, le=MAX_POISSON_MEAN, allow_inf_nan=False)]
 
 
 class Geometric(_Model):
@@ -163,14 +186,24 @@ class Empirical(_Model):
                 raise ValueError(
                     f"weights has {len(self.weights)} entries but values has {len(self.values)}"
                 )
-            if sum(self.weights) <= 0:
+            total = sum(self.weights)
+            if total <= 0:
                 raise ValueError("weights must not all be 0")
+            if not math.isfinite(total):
+                raise ValueError(
+                    "weights are too large to add up (their sum is not a finite number): "
+                    "scale them down, only their ratios matter"
+                )
         return self
 
     @property
     def mean(self) -> float:
         w = self.weights or [1.0] * len(self.values)
-        return sum(v * x for v, x in zip(self.values, w, strict=True)) / sum(w)
+        total = sum(w)
+        mean = sum(v * x for v, x in zip(self.values, w, strict=True)) / total
+        if math.isinf(mean):  # the products overflowed: weigh first (the same mean, finite)
+            mean = sum(v * (x / total) for v, x in zip(self.values, w, strict=True))
+        return mean
 
 
 Distribution = Annotated[
@@ -280,7 +313,8 @@ class Churn(_Model):
 class Customers(_Model):
     population: Annotated[int, Field(ge=1, le=10**9)] = 1000
     patience_days: Distribution | None = None  # None: infinitely patient
-    acquisition_per_day: NonNegFloat = 0.0
+    # at most 10^9 a day, as for the population: more would overflow the population's count
+    acquisition_per_day: Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)] = 0.0
     churn: Churn = Churn()
 
 
@@ -320,6 +354,33 @@ class Demand(_Model):
     scripted_orders: Annotated[list[ScriptedOrder], Field(max_length=1_000_000)] = []
     # linear trend: the rate is multiplied by max(0, 1 + trend_per_year * t / 365)
     trend_per_year: Annotated[float, Field(ge=-100, le=100, allow_inf_nan=False)] = 0.0
+
+    @model_validator(mode="after")
+    def _quantity_is_a_number_of_units(self) -> Demand:
+        size = _typical_size(self.quantity)
+        if not size <= MAX_ORDER_QUANTITY:
+            raise ValueError(
+                f"quantity is units per order: this distribution gives orders of about "
+                f"{size:.3g} units; at most {MAX_ORDER_QUANTITY:,} are allowed "
+                "(orders_per_day sets how many orders there are)"
+            )
+        return self
+
+
+MAX_ORDER_QUANTITY = 10**9  # units in one customer order (as for scripted orders)
+
+
+def _typical_size(spec: Any) -> float:
+    """A value the distribution ``spec`` reaches without being unlikely (for range checks)."""
+    if isinstance(spec, Constant):
+        return spec.value
+    if isinstance(spec, Uniform | Triangular):
+        return spec.high
+    if isinstance(spec, Normal):
+        return max(spec.mean, 0.0) + spec.sd
+    if isinstance(spec, Empirical):
+        return max(spec.values)
+    return float(spec.mean)
 
 
 class Delivery(_Model):
@@ -773,6 +834,17 @@ def reference_problems(data: Mapping[str, Any]) -> list[ReferenceProblem]:
 
     horizon = meta.get("horizon_days") if isinstance(meta, Mapping) else None
     if isinstance(horizon, int | float) and math.isfinite(horizon):
+        for i, product in products:
+            rule = product.get("replenishment")
+            if isinstance(rule, Mapping):
+                problems += _review_density(rule, ("products", i, "replenishment"), horizon)
+        for i, policy in policies:
+            overrides = policy.get("replenishment")
+            for product_id, override in (overrides or {}).items() if isinstance(
+                    overrides, Mapping) else ():
+                if isinstance(override, Mapping):
+                    path = ("policies", i, "replenishment", product_id)
+                    problems += _review_density(override, path, horizon)
         for section, key in (("products", "spikes"), ("suppliers", "outages"),
                              ("lanes", "disruptions")):
             for i, item in _items(data.get(section)):
@@ -783,6 +855,30 @@ def reference_problems(data: Mapping[str, Any]) -> list[ReferenceProblem]:
                 for j, window in _items(windows):
                     problems += _window_density(window, (*base, j), float(horizon))
     return problems
+
+
+def _count(n: float) -> str:
+    """A large count for a message: digits grouped, or a power of ten past 10^15."""
+    return f"{n:,.0f}" if n < 1e15 else f"about {n:.1e}"
+
+
+MAX_REVIEWS = 10_000_000  # periodic reviews of one product over the horizon
+
+
+def _review_density(rule: Mapping[str, Any], path: DataPath, horizon: float
+                    ) -> list[ReferenceProblem]:
+    """A review period so short that the horizon holds more than ``MAX_REVIEWS`` reviews: the
+    run would never end (a period of 1e-9 days is a mistake in the units, not a policy)."""
+    period = rule.get("review_period_days")
+    if not isinstance(period, int | float) or isinstance(period, bool) or not period > 0:
+        return []
+    if horizon / period <= MAX_REVIEWS:
+        return []
+    return [ReferenceProblem((*path, "review_period_days"), (
+        f"a review every {period:.3g} days gives {_count(horizon / period)} reviews over the "
+        f"horizon ({horizon:g} days); at most {MAX_REVIEWS:,} are allowed: make "
+        f"review_period_days at least {horizon / MAX_REVIEWS:.3g} days (0 = continuous review)"
+    ))]
 
 
 MAX_WINDOWS = 100_000  # expected random windows of one spec over the horizon
@@ -808,7 +904,7 @@ def _window_density(window: Mapping[str, Any], path: DataPath, horizon: float
     cycle = max(every, 0.0) + max(duration, 0.0)
     if span <= 0 or cycle * MAX_WINDOWS >= span:
         return []
-    expected = f"{span / cycle:,.0f}" if cycle > 0 else "endless"
+    expected = _count(span / cycle) if cycle > 0 else "endless"
     return [ReferenceProblem((*path, "every_days"), (
         f"windows every {every:.3g} days on average, each lasting {duration:.3g} days, give "
         f"{expected} windows over the horizon ({span:g} days); at most {MAX_WINDOWS:,} are "
