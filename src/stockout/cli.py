@@ -7,6 +7,7 @@ message naming the file and key path, never a traceback; 130 interrupted (Ctrl-C
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import math
@@ -171,6 +172,13 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()  # only an empty folder goes
+    except OSError:
+        pass
+
+
 def _interrupted(folder: Path | None) -> NoReturn:
     if folder is None or not folder.exists():
         _say("interrupted: no results written", err=True)
@@ -223,8 +231,12 @@ def run_command(
         policies=_split_policies(policies),
         source=f"{file} (with command-line options)",
     )
+    # The folder is made before the simulation, so a place where the results cannot be
+    # written is found before the work is done, not after; it is removed again if still empty.
     if out is not None:
-        results_io.check_out_dir(out)
+        folder = results_io.prepare_out_dir(out)
+    else:
+        folder = results_io.new_run_dir(results_root, scenario.scenario.name)
     workers = jobs or os.cpu_count() or 1
     try:
         with (
@@ -236,19 +248,20 @@ def run_command(
                 executor=executor,
             )
     except KeyboardInterrupt:
-        _interrupted(None)
-    folder: Path | None = None
+        _interrupted(folder)
+    except BaseException:
+        _remove_if_empty(folder)
+        raise
     report_error: ReportError | None = None
     try:
-        if out is not None:
-            folder = results_io.prepare_out_dir(out)
-        else:
-            folder = results_io.new_run_dir(results_root, scenario.scenario.name)
-        results.save(folder, command=_state(ctx).argv, report=not no_report)
+        results_io.write_results(folder, results, command=_state(ctx).argv,
+                                 report=not no_report)
     except KeyboardInterrupt:
         _interrupted(folder)
     except results_io.ReportError as error:
         report_error = error
+    except OSError as error:  # disk full, a folder made read-only during the run
+        _save_failed(results, folder, error, quiet)
     _print_outcome(results, folder, quiet=quiet, report=not no_report)
     if report_error is not None:
         _report_failed(ctx, report_error)
@@ -282,6 +295,47 @@ def _report_failed(ctx: typer.Context, error: ReportError) -> NoReturn:
     if _state(ctx).debug:
         traceback.print_exception(error.__cause__ or error, file=sys.stderr)
     raise typer.Exit(EXIT_INTERNAL)
+
+
+def _cannot_write(error: OSError, where: Path) -> str:
+    """A failed write in plain words, with what to do about it."""
+    reason = error.strerror or str(error)
+    named = Path(str(error.filename)) if error.filename else None
+    if named is not None and not named.name.startswith("."):  # not our temporary file
+        where = named
+    if error.errno == errno.ENOSPC or error.errno == errno.EDQUOT:
+        advice = "free some disk space, or choose another place"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        advice = "choose a place you can write to"
+    else:
+        advice = "choose another place"
+    return f"{where}: cannot write ({reason}); {advice}"
+
+
+def _write_output(out: Path, text: str) -> None:
+    """Write a command's output file (``--out``) atomically; a bad place is bad input."""
+    from .results_io import write_atomic
+
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder; give a file name for --out")
+    if not out.parent.is_dir():
+        raise InputError(f"{out.parent}: no such folder for --out")
+    try:
+        write_atomic(out, text.encode("utf-8"))
+    except OSError as error:
+        raise InputError(_cannot_write(error, out)) from None
+
+
+def _save_failed(results: Results, folder: Path, error: OSError, quiet: bool) -> NoReturn:
+    """The results could not be written: show what was computed, say what to do, exit 2."""
+    if not quiet:
+        _out().print(summary_table(results))
+    _say(f"error: {_cannot_write(error, folder)}", err=True)
+    if folder.is_dir():
+        _say(f"{folder} is incomplete (no manifest.json)", err=True)
+    _say("the simulation finished; only the table above was kept: run it again once the "
+         "results can be written", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,9 +463,7 @@ def trace_command(
         events = [e for e in events if e.product == product]
     text = api.format_trace(events, fmt)
     if out is not None:
-        from .results_io import write_atomic
-
-        write_atomic(out, text.encode("utf-8"))
+        _write_output(out, text)
         _say(f"{len(events)} events written to {out}")
     else:
         sys.stdout.write(text)  # one sentence a line, never wrapped: it is meant to be read
@@ -443,17 +495,13 @@ def schema_command(
     ] = None,
 ) -> None:
     """Print the JSON Schema of the scenario format (for editors)."""
-    from . import api, results_io
+    from . import api
 
     text = json.dumps(api.json_schema(), indent=2, ensure_ascii=False) + "\n"
     if out is None:
         sys.stdout.write(text)
         return
-    if out.is_dir():
-        raise InputError(f"{out}: is a folder; give a file name for --out")
-    if not out.parent.is_dir():
-        raise InputError(f"{out.parent}: no such folder for --out")
-    results_io.write_atomic(out, text.encode("utf-8"))
+    _write_output(out, text)
     _say(str(out))
 
 
@@ -517,6 +565,8 @@ def report_command(
                 _say(str(path))
     except ResultsFolderError as error:  # a damaged folder: a missing table or column
         raise InputError(str(error)) from None
+    except OSError as error:  # report.html cannot be written: a folder in its way, disk full
+        raise InputError(_cannot_write(error, results_dir)) from None
     except MissingExtraError as error:  # kaleido is an optional extra
         raise InputError(str(error)) from None
 

@@ -34,8 +34,13 @@ EXIT_INTERRUPTED = 130
 SeedOption = Annotated[
     int | None, typer.Option("--seed", min=0, help="Master random seed.")
 ]
+MAX_JOBS = 4096  # worker processes: more is a typo, and each is a forked Python
 JobsOption = Annotated[
-    int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
+    int,
+    typer.Option(
+        "--jobs", "-j", min=0, max=MAX_JOBS,
+        help="Worker processes (0: one per CPU; never more than there are runs).",
+    ),
 ]
 SchedulerOption = Annotated[
     str | None,
@@ -255,7 +260,9 @@ def _inputs(
             raise sw.SweepError(f"--vary {path} is given twice: list all its values in one --vary")
         values[path] = list(parsed)
     if out is not None:
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if out.exists() and not out.is_dir():
+            raise sw.SweepError(f"{out}: exists and is not a folder; choose a new --out folder")
+        if out.exists() and any(out.iterdir()):
             raise sw.SweepError(f"{out}: exists and is not empty; choose a new --out folder")
         folder = out
     else:
@@ -278,7 +285,10 @@ def _interrupted(stopped: object) -> typer.Exit:
             f"`stockout sweep --resume {stopped.out_dir}`",
             err=True,
         )
-    code = EXIT_INTERRUPTED if stopped.reason == "interrupted" else EXIT_INTERNAL
+    if stopped.reason == "interrupted":
+        code = EXIT_INTERRUPTED
+    else:
+        code = EXIT_BAD_INPUT if stopped.bad_input else EXIT_INTERNAL
     return typer.Exit(code)
 
 

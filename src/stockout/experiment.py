@@ -57,7 +57,8 @@ def run_replications(
     if isinstance(executor, Executor):
         return _run_on(executor, scenario, todo, progress, search_dir)
     scheduler = executor if isinstance(executor, str) else None
-    with make_executor(jobs if total > 1 else 1, scheduler) as owned:
+    # never more processes than runs: each would be forked for nothing
+    with make_executor(min(jobs, total), scheduler) as owned:
         return _run_on(owned, scenario, todo, progress, search_dir)
 
 

@@ -9,6 +9,7 @@ byte-identical tables.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -113,9 +114,25 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
+def _write_special(path: Path, data: bytes) -> bool:
+    """Write into ``path`` if it is a device or a pipe and say so; refuse a folder."""
+    if not path.exists() or path.is_file():
+        return False
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return True
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename, so
-    ``path`` is either absent or complete, even if the process is interrupted."""
+    ``path`` is either absent or complete, even if the process is interrupted.
+
+    A ``path`` that exists and is not a regular file is never replaced: a folder is an
+    :class:`IsADirectoryError`; a device or a pipe (``/dev/stdout``) is written into."""
+    if _write_special(path, data):
+        return
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, _file_mode())

@@ -98,8 +98,10 @@ class SweepInterrupted(Exception):
     can be resumed), ``total`` the number of points.
     """
 
-    def __init__(self, reason: str, finished: list[int], total: int, out_dir: Path | None) -> None:
+    def __init__(self, reason: str, finished: list[int], total: int, out_dir: Path | None,
+                 *, bad_input: bool = False) -> None:
         self.reason = reason
+        self.bad_input = bad_input  # the results cannot be written there (exit 2, not 1)
         self.finished = finished
         self.total = total
         self.out_dir = out_dir
@@ -485,13 +487,21 @@ def _prepare_folder(
                 "precision settings; resume it with the same ones (or from the folder alone)"
             )
         return _finished_points(out_dir, meta["points"])
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SweepError(f"{out_dir}: exists and is not a folder; choose a new folder")
+    if out_dir.exists() and any(out_dir.iterdir()):
         raise SweepError(
             f"{out_dir}: exists and is not empty; choose a new folder, or resume it with --resume"
         )
-    (out_dir / POINTS_DIR).mkdir(parents=True, exist_ok=True)
-    _write_atomic(out_dir / "scenario.toml", base_toml.encode("utf-8"))
-    _write_atomic(meta_path, _json_bytes(meta))
+    try:
+        (out_dir / POINTS_DIR).mkdir(parents=True, exist_ok=True)
+        _write_atomic(out_dir / "scenario.toml", base_toml.encode("utf-8"))
+        _write_atomic(meta_path, _json_bytes(meta))
+    except OSError as error:
+        raise SweepError(
+            f"{out_dir}: cannot create the sweep folder ({error.strerror or error}); "
+            "choose a place you can write to"
+        ) from None
     return {}
 
 
@@ -500,10 +510,14 @@ def _finished_points(out_dir: Path, total: int) -> dict[int, PointOutcome]:
     for k in range(total):
         meta_path = out_dir / POINTS_DIR / f"{_point_name(k)}.json"
         if meta_path.is_file() and (out_dir / POINTS_DIR / f"{_point_name(k)}.csv").is_file():
-            info = json.loads(meta_path.read_text(encoding="utf-8"))
-            done[k] = PointOutcome(
-                int(info["replications"]), float(info["rel_half_width"]), info["precision_met"]
-            )
+            try:
+                info = json.loads(meta_path.read_text(encoding="utf-8"))
+                done[k] = PointOutcome(
+                    int(info["replications"]), float(info["rel_half_width"]),
+                    info["precision_met"],
+                )
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged point's files: the point is simply run again
     return done
 
 
@@ -515,10 +529,21 @@ def load_sweep_config(
     meta_path = folder / "sweep.json"
     if not meta_path.is_file():
         raise SweepError(f"{folder}: not a sweep folder (no sweep.json): nothing to resume")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
     toml_path = folder / "scenario.toml"
-    scenario = load_scenario_text(toml_path.read_text(encoding="utf-8"), str(toml_path))
-    values = {p: list(meta["values"][p]) for p in meta["parameters"]}
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        scenario = load_scenario_text(toml_path.read_text(encoding="utf-8"), str(toml_path))
+        values = {str(p): list(meta["values"][p]) for p in meta["parameters"]}
+        if not isinstance(meta.get("precision") or {}, dict):
+            raise TypeError("'precision' is not a table")
+    except ScenarioError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise SweepError(
+            f"{folder}: the sweep folder is damaged ({type(error).__name__}: {reason}); "
+            "it cannot be resumed: start the sweep again into a new folder"
+        ) from None
     return scenario, values, meta
 
 
@@ -730,8 +755,11 @@ def sweep(
 
     frames: dict[int, pd.DataFrame] = {}
     if folder is not None:
-        for k in finished:
-            frames[k] = _read_csv(folder / POINTS_DIR / f"{_point_name(k)}.csv")
+        for k in list(finished):
+            try:
+                frames[k] = _read_csv(folder / POINTS_DIR / f"{_point_name(k)}.csv")
+            except (OSError, ValueError):  # a damaged point's table: run the point again
+                del finished[k]
 
     todo = [_Point(k, points[k], scenarios[k]) for k in range(len(points)) if k not in finished]
     outcomes = dict(finished)
@@ -798,9 +826,11 @@ def _drive(
     if not todo:
         return
     owned = executor is None
-    runner = executor if executor is not None else make_executor(jobs, scheduler)
-    planned_reps = done_reps + len(todo) * initial * len(policies)
     per_point = initial * len(policies)
+    # never more processes than the first round's runs: each would be forked for nothing
+    workers = min(jobs, per_point * len(todo))
+    runner = executor if executor is not None else make_executor(workers, scheduler)
+    planned_reps = done_reps + len(todo) * initial * len(policies)
     size = 1 if isinstance(runner, InlineExecutor) else batch_size(per_point * len(todo), runner)
     window = max(per_point, size * runner.workers * 3)  # tasks in flight: keeps workers busy
     queue = list(todo)
@@ -859,6 +889,11 @@ def _drive(
     except (ClusterLost, WorkersLost, ExecutorError) as error:
         runner.cancel()
         raise SweepInterrupted(str(error), sorted(outcomes), total_points, folder) from error
+    except OSError as error:  # a point's files cannot be written: disk full, no permission
+        runner.cancel()
+        reason = f"cannot write in {folder}: {error.strerror or error}"
+        raise SweepInterrupted(reason, sorted(outcomes), total_points, folder,
+                               bad_input=True) from error
     except BaseException:
         runner.cancel()
         raise
@@ -943,9 +978,6 @@ def _assemble(
             "points_capped": capped,
         }
     if folder is not None:
-        _write_atomic(folder / "sweep.csv", _csv_bytes(sweep_df))
-        _write_atomic(folder / "points.csv", _csv_bytes(points_df))
-        _write_atomic(folder / "winners.csv", _csv_bytes(winners_df))
         final = {
             **meta,
             "status": "complete",
@@ -953,7 +985,15 @@ def _assemble(
         }
         if outcome_info is not None:
             final["precision"] = outcome_info
-        _write_atomic(folder / "sweep.json", _json_bytes(final))
+        try:
+            _write_atomic(folder / "sweep.csv", _csv_bytes(sweep_df))
+            _write_atomic(folder / "points.csv", _csv_bytes(points_df))
+            _write_atomic(folder / "winners.csv", _csv_bytes(winners_df))
+            _write_atomic(folder / "sweep.json", _json_bytes(final))
+        except OSError as error:  # every point is saved: a resume only writes these again
+            reason = f"cannot write in {folder}: {error.strerror or error}"
+            raise SweepInterrupted(reason, sorted(outcomes), len(points), folder,
+                                   bad_input=True) from error
         if report:
             _write_report(folder)
     return SweepResult(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
@@ -225,8 +226,14 @@ class Page:
 
 
 def write_atomic(path: Path, text: str) -> Path:
-    """Write text to path via a temporary file in the same folder and os.replace."""
+    """Write text to path via a temporary file in the same folder and os.replace (a device or
+    a pipe such as ``/dev/stdout`` is written into, never replaced; a folder is an error)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_file():
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+        path.write_text(text, encoding="utf-8")
+        return path
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

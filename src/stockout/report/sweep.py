@@ -11,7 +11,6 @@ Input, a sweep folder:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -23,7 +22,7 @@ import plotly.graph_objects as go
 from stockout.report import fmt
 from stockout.report.figures import FONT, colours, rgba
 from stockout.report.page import Page, write_atomic
-from stockout.report.tables import ALL, ResultsFolderError, read_csv
+from stockout.report.tables import ALL, ResultsFolderError, read_csv, read_json_table
 from stockout.report.verdict import LOWER_IS_BETTER
 
 SWEEP_METRICS: tuple[str, ...] = (
@@ -59,7 +58,7 @@ def load_sweep(sweep_dir: Path | str) -> SweepTables:
     meta_path = folder / "sweep.json"
     if not meta_path.exists():
         raise ResultsFolderError(f"{meta_path}: missing (is this a stockout sweep folder?)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = read_json_table(meta_path)
     params = [str(p) for p in meta.get("parameters", [])]
     if not 1 <= len(params) <= 2:
         raise ResultsFolderError(f"{meta_path}: 'parameters' must list one or two paths")

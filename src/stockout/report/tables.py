@@ -19,7 +19,41 @@ _TEXT_COLUMNS = ("policy", "product", "series", "kind", "id", "metric")
 
 
 class ResultsFolderError(ValueError):
-    """A results folder is missing a file or a column the report needs."""
+    """A results folder is missing a file or a column the report needs, or a file is damaged."""
+
+
+_NUMERIC_COLUMNS = (
+    "mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "day", "low", "high",
+    "wait_low", "wait_high", "orders", "start_day", "end_day", "replication",
+)  # fmt: skip
+
+
+def _damaged(path: Path, error: BaseException) -> ResultsFolderError:
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return ResultsFolderError(
+        f"{path}: cannot be read ({reason.splitlines()[0] if reason else type(error).__name__}); "
+        "the results folder is damaged: run the scenario again into a new folder"
+    )
+
+
+def read_json_table(path: Path) -> dict[str, Any]:
+    """A JSON file of the results folder that must hold one object (manifest, sweep.json)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:  # unreadable, not UTF-8, not JSON
+        raise _damaged(path, error) from None
+    if not isinstance(data, dict):
+        raise _damaged(path, ValueError("expected a JSON object"))
+    return data
+
+
+def _read_scenario(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as error:  # TOMLDecodeError and UnicodeDecodeError included
+        raise _damaged(path, error) from None
 
 
 @dataclass(frozen=True)
@@ -84,13 +118,25 @@ def read_csv(path: Path, required: bool = True, columns: tuple[str, ...] = ()) -
         if required:
             raise ResultsFolderError(f"{path}: missing (is this a stockout results folder?)")
         return pd.DataFrame(columns=list(columns))
-    frame = pd.read_csv(
-        path, keep_default_na=False, na_values=[""],
-        dtype={c: str for c in _TEXT_COLUMNS},
-    )  # fmt: skip
+    try:
+        frame = pd.read_csv(
+            path, keep_default_na=False, na_values=[""],
+            dtype={c: str for c in _TEXT_COLUMNS},
+        )  # fmt: skip
+    except (OSError, ValueError) as error:  # a folder, unreadable, empty, not CSV, not UTF-8
+        raise _damaged(path, error) from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ResultsFolderError(f"{path}: missing columns {', '.join(missing)}")
+    for column in _NUMERIC_COLUMNS:
+        if column in frame.columns and not pd.api.types.is_numeric_dtype(frame[column]):
+            try:
+                frame[column] = pd.to_numeric(frame[column])
+            except (TypeError, ValueError) as error:
+                raise ResultsFolderError(
+                    f"{path}: column {column} holds text where numbers belong ({error}); "
+                    "the results folder is damaged: run the scenario again into a new folder"
+                ) from None
     return frame
 
 
@@ -110,9 +156,8 @@ def load_tables(
             raise ResultsFolderError(
                 f"{manifest_path}: missing (the run is incomplete or still going)"
             )
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    scenario_path = folder / "scenario.toml"
-    scenario = tomllib.loads(scenario_path.read_text("utf-8")) if scenario_path.exists() else {}
+        manifest = read_json_table(manifest_path)
+    scenario = _read_scenario(folder / "scenario.toml")
     stats = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high")
     return ResultTables(
         summary=read_csv(folder / "summary.csv", columns=("policy", "product", "metric", *stats)),
