@@ -225,3 +225,35 @@ def test_sigint_stops_a_run_cleanly_and_a_rerun_succeeds(
                  "--no-report", "-q"])
     assert code == 0
     assert (again / "manifest.json").is_file()
+
+
+@pytest.mark.slow
+def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path) -> None:
+    """``kill`` (or a batch system's time limit) during a pool run: exit 130 with a message and
+    no traceback, the workers stopped with the run (they went on as orphans, computing for
+    nobody), and no empty output folder left behind."""
+    path = tmp_path / "longer.toml"  # minutes of work: the signal comes while simulating
+    path.write_text(to_toml(small(horizon=400_000.0, reps=2)))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stockout", "run", str(path), "--jobs", "2", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        start_new_session=True, env={**os.environ, "STOCKOUT_DEBUG": ""},
+    )
+    try:
+        _wait_until_simulating(proc, 2)
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        try:  # the whole session: orphaned workers too, whatever happened to the parent
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    gone, alive = psutil.wait_procs(workers, timeout=5)
+    for worker in alive:
+        worker.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert not alive, f"worker processes left behind: {alive}"
+    assert not out.exists(), err

@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok; 1 internal error (traceback with ``--debug`` or ``STOCKOUT_DEBUG=1``); 2 bad
 input (scenario problems, bad option values, an output folder that is not empty), always with a
-message naming the file and key path, never a traceback; 130 interrupted (Ctrl-C).
+message naming the file and key path, never a traceback; 130 interrupted (Ctrl-C, or SIGTERM:
+handled the same way).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import importlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -630,6 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     state = State(debug=_debug_requested(args), argv=["stockout", *args])
     command = typer.main.get_command(app)
+    previous = _on_sigterm_interrupt()
     try:
         code = command.main(
             _without_debug(args), prog_name="stockout", standalone_mode=False, obj=state
@@ -664,7 +668,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except Exception as error:  # noqa: BLE001 - the last line of defence: no raw traceback
         return _internal_error(error, state.debug)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return code if isinstance(code, int) else EXIT_OK
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _on_sigterm_interrupt() -> signal.Handlers | Callable[..., object] | int | None:
+    """Handle SIGTERM (``kill``, a batch system's time limit) like Ctrl-C: workers stopped, what
+    was written kept, an empty output folder removed, exit 130. Returns the handler it replaced
+    (None when signals cannot be handled here: not the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_IGN:  # the caller chose to ignore it (nohup-like): respect that
+        return None
+    signal.signal(signal.SIGTERM, _sigterm)
+    return previous
 
 
 if __name__ == "__main__":

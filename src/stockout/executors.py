@@ -155,8 +155,10 @@ class InlineExecutor(Executor):
 
 
 def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops them (no traceback per worker)."""
+    """Pool workers leave Ctrl-C to the parent, which stops them (no traceback per worker); a
+    SIGTERM ends a worker at once (not the command line's handler, inherited by the fork)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class PoolExecutor(Executor):
