@@ -222,6 +222,28 @@ def test_interrupted_sweep_resumes_to_the_same_files(base: Scenario, tmp_path: P
         assert (part / name).read_bytes() == (whole / name).read_bytes()
 
 
+def test_resume_from_the_folder_alone_after_overrides(tmp_path: Path) -> None:
+    """A scenario made with --reps (every key set, ``lanes = []`` among them) resumes from its
+    folder: the scenario.toml read back leaves the empty list out, and used not to match."""
+    import stockout
+    from stockout.sweep import load_sweep_config
+
+    data = tiny()
+    del data["lanes"], data["products"][0]["replenishment"]["lane"]
+    base = stockout.with_overrides(scenario_from_dict(data, "tiny.toml"), replications=2)
+    vary = {"customers.patience_days.mean": [1, 8]}
+
+    def stop_after_one(p: SweepProgress) -> None:
+        if p.points_done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(SweepInterrupted):
+        sweep(base, vary, out_dir=tmp_path / "s", progress=stop_after_one, report=False)
+    scenario, values, _ = load_sweep_config(tmp_path / "s")
+    done = sweep(scenario, values, out_dir=tmp_path / "s", resume=True, report=False)
+    assert list(done.points["replications"]) == [2, 2]
+
+
 def test_resume_refuses_another_sweep_and_a_used_folder(base: Scenario, tmp_path: Path) -> None:
     folder = tmp_path / "s"
     sweep(base, {"customers.patience_days.mean": [2]}, out_dir=folder, report=False)

@@ -473,7 +473,7 @@ def _fingerprint(config: Mapping[str, Any]) -> str:
 
 
 def _prepare_folder(
-    out_dir: Path, resume: bool, meta: dict[str, Any], base_toml: str
+    out_dir: Path, resume: bool, meta: dict[str, Any], base_toml: str, legacy: str = ""
 ) -> dict[int, PointOutcome]:
     """Create the folder (or check a resumed one) and return the points already finished."""
     meta_path = out_dir / "sweep.json"
@@ -481,7 +481,7 @@ def _prepare_folder(
         if not meta_path.is_file():
             raise SweepError(f"{out_dir}: not a sweep folder (no sweep.json): nothing to resume")
         old = json.loads(meta_path.read_text(encoding="utf-8"))
-        if old.get("fingerprint") != meta["fingerprint"]:
+        if old.get("fingerprint") not in (meta["fingerprint"], legacy):
             raise SweepError(
                 f"{out_dir}: this sweep was started with another scenario, parameters or "
                 "precision settings; resume it with the same ones (or from the folder alone)"
@@ -716,9 +716,12 @@ def sweep(
     parameters = list(values)
 
     base_data = scenario.model_dump(by_alias=True, exclude_unset=True)
+    # The fingerprint is taken from the whole scenario, defaults included: the scenario.toml that
+    # a resume reads back leaves out what the first run had set to its default (an empty
+    # ``lanes = []`` after --reps, say), and would otherwise never match.
     config = {
         "format": SWEEP_FORMAT,
-        "scenario": base_data,
+        "scenario": scenario.model_dump(by_alias=True),
         "values": values,
         "precision": precision,
         "metric": metric,
@@ -743,13 +746,15 @@ def sweep(
         "fingerprint": _fingerprint(config),
         "stockout_version": _version(),
     }
+    # folders started before the fingerprint covered the whole scenario
+    legacy = _fingerprint({**config, "scenario": base_data})
     folder = Path(out_dir) if out_dir is not None else None
     finished: dict[int, PointOutcome] = {}
     if folder is not None:
         from .results_io import to_toml
 
         base_toml = to_toml(_without_none(base_data), header="Base scenario of this sweep.")
-        finished = _prepare_folder(folder, resume, meta, base_toml)
+        finished = _prepare_folder(folder, resume, meta, base_toml, legacy)
     elif resume:
         raise SweepError("resume needs the sweep's output folder")
 
