@@ -224,6 +224,7 @@ def run_command(
 ) -> None:
     """Run a scenario: every policy, every replication; write a results folder."""
     from . import api, results_io
+    from .executors import ExecutorError
 
     scenario = _load(file)
     scenario = api.with_overrides(
@@ -243,7 +244,7 @@ def run_command(
     workers = jobs or os.cpu_count() or 1
     try:
         with (
-            open_executor(workers, scheduler) as executor,
+            open_executor(workers, scheduler, debug=_state(ctx).debug) as executor,
             _progress_bar(sys.stderr.isatty() and not quiet) as progress,
         ):
             results = api.run(
@@ -252,6 +253,13 @@ def run_command(
             )
     except KeyboardInterrupt:
         _interrupted(folder)
+    except ExecutorError as error:  # the cluster was lost, or workers kept dying
+        _remove_if_empty(folder)
+        _say(f"error: {error}", err=True)
+        _say("no results written (a run is saved only when complete); run it again", err=True)
+        if _state(ctx).debug:
+            traceback.print_exception(error, file=sys.stderr)
+        raise typer.Exit(EXIT_INTERNAL) from None
     except BaseException:
         _remove_if_empty(folder)
         raise

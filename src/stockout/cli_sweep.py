@@ -58,25 +58,45 @@ def _say(text: str, *, err: bool = False) -> None:
 
 
 @contextmanager
-def open_executor(jobs: int, scheduler: str | None) -> Iterator[Executor | None]:
-    """For ``stockout run --scheduler``: a Dask executor connected to ``scheduler`` (closed on
-    exit), or ``None`` when no scheduler is given (the local pool of ``jobs`` is then used).
+def open_executor(
+    jobs: int, scheduler: str | None, *, debug: bool = False
+) -> Iterator[Executor | None]:
+    """For ``--scheduler``: a Dask executor connected to ``scheduler`` (closed on exit), or
+    ``None`` when no scheduler is given (the local pool of ``jobs`` is then used).
 
-    An unreachable scheduler, or Dask not installed, is bad input: a one-line message and exit 2.
-    Pass the executor to ``run_replications(..., executor=...)``.
+    An unreachable scheduler, one without workers, workers with another stockout, or Dask not
+    installed, is bad input: a one-line message and exit 2. Dask's own log lines (tracebacks when
+    the scheduler goes away) are silenced unless ``debug``: the command says what happened.
     """
     if scheduler is None:
         yield None
         return
     from .executors import ClusterUnavailable, DaskExecutor
 
+    if not debug:
+        _quiet_dask_logs()
     try:
-        executor = DaskExecutor(scheduler)
+        executor = DaskExecutor(scheduler, notify=lambda message: _say(message, err=True))
     except ClusterUnavailable as error:
         _say(f"error: {error}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     with executor:
         yield executor
+
+
+def _quiet_dask_logs() -> None:
+    """Only critical messages from Dask's loggers on this (client) side."""
+    import logging
+
+    try:
+        import distributed  # noqa: F401 - its import sets up the loggers quieted here
+    except ImportError:  # DaskExecutor says what to install
+        return
+    names = [n for n in logging.root.manager.loggerDict if n.startswith(("distributed", "tornado"))]
+    for name in ["distributed", "tornado", *names]:
+        logger = logging.getLogger(name)
+        if name in ("distributed", "tornado") or logger.level != logging.NOTSET:
+            logger.setLevel(logging.CRITICAL)
 
 
 @contextmanager
@@ -120,7 +140,12 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _debug(ctx: typer.Context) -> bool:
+    return bool(getattr(ctx.find_root().obj, "debug", False))
+
+
 def sweep_command(
+    ctx: typer.Context,
     file: Annotated[
         Path | None,
         typer.Argument(help="Scenario file (TOML); not needed with --resume.", show_default=False),
@@ -192,12 +217,15 @@ def sweep_command(
         max_reps = settings.get("max_replications", max_reps)
     workers = jobs or os.cpu_count() or 1
     try:
-        with _sweep_progress(sys.stderr.isatty() and not quiet) as progress:
+        with (
+            open_executor(workers, scheduler, debug=_debug(ctx)) as executor,
+            _sweep_progress(sys.stderr.isatty() and not quiet) as progress,
+        ):
             result = sw.sweep(
                 scenario,
                 values,
                 jobs=workers,
-                scheduler=scheduler,
+                executor=executor,
                 out_dir=folder,
                 resume=resume is not None,
                 precision=precision,

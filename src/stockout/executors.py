@@ -10,24 +10,34 @@ jobs finish differs, and callers order the runs themselves.
 Jobs lost to a dead worker are submitted again (a bounded number of times) rather than dropped.
 An error raised by the simulation itself is not retried locally: it is a bug or a bad scenario,
 and running it again would give the same error.
+
+On a Dask cluster the client first checks that the address answers as a Dask scheduler, that it
+has workers (waiting a bounded time for them), and that every worker runs the same stockout code
+(:func:`code_fingerprint`): a worker with another version could give other results. The user's
+own policy modules found in the scenario's folder are sent with the jobs, so workers run the
+client's copy whatever their working directory, and never a copy cached from an earlier run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
 import signal
+import tempfile
 import threading
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .records import RunResult
-from .scenario.schema import Scenario
+from .scenario.schema import CustomPolicy, Scenario
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -41,7 +51,9 @@ __all__ = [
     "InlineExecutor",
     "Job",
     "PoolExecutor",
+    "WorkerMismatch",
     "WorkersLost",
+    "code_fingerprint",
     "make_executor",
 ]
 
@@ -64,7 +76,12 @@ class ClusterLost(ExecutorError):
 
 
 class WorkersLost(ExecutorError):
-    """Workers kept dying: a job was lost more than :data:`MAX_RESUBMITS` times."""
+    """Workers kept dying (a job was lost more than :data:`MAX_RESUBMITS` times), or none was
+    left for too long."""
+
+
+class WorkerMismatch(ExecutorError):
+    """A Dask worker runs other stockout code than the client (another version or checkout)."""
 
 
 @dataclass(eq=False)
@@ -86,6 +103,117 @@ def _run(scenario: Scenario, batch: Sequence[Task], search_dir: Path | None) -> 
     from .experiment import run_batch  # imported late: the model loads only where runs happen
 
     return run_batch(scenario, batch, search_dir)
+
+
+@cache
+def code_fingerprint() -> str:
+    """A digest of this stockout's source files: equal on two machines when they run the same
+    code, whatever its version string says (a source checkout may carry a stale one).
+
+    Taken when this module is imported, so a long-lived worker that loaded the code before the
+    files were edited reports the code it runs, not the files now on disk."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+code_fingerprint()  # now, with the code this process runs (a few milliseconds)
+
+
+def worker_identity() -> tuple[str, str]:
+    """(version, code fingerprint) of the stockout a worker runs; called on each Dask worker."""
+    from . import __version__
+
+    return __version__, code_fingerprint()
+
+
+#: The user's policy modules sent with a job: (path relative to the scenario's folder, source).
+Modules = tuple[tuple[str, bytes], ...]
+
+
+def policy_modules(scenario: Scenario, search_dir: Path | None) -> Modules:
+    """The source files of the custom policy modules that ``search_dir`` provides (a module
+    ``name.py``, or a package folder ``name/``); modules from elsewhere on the Python path are
+    not included (workers must have them installed)."""
+    if search_dir is None:
+        return ()
+    tops = {
+        p.class_path.partition(":")[0].split(".")[0]
+        for p in scenario.policies
+        if isinstance(p, CustomPolicy)
+    }
+    files: list[tuple[str, bytes]] = []
+    for top in sorted(tops):
+        single = search_dir / f"{top}.py"
+        package = search_dir / top
+        if single.is_file():
+            found = [single]
+        elif (package / "__init__.py").is_file():
+            found = sorted(f for f in package.rglob("*.py") if "__pycache__" not in f.parts)
+        else:
+            continue
+        files += [(f.relative_to(search_dir).as_posix(), f.read_bytes()) for f in found]
+    return tuple(files)
+
+
+def _install_modules(modules: Modules) -> Path:
+    """Write the shipped policy modules into a folder named by their content (once per machine)
+    and return it: a changed module gets a new folder, so it is imported afresh."""
+    digest = hashlib.sha256()
+    for name, source in modules:
+        digest.update(name.encode("utf-8") + b"\0" + source + b"\0")
+    folder = Path(tempfile.gettempdir()) / "stockout-policies" / digest.hexdigest()[:16]
+    if folder.is_dir():
+        return folder
+    staging = folder.with_name(f"{folder.name}.{os.getpid()}.{threading.get_ident()}")
+    for name, source in modules:
+        target = staging / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source)
+    try:
+        staging.rename(folder)
+    except OSError:  # another worker process on this machine was first: same content
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def _run_remote(
+    scenario: Scenario,
+    batch: Sequence[Task],
+    search_dir: Path | None,
+    modules: Modules,
+    expected_code: str,
+) -> list[RunResult]:
+    """A job on a Dask worker: refuse to run other code than the client's, then run it with the
+    client's policy modules."""
+    if code_fingerprint() != expected_code:
+        from . import __version__
+
+        raise WorkerMismatch(
+            f"this worker runs other stockout code ({__version__}, code {code_fingerprint()}) "
+            f"than the client (code {expected_code}): install the same stockout on every worker"
+        )
+    if modules:
+        search_dir = _install_modules(modules)
+    return _run(scenario, batch, search_dir)
+
+
+class _Deferred:
+    """A call that happens when this object is unpickled: a job travels through the Dask
+    scheduler as ``pickle.loads(bytes)``, so the scheduler (which unpickles the tasks it is sent)
+    needs no stockout of its own; only the worker that runs the job unpickles it."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        self.function = function
+        self.args = args
+
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        return self.function, self.args
 
 
 class Executor:
@@ -275,15 +403,71 @@ def _forget_manager(thread: Any) -> None:
         wakeups.pop(thread, None)
 
 
+def _probe_scheduler(address: str, timeout: float) -> dict[str, Any]:
+    """The scheduler's identity, asked on a connection of our own with a deadline on every step:
+    the Client itself waits forever for an answer from something that is not a Dask scheduler
+    (say the dashboard's web port), and takes a garbled answer for a huge message."""
+    from distributed.comm import connect
+    from distributed.core import send_recv
+    from distributed.security import Security
+
+    async def ask() -> Any:
+        args = Security().get_connection_args("client")
+        comm = await asyncio.wait_for(connect(address, timeout=timeout, **args), timeout + 1)
+        try:
+            return await asyncio.wait_for(send_recv(comm, op="identity"), timeout)
+        finally:
+            comm.abort()
+
+    # a thread of its own: asyncio.run needs a thread without a running loop (not so in Jupyter)
+    answer: list[Any] = []
+    failure: list[BaseException] = []
+
+    def probe() -> None:
+        try:
+            answer.append(asyncio.run(ask()))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failure.append(error)
+
+    thread = threading.Thread(target=probe, name="stockout-probe", daemon=True)
+    thread.start()
+    thread.join(2 * timeout + 5)
+    if failure or not answer:
+        error = failure[0] if failure else TimeoutError()
+        if isinstance(error, ValueError):  # a malformed address
+            reason = f"{error} (expected tcp://HOST:PORT)"
+        elif isinstance(error, TimeoutError):
+            reason = (
+                f"no answer within {timeout:g} s (is the scheduler running, and is this its "
+                "address? The default port is 8786; 8787 is its dashboard)"
+            )
+        elif isinstance(error, OSError):
+            reason = f"{error} (is the scheduler running, and is this its address?)"
+        else:  # something answered, but not in Dask's protocol
+            reason = f"what answers there is not a Dask scheduler ({type(error).__name__})"
+        raise ClusterUnavailable(f"cannot reach the Dask scheduler at {address}: {reason}")
+    identity = answer[0]
+    if not isinstance(identity, dict) or identity.get("type") != "Scheduler":
+        raise ClusterUnavailable(
+            f"{address} is not a Dask scheduler (it answered as "
+            f"{identity.get('type') if isinstance(identity, dict) else type(identity).__name__})"
+        )
+    return identity
+
+
 class DaskExecutor(Executor):
     """Jobs run on a Dask distributed cluster.
 
     ``scheduler`` is an address (``tcp://host:8786``) or a connected ``distributed.Client``
-    (which is then left open on :meth:`close`). Each job is submitted with ``retries`` (a task
-    that raised is run again, e.g. after a transient failure on a worker); a job whose workers
-    died more often than the scheduler allows (``KilledWorker``) is submitted again, up to
-    :data:`MAX_RESUBMITS` times. If the connection to the scheduler stays down for ``lost_after``
-    seconds, :class:`ClusterLost` is raised.
+    (which is then left open on :meth:`close`). The scheduler must have workers within
+    ``worker_wait`` seconds (``notify`` is told that it waits), each running the same stockout
+    code as this process (else :class:`ClusterUnavailable`).
+
+    Each job is submitted with ``retries`` (a task that raised is run again, e.g. after a
+    transient failure on a worker); a job whose workers died more often than the scheduler allows
+    (``KilledWorker``) is submitted again, up to :data:`MAX_RESUBMITS` times. If the connection
+    to the scheduler stays down for ``lost_after`` seconds, :class:`ClusterLost` is raised; if
+    the scheduler has no worker left for ``worker_wait`` seconds, :class:`WorkersLost`.
     """
 
     max_batch = 32
@@ -295,6 +479,8 @@ class DaskExecutor(Executor):
         retries: int = 2,
         connect_timeout: float = 10.0,
         lost_after: float = 30.0,
+        worker_wait: float = 60.0,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         try:
             from distributed import Client
@@ -303,9 +489,10 @@ class DaskExecutor(Executor):
                 "running on a Dask cluster needs Dask: pip install 'stockout[cluster]'"
             ) from None
         if isinstance(scheduler, str):
+            _probe_scheduler(scheduler, connect_timeout)
             try:
                 self._client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
-            except (OSError, TimeoutError, ValueError) as error:
+            except Exception as error:  # noqa: BLE001 - whatever it is, the cluster is unusable
                 raise ClusterUnavailable(
                     f"cannot reach the Dask scheduler at {scheduler}: {error}"
                 ) from None
@@ -316,29 +503,97 @@ class DaskExecutor(Executor):
         self.address = str(self._client.scheduler.address)
         self.retries = retries
         self.lost_after = lost_after
+        self.worker_wait = worker_wait
         self._futures: dict[Any, Job] = {}
         self._changed = threading.Event()  # set by the client's thread when a future settles
+        try:
+            self._wait_for_workers(notify)
+            self._check_workers()
+        except ExecutorError:
+            self.close()
+            raise
+        except Exception as error:  # noqa: BLE001 - e.g. the scheduler went away meanwhile
+            self.close()
+            raise ClusterUnavailable(
+                f"lost the Dask scheduler at {self.address} while connecting: {error}"
+            ) from None
+        except BaseException:
+            self.close()
+            raise
         self.workers = self._count_workers()
         self.description = f"the Dask cluster at {self.address} ({self.workers} worker threads)"
 
-    def _count_workers(self) -> int:
+    def _worker_threads(self) -> int | None:
+        """Worker threads the scheduler has now (``None``: it could not be asked)."""
         try:
-            info = self._client.scheduler_info(n_workers=-1)
-        except TypeError:  # older distributed: no n_workers argument
-            info = self._client.scheduler_info()
-        except Exception:  # noqa: BLE001 - only sizes the batches
-            return 1
-        threads = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
-        return max(1, threads)
+            try:
+                info = self._client.scheduler_info(n_workers=-1)
+            except TypeError:  # older distributed: no n_workers argument
+                info = self._client.scheduler_info()
+        except Exception:  # noqa: BLE001 - the caller decides what an unknown count means
+            return None
+        return sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
+
+    def _count_workers(self) -> int:
+        return max(1, self._worker_threads() or 1)
+
+    def _wait_for_workers(self, notify: Callable[[str], None] | None) -> None:
+        if self._worker_threads():
+            return
+        if notify is not None:
+            notify(
+                f"the Dask scheduler at {self.address} has no workers yet; "
+                f"waiting up to {self.worker_wait:g} s for one to join"
+            )
+        try:
+            self._client.wait_for_workers(1, timeout=self.worker_wait)
+        except TimeoutError:
+            raise ClusterUnavailable(
+                f"the Dask scheduler at {self.address} has no workers (none joined within "
+                f"{self.worker_wait:g} s): start some with `dask worker {self.address}`"
+            ) from None
+
+    def _check_workers(self) -> None:
+        """Every worker must run this stockout code: another one could give other results."""
+        from . import __version__
+
+        mine = code_fingerprint()
+        answers = self._client.run(worker_identity, on_error="return")
+        wrong: list[str] = []
+        for worker, answer in sorted(answers.items()):
+            if isinstance(answer, BaseException):
+                cause = str(answer).strip() or type(answer).__name__
+                wrong.append(f"{worker} cannot run stockout ({cause})")
+            elif tuple(answer) != (__version__, mine):
+                version, code = answer
+                wrong.append(f"{worker} runs stockout {version} (code {code})")
+        if wrong:
+            listed = "; ".join(wrong[:5]) + ("; ..." if len(wrong) > 5 else "")
+            raise ClusterUnavailable(
+                f"the Dask workers at {self.address} must run the same stockout as this client "
+                f"({__version__}, code {mine}), or results could differ: {listed}. Install this "
+                "stockout on every worker (same version, or the same source on PYTHONPATH) "
+                "and restart them"
+            )
 
     @property
     def client(self) -> Client:
         return self._client
 
     def submit(self, job: Job) -> None:
-        future = self._client.submit(
-            _run, job.scenario, job.batch, job.search_dir, retries=self.retries, pure=False
+        import pickle
+
+        search_dir = job.search_dir.resolve() if job.search_dir is not None else None
+        call = _Deferred(
+            _run_remote,
+            job.scenario,
+            job.batch,
+            search_dir,
+            policy_modules(job.scenario, search_dir),
+            code_fingerprint(),
         )
+        payload = pickle.dumps(call, protocol=pickle.HIGHEST_PROTOCOL)
+        future = self._client.submit(pickle.loads, payload, retries=self.retries, pure=False)
         self._futures[future] = job
         future.add_done_callback(lambda _: self._changed.set())
 
@@ -352,22 +607,34 @@ class DaskExecutor(Executor):
         if not self._futures:
             return []
         down_since: float | None = None
+        workers_seen = time.monotonic()
+        last_look = workers_seen  # when the workers were last counted
         while True:
             self._changed.clear()
             done = [f for f in self._futures if f.done()]
             if done:
                 break
+            now = time.monotonic()
             if self._client.status in ("closing", "closed", "failed"):
                 raise ClusterLost(f"the connection to the Dask scheduler at {self.address} closed")
             if self._client.status != "running":
-                down_since = down_since or time.monotonic()
-                if time.monotonic() - down_since > self.lost_after:
+                down_since = down_since or now
+                if now - down_since > self.lost_after:
                     raise ClusterLost(
                         f"lost the Dask scheduler at {self.address} "
                         f"(no connection for {self.lost_after:g} s)"
                     )
             else:
                 down_since = None
+                if now - last_look >= 2.0:  # workers may all be gone: then nothing ever finishes
+                    last_look = now
+                    if self._worker_threads() != 0:
+                        workers_seen = now
+                    elif now - workers_seen > self.worker_wait:
+                        raise WorkersLost(
+                            f"the Dask scheduler at {self.address} has had no workers for "
+                            f"{self.worker_wait:g} s"
+                        )
             self._changed.wait(0.5)
         finished: list[tuple[Job, list[RunResult]]] = []
         for future in done:

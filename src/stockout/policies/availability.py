@@ -240,9 +240,46 @@ class PolicyError(Exception):
     """A user's policy could not be loaded or made an impossible decision."""
 
 
+def _stamp(top: str, search_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Where and when the files of module ``top`` in ``search_dir`` were last written (a module
+    ``top.py`` or a package ``top/``); empty if the folder has no such module."""
+    single = search_dir / f"{top}.py"
+    package = search_dir / top
+    if single.is_file():
+        files = [single]
+    elif (package / "__init__.py").is_file():
+        files = sorted(f for f in package.rglob("*.py") if "__pycache__" not in f.parts)
+    else:
+        return ()
+    stats = [(f.resolve(), f.stat()) for f in files]
+    return tuple((str(path), st.st_mtime_ns, st.st_size) for path, st in stats)
+
+
+def _forget_if_changed(top: str, stamp: tuple[tuple[str, int, int], ...]) -> None:
+    """Drop module ``top`` (and its submodules) from the import cache if this function's caller
+    imported it from files that have changed or moved since: an edited policy in a notebook, or
+    on a long-lived Dask worker the policy of another run. Modules imported otherwise are left
+    alone."""
+    cached = sys.modules.get(top)
+    old = getattr(cached, "__stockout_stamp__", None)
+    if cached is None or old is None or old == stamp:
+        return
+    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+
+
 def load_class(class_path: str, search_dir: Path | None = None) -> type:
-    """Import ``module:Class``, looking first in ``search_dir`` (the scenario file's folder)."""
+    """Import ``module:Class``, looking first in ``search_dir`` (the scenario file's folder).
+
+    A module found in ``search_dir`` is imported again when its files have changed since it was
+    imported here, so a run always uses the policy as it is on disk now.
+    """
     module_name, _, class_name = class_path.partition(":")
+    top = module_name.split(".")[0]
+    stamp = _stamp(top, search_dir) if search_dir is not None else ()
+    if stamp:
+        _forget_if_changed(top, stamp)
     added = False
     if search_dir is not None and str(search_dir) not in sys.path:
         sys.path.insert(0, str(search_dir))
@@ -256,6 +293,11 @@ def load_class(class_path: str, search_dir: Path | None = None) -> type:
     finally:
         if added:
             sys.path.remove(str(search_dir))
+    if stamp and top in sys.modules:
+        try:
+            sys.modules[top].__stockout_stamp__ = stamp  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):  # an odd module object: it is not refreshed
+            pass
     found = getattr(module, class_name, None)
     if not callable(found):
         where = getattr(module, "__file__", None) or module_name
