@@ -248,3 +248,20 @@ def test_the_next_policy_reads_the_candidates_kept_and_gets_the_same_runs(
     same(simulate(scenario, "oos", 0), want_oos)
     same(simulate(other, "oos", 0), want_other)
     assert len(draws) == 8
+
+
+def test_a_vanishing_rate_within_a_day_is_never_an_order() -> None:
+    """A monthly factor of 1e-320 (subnormal) for January next to 1 for February: on the day
+    the month changes, January's candidates have a ratio of rate to bound near 1e-320, and the
+    population they need overflows to infinity: never an order, and no floating-point error."""
+    from stockout.model.run import simulate
+
+    monthly = [1e-320] + [1.0] * 11
+    data = make_scenario(
+        orders_per_day=50.0, horizon_days=40.0,
+        product={"demand": {"seasonality": {"monthly": monthly}}},
+        extra={"customers": {"population": 1000, "churn": {"on_stockout": 0.2}}},
+    )
+    result = simulate(Scenario.model_validate(data), "p", 0)
+    # January (30.4 days) sells nothing; February's 9.6 days sell about 480
+    assert 480 - 5 * math.sqrt(480) < result.metrics["all"]["orders"] < 480 + 5 * math.sqrt(480)

@@ -251,7 +251,7 @@ class DemandCandidates:
             keep = thin_u < ratio
         else:
             # the population it needs: an order when N(t) > u · N0 / ratio (never if ratio is 0)
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf: never
                 threshold = np.where(ratio > 0, thin_u * self.n0 / ratio, np.inf)
             keep = threshold < self._population_bound(day_idx)
         if not keep.all():
