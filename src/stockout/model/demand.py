@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from functools import cached_property
 
 import numpy as np
 
@@ -73,12 +74,30 @@ class DemandCandidates:
         self.patience = None if patience_spec is None else batch_drawer(patience_spec)
         pid = product.id
         self.product_id = pid
-        self.rng_time = rng_for(f"demand:{pid}")
-        self.rng_thin = rng_for(f"thinning:{pid}")
-        self.rng_qty = rng_for(f"quantity:{pid}")
-        self.rng_patience = rng_for(f"patience:{pid}")
-        self.rng_choice = rng_for(f"choices:{pid}")
+        self._rng_for = rng_for  # the streams are made when first drawn from (see below)
         self.trend = d.trend_per_year / 365.0
+
+    # The product's streams, made on first use: a run that reads the candidates another policy
+    # drew (``run._LastCandidates``) never draws, and making a stream costs tens of µs
+    @cached_property
+    def rng_time(self) -> np.random.Generator:
+        return self._rng_for(f"demand:{self.product_id}")
+
+    @cached_property
+    def rng_thin(self) -> np.random.Generator:
+        return self._rng_for(f"thinning:{self.product_id}")
+
+    @cached_property
+    def rng_qty(self) -> np.random.Generator:
+        return self._rng_for(f"quantity:{self.product_id}")
+
+    @cached_property
+    def rng_patience(self) -> np.random.Generator:
+        return self._rng_for(f"patience:{self.product_id}")
+
+    @cached_property
+    def rng_choice(self) -> np.random.Generator:
+        return self._rng_for(f"choices:{self.product_id}")
 
     def _profile(self, t: np.ndarray) -> np.ndarray | None:
         """Seasonality, weekday and monthly profiles and trend at times t (None: all 1)."""

@@ -11,6 +11,7 @@ import itertools
 import math
 import threading
 from collections.abc import Iterator
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,11 @@ SAMPLE_BLOCK = 64  # time-series points written to the array at a time
 MAX_POINTS = 2000  # time-series points per run, whatever the horizon
 BLOCK = 2048  # candidates turned into Python numbers at a time (see ``_merged_chunks``)
 KEEP_CANDIDATES = 1 << 18  # at most this many kept for the next policy (14 MB of arrays)
+
+
+# what a time-series point reads of a stock point, in one call
+_SAMPLED = attrgetter("on_hand", "backlog", "on_order", "shipped_total", "lost_total", "price",
+                      "sampled_shipped", "sampled_lost")
 
 
 class InvariantError(AssertionError):
@@ -455,13 +461,15 @@ class Model:
         samples = self._samples
         on_hand = backlog = on_order = revenue = lost = 0
         for sp in self.products:
-            shipped, lost_n = sp.shipped_total, sp.lost_total
-            flow = (shipped - sp.sampled_shipped) * sp.price
-            gone = lost_n - sp.sampled_lost
-            samples += (sp.on_hand, sp.backlog, sp.on_order, nan, flow, gone)
-            on_hand += sp.on_hand
-            backlog += sp.backlog
-            on_order += sp.on_order
+            have, owed, coming, shipped, lost_n, price, shipped_before, lost_before = (
+                _SAMPLED(sp)
+            )
+            flow = (shipped - shipped_before) * price
+            gone = lost_n - lost_before
+            samples += (have, owed, coming, nan, flow, gone)
+            on_hand += have
+            backlog += owed
+            on_order += coming
             revenue += flow
             lost += gone
             sp.sampled_shipped = shipped
