@@ -17,44 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_hostile_inputs import base, cli, run_args, write
 
 from stockout import api, experiment, results_io, sweep
 from stockout.cli import main
 from stockout.results_io import to_toml
-
-
-def base(**products: Any) -> dict[str, Any]:
-    product: dict[str, Any] = {
-        "id": "w", "price": 10.0, "initial_stock": 10,
-        "demand": {"orders_per_day": 3.0},
-        "replenishment": {"rule": "s_S", "reorder_point": 3, "order_up_to": 10, "supplier": "s"},
-    }  # fmt: skip
-    product.update(products)
-    return {
-        "scenario": {"name": "hostile", "horizon_days": 20.0, "replications": 2, "seed": 1},
-        "products": [product],
-        "suppliers": [{"id": "s", "lead_time_days": {"dist": "constant", "value": 2.0}}],
-        "policies": [{"name": "bo", "availability": "backorder"}],
-    }
-
-
-def write(tmp_path: Path, data: dict[str, Any], name: str = "s.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(to_toml(data), encoding="utf-8")
-    return path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    text = out + err
-    assert "Traceback" not in text and "internal error" not in text, text
-    return code, text
-
-
-def run_args(path: Path, out: Path) -> list[object]:
-    return ["run", path, "--jobs", "1", "--no-report", "-q", "--out", out]
-
 
 # ---- --jobs --------------------------------------------------------------------------------
 

@@ -145,18 +145,13 @@ def policy_modules(scenario: Scenario, search_dir: Path | None) -> Modules:
         for p in scenario.policies
         if isinstance(p, CustomPolicy)
     }
-    files: list[tuple[str, bytes]] = []
-    for top in sorted(tops):
-        single = search_dir / f"{top}.py"
-        package = search_dir / top
-        if single.is_file():
-            found = [single]
-        elif (package / "__init__.py").is_file():
-            found = sorted(f for f in package.rglob("*.py") if "__pycache__" not in f.parts)
-        else:
-            continue
-        files += [(f.relative_to(search_dir).as_posix(), f.read_bytes()) for f in found]
-    return tuple(files)
+    from .policies.availability import module_files
+
+    return tuple(
+        (f.relative_to(search_dir).as_posix(), f.read_bytes())
+        for top in sorted(tops)
+        for f in module_files(top, search_dir)
+    )
 
 
 def _install_modules(modules: Modules) -> Path:

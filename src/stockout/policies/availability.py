@@ -240,18 +240,22 @@ class PolicyError(Exception):
     """A user's policy could not be loaded or made an impossible decision."""
 
 
-def _stamp(top: str, search_dir: Path) -> tuple[tuple[str, int, int], ...]:
-    """Where and when the files of module ``top`` in ``search_dir`` were last written (a module
-    ``top.py`` or a package ``top/``); empty if the folder has no such module."""
+def module_files(top: str, search_dir: Path) -> list[Path]:
+    """The source files of module ``top`` in ``search_dir``: a module ``top.py``, or every
+    ``.py`` file of a package ``top/``; none if the folder has no such module."""
     single = search_dir / f"{top}.py"
     package = search_dir / top
     if single.is_file():
-        files = [single]
-    elif (package / "__init__.py").is_file():
-        files = sorted(f for f in package.rglob("*.py") if "__pycache__" not in f.parts)
-    else:
-        return ()
-    stats = [(f.resolve(), f.stat()) for f in files]
+        return [single]
+    if (package / "__init__.py").is_file():
+        return sorted(f for f in package.rglob("*.py") if "__pycache__" not in f.parts)
+    return []
+
+
+def _stamp(top: str, search_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Where and when the files of module ``top`` in ``search_dir`` were last written; empty if
+    the folder has no such module."""
+    stats = [(f.resolve(), f.stat()) for f in module_files(top, search_dir)]
     return tuple((str(path), st.st_mtime_ns, st.st_size) for path, st in stats)
 
 
