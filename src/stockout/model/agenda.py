@@ -63,7 +63,7 @@ class Agenda:
 
     __slots__ = ("near", "far", "heap", "bound")
 
-    MIN_PART = 64  # entries moved to ``near`` by a refill: a third of ``far``, within these
+    MIN_PART = 64  # entries moved to ``near`` by a refill: half of ``far``, within these
     MAX_PART = 2048  # (a larger part makes inserting into ``near`` dearer)
     NEAR_LIMIT = 4 * MAX_PART  # ``near`` grown past this by inserts: its later half goes back
     HEAP_FROM = 2 * MAX_PART  # entries beyond ``near`` from which they are kept in a heap
@@ -115,7 +115,7 @@ class Agenda:
             return
         far.sort()
         n = len(far)
-        k = min(max(n // 3, self.MIN_PART), self.MAX_PART, n)
+        k = min(max(n // 2, self.MIN_PART), self.MAX_PART, n)
         if k < n and far[k][0] == far[k - 1][0]:  # one day's entries stay together
             k = bisect_right(far, far[k - 1][0], k, n, key=_DAY)
         part = far[:k]
