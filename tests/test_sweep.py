@@ -77,6 +77,10 @@ def test_values_parse_as_toml_scalars() -> None:
         "sea",
     ]
     assert parse_vary("scenario.horizon_days=10, 20") == ("scenario.horizon_days", [10, 20])
+    # the form error messages print, with brackets, names the same value
+    assert parse_vary("products[w].demand.orders_per_day=1") == (
+        "products.w.demand.orders_per_day", [1])
+    assert parse_vary("policies[0].quote_buffer_days=1")[0] == "policies.0.quote_buffer_days"
     with pytest.raises(ScenarioError, match="PATH=v1"):
         parse_vary("scenario.horizon_days")
     with pytest.raises(ScenarioError, match="empty value"):
@@ -102,6 +106,10 @@ def test_variant_sets_every_documented_kind_of_path(base: Scenario) -> None:
     assert v.scenario.horizon_days == 50
     assert v.products[0].replenishment.order_up_to == 30
     assert [p.name for p in v.policies] == [p.name for p in base.policies]
+    bracketed = variant(base, {"products[widget].demand.orders_per_day": 7,
+                               "lanes[0].transit_days.high": 5})
+    assert bracketed.products[0].demand.orders_per_day == 7
+    assert bracketed.lanes[0].transit_days.high == 5
     # the original is untouched, and an empty variant is the same scenario
     assert base.products[0].demand.orders_per_day == 3
     assert variant(base, {}) == base

@@ -32,6 +32,7 @@ import io
 import itertools
 import json
 import math
+import re
 import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -131,10 +132,21 @@ def parse_value(text: str) -> Scalar:
     raise ValueError(f"{text!r} is not a single value (a number, true/false or a string)")
 
 
+_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+
+
+def dotted(path: str) -> str:
+    """A path as error messages write it (``products[w].demand.orders_per_day``,
+    ``policies[0].name``) in the dotted form sweeps use (``products.w.demand.orders_per_day``):
+    both name the same value."""
+    return _BRACKETS.sub(r".\1", path.strip())
+
+
 def parse_vary(option: str, source: str = "--vary") -> tuple[str, list[Scalar]]:
-    """``PATH=v1,v2,...`` → (path, values). Raises :class:`ScenarioError` naming the option."""
+    """``PATH=v1,v2,...`` → (path, values). Raises :class:`ScenarioError` naming the option.
+    The path may be written dotted or as messages write it, with brackets (``dotted``)."""
     path, sep, values = option.partition("=")
-    path = path.strip()
+    path = dotted(path)
     if not sep or not path:
         raise ScenarioError(
             [
@@ -201,7 +213,7 @@ def resolve_path(full: Mapping[str, Any], path: str, source: str = "--vary") -> 
     Raises :class:`ScenarioError` naming the path, with close matches, if it names nothing or
     names a table rather than a single value.
     """
-    segments = path.split(".")
+    segments = dotted(path).split(".")
     node: Any = full
     found: list[str | int] = []
     i = 0
