@@ -101,8 +101,12 @@ def test_unknown_policy_names_the_option() -> None:
 
 
 def test_override_that_breaks_the_scenario_is_a_scenario_error() -> None:
-    with pytest.raises(ScenarioError, match="warmup_days"):
+    with pytest.raises(ScenarioError, match=r"warmup_days.*\(--horizon set horizon_days\)"):
         with_overrides(load(small()), horizon_days=2)
+    # a bad value is named by the option that gave it
+    with pytest.raises(ScenarioError) as caught:
+        with_overrides(load(small()), horizon_days=float("nan"), source="shop.toml")
+    assert "shop.toml: --horizon (scenario.horizon_days): must be a number" in str(caught.value)
     with pytest.raises(ScenarioError, match="replications"):
         with_overrides(load(small()), replications=0)
 

@@ -30,7 +30,7 @@ import re
 import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -122,7 +122,21 @@ def with_overrides(
         data["policies"] = _select_policies(scenario, list(policies), source)
         kept = [p["name"] for p in data["policies"]]
         meta["baseline"] = scenario.baseline if scenario.baseline in kept else kept[0]
-    return scenario_from_dict(data, source)
+    try:
+        return scenario_from_dict(data, source)
+    except ScenarioError as error:
+        # a value given as an option is named by its option, not only by the key it sets
+        options = {"scenario.replications": (replications, "--reps"),
+                   "scenario.seed": (seed, "--seed"),
+                   "scenario.horizon_days": (horizon_days, "--horizon")}
+        problems = []
+        for p in error.problems:
+            if p.key_path in options and options[p.key_path][0] is not None:
+                p = replace(p, key_path=f"{options[p.key_path][1]} ({p.key_path})")
+            elif horizon_days is not None and "horizon_days" in p.message:
+                p = replace(p, message=f"{p.message} (--horizon set horizon_days)")
+            problems.append(p)
+        raise ScenarioError(problems) from None
 
 
 def _select_policies(scenario: Scenario, names: list[str], source: str) -> list[dict[str, Any]]:
