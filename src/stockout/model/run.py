@@ -80,11 +80,16 @@ def _merge_chunk(parts: list[tuple[int, tuple[np.ndarray | None, ...]]]) -> list
     return arrays
 
 
-def _blocks(arrays: list[Any]) -> Iterator[list[Any]]:
+def _blocks(arrays: list[Any], constant: dict[int, Any]) -> Iterator[list[Any]]:
     """A merged chunk's columns as lists of Python numbers, ``BLOCK`` candidates at a time (a
-    None column is None for every candidate)."""
+    None column is None for every candidate, column j in ``constant`` that value)."""
     for i in range(0, len(arrays[0]), BLOCK):
-        yield [itertools.repeat(None) if a is None else a[i : i + BLOCK].tolist() for a in arrays]
+        yield [
+            itertools.repeat(constant[j]) if j in constant
+            else itertools.repeat(None) if a is None
+            else a[i : i + BLOCK].tolist()
+            for j, a in enumerate(arrays)
+        ]  # fmt: skip
 
 
 class _LastCandidates(threading.local):
@@ -294,7 +299,9 @@ class Model:
 
     # ------------------------------------------------------------------ processes
 
-    def _merged_chunks(self, prethin: bool) -> Iterator[list[list[Any]]]:
+    def _merged_chunks(
+        self, prethin: bool, constant: dict[int, Any] | None = None
+    ) -> Iterator[list[list[Any]]]:
         """All products' candidates in time order, in blocks of lists (times, threshold, qty,
         patience, u_churn, u_notify, product index); with ``prethin``, the thresholds are a
         repeated None.
@@ -313,7 +320,7 @@ class Model:
         """
         key = None if self.candidates_key is None else (self.candidates_key, prethin)
         if key is not None and _LAST.key == key:
-            yield from _blocks(_LAST.arrays)
+            yield from _blocks(_LAST.arrays, constant or {})
             return
         forget_candidates()  # another replication's: not needed again
         demand = [(k, c) for k, (_, c) in enumerate(self.demand) if c.base > 0]
@@ -332,7 +339,7 @@ class Model:
                     if (key is not None and n_days <= CHUNK_DAYS and len(cuts) == 1
                             and len(arrays[0]) <= KEEP_CANDIDATES):
                         _LAST.key, _LAST.arrays = key, arrays  # the whole stream: keep it
-                    yield from _blocks(arrays)
+                    yield from _blocks(arrays, constant or {})
 
     def _merged_arrivals(self):  # noqa: ANN202
         """All products' candidates in one time-ordered stream, handled by one process.
@@ -358,7 +365,15 @@ class Model:
         # the time of SimPy's next event: only other processes schedule events, and they run
         # only while this one waits
         next_event = queue[0][0]
-        for columns in self._merged_chunks(prethin=not thin_live):
+        # columns nothing reads are a repeated value instead of numbers made for each candidate:
+        # u_notify without notify-me, u_churn without churn (1.0: below no probability of 0)
+        constant = {}
+        if not any(sp.notify_share for sp in sps):
+            constant[5] = 1.0
+        if not any(sp.p_stockout or sp.p_declined or sp.p_cancel or sp.p_late for sp in sps):
+            constant[4] = 1.0
+        horizon = self.horizon  # every stock point's
+        for columns in self._merged_chunks(not thin_live, constant):
             for t, h, q, p, uc, un, k in zip(*columns):  # noqa: B905 - same lengths
                 if t >= next_event and self._must_wait(t):  # another event comes first
                     yield Timeout(env, t - env.now)  # let SimPy run it
@@ -374,7 +389,7 @@ class Model:
                     flush(t)
                 if sp.released and sp.on_hand - sp.reserved >= q and not sp.backlog_orders:
                     sp.on_hand -= q
-                    sp.a_on_hand -= q * (sp.horizon - t)
+                    sp.a_on_hand -= q * (horizon - t)
                     sp.shipped_total += q
                     sp.filled += 1
                     sp.filled_units += q
