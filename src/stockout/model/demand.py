@@ -278,6 +278,12 @@ class DemandCandidates:
             u_churn, u_notify = u_churn[keep], u_notify[keep]
             if threshold is not None:
                 threshold = threshold[keep]
+        if threshold is not None:
+            # compared with the population, an int, for every candidate: as ints too, the
+            # interpreter compares them on its fast path (a float against an int is not), and
+            # for an integer n, floor(h) >= n exactly when h >= n. Every threshold kept is below
+            # a population, at most 10^9 plus acquisitions: far inside int64.
+            threshold = np.floor(threshold).astype(np.int64)
         return d0, times, threshold, qty, patience, u_churn, u_notify
 
     def _population_bound(self, day_idx: np.ndarray) -> np.ndarray | int:

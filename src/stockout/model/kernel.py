@@ -116,11 +116,11 @@ def arrivals(
     continuous = sp.continuous
     route = sp.route
     assert route is not None
-    lead, transit = route.lead, route.transit
+    leads, transits = route.leads, route.transits
     lead_c = _constant(route.supplier.lead_spec)
-    transit_c = 0.0 if transit is None else _constant(route.lane.transit_spec)  # type: ignore[union-attr]
+    transit_c = 0.0 if transits is None else _constant(route.lane.transit_spec)  # type: ignore[union-attr]
     if transit_c == 0.0:
-        transit = None
+        transits = None
     quote_days, moq, uncertain = route.quote_days, route.min_order_qty, route.uncertain
     pipeline = sp.pipeline
     index = sp.pipeline_index  # built by a long walk; from then on kept by every join and leave
@@ -141,7 +141,7 @@ def arrivals(
     # the agenda (``hand_over``) before anything else could apply them: other events, the slow
     # path.
     fifo: deque[tuple[float, int, StockPoint, int, int]] | None = (
-        deque() if lead_c is not None and (transit is None or transit_c is not None) else None
+        deque() if lead_c is not None and (transits is None or transit_c is not None) else None
     )
 
     def hand_over(upto: float) -> float:
@@ -447,16 +447,16 @@ def arrivals(
                     index.add(sid, order_qty)
                 if fifo is not None:
                     arrival = t + lead_c  # type: ignore[operator]
-                    if transit is not None:
+                    if transits is not None:
                         arrival += transit_c  # type: ignore[operator]
                     if arrival < horizon:
                         if not fifo:
                             fifo_next = arrival
                         fifo.append((arrival, sid, sp, order_qty, receive))
                 else:
-                    arrival = t + (lead() if lead_c is None else lead_c)
-                    if transit is not None:
-                        arrival += transit() if transit_c is None else transit_c
+                    arrival = t + (next(leads) if lead_c is None else lead_c)
+                    if transits is not None:
+                        arrival += next(transits) if transit_c is None else transit_c
                     if arrival < horizon:  # (Agenda.push, inlined)
                         if arrival >= agenda.bound:
                             agenda.far.append((arrival, sid, sp, order_qty, receive))

@@ -763,10 +763,14 @@ class StockPoint:
             if free <= 0:
                 return
             if self.partial:
-                give = min(free, order.remaining)
+                give = order.remaining
+                if free < give:
+                    give = free
                 self._ship(order, give, t)
             else:
-                give = min(free, order.remaining - order.allocated)
+                give = order.remaining - order.allocated
+                if free < give:
+                    give = free
                 order.allocated += give
                 self.reserved += give
                 if order.allocated < order.remaining:
@@ -856,9 +860,9 @@ class StockPoint:
         self.replenishment_orders += 1
         self.units_ordered += qty
         if route.simple:  # add_shipment, inlined: this is the hot path of every base-stock run
-            arrival = t + route.lead()
-            if route.transit is not None:
-                arrival += route.transit()
+            arrival = t + next(route.leads)
+            if route.transits is not None:
+                arrival += next(route.transits)
             model = self.model
             model.shipment_id += 1
             sid = model.shipment_id

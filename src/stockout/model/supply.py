@@ -101,9 +101,9 @@ class Route:
         self.supplier = supplier
         self.lane = lane
         self.min_order_qty = supplier.min_order_qty
-        # draw functions (the samplers' ``next``)
-        self.lead = supplier.lead.next
-        self.transit = lane.transit.next if lane else None
+        # the samplers' draws, each taken by ``next(...)``
+        self.leads = supplier.lead.it
+        self.transits = lane.transit.it if lane else None
         self.lane_closes = bool(lane and lane.closures.all)  # shipments can be held on the way
         # no line, no outages, no closures: arrival = now + lead (+ transit), nothing to walk
         self.simple = (
@@ -129,7 +129,6 @@ class Route:
         # what ``place`` reads for every order, bound once
         self._outages = supplier.outages.all
         self._closures = lane.closures.all if lane else None  # (empty: a lane never closed)
-        self._transit_next = self.transit
         self._p_loss = lane.p_loss if lane else 0.0
         self._u_loss = lane.u_loss if lane else None
         self._p_short = supplier.p_short
@@ -163,7 +162,7 @@ class Route:
         busy = supplier.busy_until
         start = busy if busy > t else t  # max(t, busy): the line is first in, first out
         work = qty * supplier.unit_days
-        lead = self.lead()
+        lead = next(self.leads)
         # Expected ready (from what is known at t, with the quoted lead time) and ready (what
         # happens): production on the line, then the lead time, both paused by outages. Times
         # are never negative, so [start, the later of the two] holds every step.
@@ -191,12 +190,12 @@ class Route:
             else:
                 expected = closures.finish(expected, self.transit_quote, t)
         p_short = self._p_short
-        if p_short > 0 and supplier.u_short() < p_short:  # a short shipment
+        if p_short > 0.0 and next(supplier.u_short) < p_short:  # a short shipment
             short = qty - int(qty * supplier.short_share)
             self._ship(sp, ready, expected, qty - short)
             if supplier.short_later:
                 # the rest is made and sent one more lead time after the first part is ready
-                later = outages.finish(ready, supplier.lead())
+                later = outages.finish(ready, next(supplier.lead.it))
                 # the business learns of the shortfall at the first delivery: expect the rest a
                 # quoted lead time after it
                 self._ship(sp, later, expected + self.lead_quote, short)
@@ -210,14 +209,14 @@ class Route:
         if self.lane is not None:
             # the trip, held while the lane is closed (closures.finish's fast test, inlined);
             # perhaps lost on the way
-            transit = self._transit_next()
+            transit = next(self.transits)  # type: ignore[arg-type]
             gap_end = closures.gap_end
             if closures.gap_start <= ready < gap_end and ready + transit <= gap_end:
                 arrival = ready + transit
             else:
                 arrival = closures.finish(ready, transit)
             p_loss = self._p_loss
-            if p_loss > 0 and self._u_loss() < p_loss:
+            if p_loss > 0.0 and next(self._u_loss) < p_loss:  # type: ignore[arg-type]
                 kind = LOST
         else:
             arrival = ready
@@ -233,8 +232,8 @@ class Route:
             sp.add_shipment(ready, expected, qty, RECEIVE)
             return
         # the trip, held while the lane is closed; perhaps lost on the way
-        arrival = lane.closures.all.finish(ready, lane.transit.next())
-        lost = lane.p_loss > 0 and lane.u_loss() < lane.p_loss
+        arrival = lane.closures.all.finish(ready, next(lane.transit.it))
+        lost = lane.p_loss > 0 and next(lane.u_loss) < lane.p_loss
         sp.add_shipment(arrival, expected, qty, LOST if lost else RECEIVE)
         if self.lane_closes:
             sp.revisable[sp.model.shipment_id] = expected - self.transit_quote

@@ -105,15 +105,19 @@ class Blackouts:
             self.gap_start = ends[k - 1] if k else -math.inf
             self.gap_end = starts[k] if k < len(starts) else math.inf
         n = len(starts) if known_at is None else bisect_right(starts, known_at)
-        i = min(k, n) - 1
+        i = (k if k < n else n) - 1  # min(k, n): conditionals, not calls, in this loop
         t = start
         if i >= 0 and t < ends[i]:
             t = ends[i]
         i += 1
         remaining = work
         while i < n and t + remaining > starts[i]:
-            remaining -= max(starts[i] - t, 0.0)
-            t = max(t, ends[i])
+            gap = starts[i] - t
+            if gap > 0.0:
+                remaining -= gap
+            end = ends[i]
+            if end > t:
+                t = end
             i += 1
         return t + remaining
 
