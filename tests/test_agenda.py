@@ -3,7 +3,8 @@
 Random interleavings of scheduling and taking are run against ``heapq`` with the same entries;
 the agenda's part sizes are shrunk so that refills, inserts before the bound and spills of
 ``near`` back to ``far`` all happen often. Days are drawn from a coarse grid, so many entries
-share a day (ordered by their rank), as they do with constant lead times.
+share a day (ordered by their rank), as they do with constant lead times; ranks are not in the
+order entries are scheduled (a deadline's rank is above every shipment's, whenever it is set).
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ def heap_take(heap: list[tuple], t: float) -> list[tuple]:
 
 steps = st.lists(
     st.one_of(
-        # schedule some entries, d days ahead (quarter days, up to 15)
-        st.tuples(st.just("push"), st.lists(st.integers(0, 60), min_size=1, max_size=12)),
+        # schedule some entries, d days ahead (quarter days, up to 15), a shipment's rank or
+        # a deadline's (above every shipment's, and here falling as they are scheduled)
+        st.tuples(st.just("push"), st.lists(st.tuples(st.integers(0, 60), st.booleans()),
+                                            min_size=1, max_size=12)),
         st.tuples(st.just("advance"), st.integers(0, 20)),  # the clock moves, due entries taken
     ),
     max_size=120,
@@ -65,9 +68,9 @@ def test_agenda_takes_entries_in_heap_order(script: list, sizes: tuple[int, ...]
     now, rank = 0.0, 0
     for kind, arg in script:
         if kind == "push":
-            for quarter_days in arg:
+            for quarter_days, deadline in arg:
                 rank += 1
-                entry = (now + quarter_days / 4, rank, None, rank, 0)
+                entry = (now + quarter_days / 4, 10**9 - rank if deadline else rank, None, rank, 0)
                 agenda.push(entry)
                 heapq.heappush(heap, entry)
         else:

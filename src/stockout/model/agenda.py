@@ -15,12 +15,12 @@ comparison of two tuples (two rich comparisons) scattered in memory: 7% of a W2 
   day is always ``near[-1][0]``; with nothing pending at all, that is the marker at infinity.
 - ``far``: every other entry (day >= ``bound``), unsorted: scheduling one is an append.
 
-``refill`` sorts ``far`` (``list.sort`` compares tuples led by floats with its specialised
-comparisons, and ``far`` is mostly sorted already: what the last refill left, then what was
-appended since, in roughly increasing days), moves its earliest part to ``near`` and puts the
-marker at the new bound. An entry due before ``bound`` (rare: a short patience, a short lead
-time) is inserted into ``near`` by bisection; if such entries pile up, the later half of
-``near`` goes back to ``far``.
+``refill`` sorts ``far`` by day alone (floats compare several times faster than tuples, and
+``far`` is partly sorted already: what the last refill left, then what was appended since),
+moves its earliest part to ``near``, sorted by (day, rank) (one pass over a part already in
+day order), and puts the marker at the new bound. An entry due before ``bound`` (rare: a
+short patience, a short lead time) is inserted into ``near`` by bisection; if such entries pile
+up, the later half of ``near`` goes back to ``far``.
 
 A sort reads all of ``far`` to move at most ``MAX_PART`` entries, so with tens of thousands of
 entries pending (thousands of orders a day, each a lead time of weeks away) every entry would be
@@ -113,14 +113,18 @@ class Agenda:
         if heap or len(far) > self.HEAP_FROM:
             self._refill_from_heap()
             return
-        far.sort()
+        # By day alone: ``list.sort`` then compares floats, not tuples (a tuple comparison
+        # first asks whether the days are equal, then compares them again: several times the
+        # cost). Only the part moved to ``near`` needs (day, rank) order, and it is sorted by
+        # day already: its sort is one pass, unless entries share a day.
+        far.sort(key=_DAY)
         n = len(far)
         k = min(max(n // 2, self.MIN_PART), self.MAX_PART, n)
         if k < n and far[k][0] == far[k - 1][0]:  # one day's entries stay together
             k = bisect_right(far, far[k - 1][0], k, n, key=_DAY)
         part = far[:k]
         del far[:k]
-        part.reverse()
+        part.sort(reverse=True)
         self.bound = bound = far[0][0] if far else INF
         near.append((bound, -1, None, None, REFILL))
         near.extend(part)
