@@ -22,7 +22,7 @@ import numpy as np
 import simpy
 
 from stockout.model import run as model_run
-from stockout.model.run import simulate
+from stockout.model.run import forget_candidates, simulate
 from stockout.model.stockpoint import StockPoint
 from stockout.scenario.schema import Scenario
 
@@ -150,7 +150,12 @@ def arrivals(sp: StockPoint) -> int:
 def run_workload(scenario: Scenario) -> int:
     """Simulate every policy of ``scenario`` (replication 0, the whole of ``simulate``); return
     the customers simulated: every order that arrived, in the warm-up too (the metric ``orders``
-    counts only those after it, W2's 30 days being 8% of its year)."""
+    counts only those after it, W2's 30 days being 8% of its year).
+
+    Each call draws its customers anew, as a new replication does: the policies of one
+    replication share one draw (``model.run._LastCandidates``), and a round after the first
+    would otherwise find the last round's draw kept and skip it (about 3% of a W2 round)."""
+    forget_candidates()
     built: list[model_run.Model] = []
     original = model_run.Model
 
@@ -210,24 +215,34 @@ def timed_bare(gaps: list[float]) -> tuple[float, None]:
 
 
 def interleaved(workload: str, days: float, repeat: int) -> dict[str, float]:
-    """Alternate stockout and the bare loop (on as many events as stockout had customers) in this
-    process, ``repeat`` times; medians of the rates and of the per-pair ratios."""
+    """The bare loop (on as many events as stockout has customers) and stockout in turn, in this
+    process, bare first and last: bare, stockout, bare, ..., stockout, bare. Each stockout run's
+    ratio is to the mean of the bare runs just before and just after it: this machine's speed
+    can halve and recover within seconds, and a run paired with one side only was skewed by
+    whatever changed between the two. Medians of the rates and of the ratios."""
     rates, bares, ratios, loads = [], [], [], []
     run_workload(WORKLOADS[workload](40))  # warm-up: lazy imports (scipy for some means), caches
     scenario = WORKLOADS[workload](days)
-    bare_loop(bare_gaps(10_000))
+    customers = run_workload(scenario)  # the same in every round (the same seed)
+    gaps = bare_gaps(customers)
+    bare_loop(gaps[:10_000])
+
+    def bare_rate() -> float:
+        elapsed, _ = timed_bare(gaps)
+        return customers / elapsed
+
+    bares.append(bare_rate())
     for i in range(repeat):
         loads.append(os.getloadavg()[0])
-        elapsed, customers = timed(lambda: run_workload(scenario))
+        elapsed, _ = timed(lambda: run_workload(scenario))
         rate = customers / elapsed
-        bare_elapsed, _ = timed_bare(bare_gaps(customers))
-        bare = customers / bare_elapsed
+        bares.append(bare_rate())
+        bare = (bares[-2] + bares[-1]) / 2
         rates.append(rate)
-        bares.append(bare)
         ratios.append(rate / bare)
         print(f"  run {i + 1}/{repeat}: {customers:,} customers, stockout {rate:,.0f}/s, "
-              f"bare {bare:,.0f} events/s, ratio {rate / bare:.3f}, load1 {loads[-1]:.2f}",
-              file=sys.stderr, flush=True)
+              f"bare {bares[-2]:,.0f} before and {bares[-1]:,.0f} after (events/s), "
+              f"ratio {rate / bare:.3f}, load1 {loads[-1]:.2f}", file=sys.stderr, flush=True)
     return {
         "customers": customers,
         "rate": statistics.median(rates),
@@ -288,7 +303,8 @@ def throughput_main(workload: str, default_days: float, callgrind_days: float, t
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--days", type=float, default=None,
                     help=f"horizon (default {default_days:g}; {callgrind_days:g} with --callgrind)")
-    ap.add_argument("--repeat", type=int, default=5, help="interleaved pairs of runs (median)")
+    ap.add_argument("--repeat", type=int, default=7,
+                    help="stockout runs, each between two bare-loop runs (median of ratios)")
     ap.add_argument("--callgrind", action="store_true",
                     help="count instructions under valgrind instead of timing (load-immune)")
     args = ap.parse_args()

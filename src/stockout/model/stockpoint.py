@@ -451,8 +451,14 @@ class StockPoint:
         self._backlog_add(order.remaining, t)
         if self.prepay:
             self._cash_add(order.remaining * self.price, t)
-        if patience < math.inf and t + patience < self.horizon:
-            self.model.agenda.push((t + patience, DEADLINE_RANK + order.id, self, order, DEADLINE))
+        deadline = t + patience
+        if deadline < self.horizon:  # (an infinite patience never comes due; Agenda.push inlined)
+            agenda = self.model.agenda
+            entry = (deadline, DEADLINE_RANK + order.id, self, order, DEADLINE)
+            if deadline >= agenda.bound:
+                agenda.far.append(entry)
+            else:
+                agenda.insert(entry)
         if not self.partial and free > 0:
             # set free stock aside for this order (it is at the head: nobody else waits)
             self._allocate(t)
@@ -460,7 +466,9 @@ class StockPoint:
             self.review(t)
 
     def new_order_id(self) -> int:
-        return self.model.next_order_id()
+        model = self.model  # Model.next_order_id, inlined: one call, not two, per waiting order
+        model._order_id += 1  # noqa: SLF001
+        return model._order_id  # noqa: SLF001
 
     def _check_offer(self, offer: Any, t: float) -> int:
         if not isinstance(offer, Offer):
@@ -694,7 +702,7 @@ class StockPoint:
 
     def receive(self, t: float, qty: int, shipment: int | None) -> None:
         """Goods arrive: put them on hand and give them to the oldest waiting orders first."""
-        rest = self.horizon - t
+        area = qty * (self.horizon - t)  # what the units add to on-hand's area to the horizon
         if shipment is not None:
             q = self.pipeline.pop(shipment)[1]  # _pipeline_pop(shipment), inlined
             self.pipeline_units -= q
@@ -706,9 +714,9 @@ class StockPoint:
             if self.revisable:
                 self.revisable.pop(shipment, None)
             self.on_order -= qty
-            self.a_on_order -= qty * rest
+            self.a_on_order -= area  # and take from on-order's
         self.on_hand += qty
-        self.a_on_hand += qty * rest
+        self.a_on_hand += area
         self.supplied_total += qty
         if self.backlog_orders:
             self._allocate(t)
@@ -879,8 +887,9 @@ class StockPoint:
         else:
             route.place(self, t, qty)
 
-    def add_shipment(self, arrival: float, expected: float, qty: int, kind: int) -> None:
-        """A shipment of ``qty`` joins the pipeline; it ends (``kind``) at ``arrival``."""
+    def add_shipment(self, arrival: float, expected: float, qty: int, kind: int) -> int:
+        """A shipment of ``qty`` joins the pipeline; it ends (``kind``) at ``arrival``. Returns
+        its id."""
         model = self.model
         model.shipment_id += 1
         sid = model.shipment_id
@@ -898,3 +907,4 @@ class StockPoint:
                 agenda.far.append((arrival, sid, self, qty, kind))
             else:
                 agenda.insert((arrival, sid, self, qty, kind))
+        return sid

@@ -220,9 +220,9 @@ class Route:
                 kind = LOST
         else:
             arrival = ready
-        sp.add_shipment(arrival, expected, qty, kind)
+        sid = sp.add_shipment(arrival, expected, qty, kind)
         if self.lane_closes:
-            sp.revisable[sp.model.shipment_id] = expected - self.transit_quote
+            sp.revisable[sid] = expected - self.transit_quote
 
     def _ship(self, sp: StockPoint, ready: float, expected: float, qty: int) -> None:
         if qty <= 0:
@@ -234,9 +234,9 @@ class Route:
         # the trip, held while the lane is closed; perhaps lost on the way
         arrival = lane.closures.all.finish(ready, next(lane.transit.it))
         lost = lane.p_loss > 0 and next(lane.u_loss) < lane.p_loss
-        sp.add_shipment(arrival, expected, qty, LOST if lost else RECEIVE)
+        sid = sp.add_shipment(arrival, expected, qty, LOST if lost else RECEIVE)
         if self.lane_closes:
-            sp.revisable[sp.model.shipment_id] = expected - self.transit_quote
+            sp.revisable[sid] = expected - self.transit_quote
 
     def revise(self, now: float, expected: float, departs: float) -> float:
         """Re-estimate a shipment's arrival at ``now`` with the closures known by then (goods
