@@ -225,7 +225,7 @@ def interleaved(workload: str, days: float, repeat: int) -> dict[str, float]:
     scenario = WORKLOADS[workload](days)
     customers = run_workload(scenario)  # the same in every round (the same seed)
     gaps = bare_gaps(customers)
-    bare_loop(gaps[:10_000])
+    bare_loop(gaps)  # warm-up at full size: the first one runs slower (the heap and memory grow)
 
     def bare_rate() -> float:
         elapsed, _ = timed_bare(gaps)
@@ -262,14 +262,19 @@ def interleaved(workload: str, days: float, repeat: int) -> dict[str, float]:
 # cancels out and what remains is the marginal cost per customer (stockout) or per event (bare).
 
 
+# The same count every time: no hash randomisation, and numpy's BLAS without worker threads
+# (their idle polling, serialised by valgrind, moved totals by about 1% from run to run).
+_QUIET = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+          "MKL_NUM_THREADS": "1"}
+
+
 def _callgrind_total(argv: list[str]) -> tuple[int, int]:
     """Run ``python -m common --inner ...`` under callgrind; (instructions, units of work)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                sys.executable, str(HERE / "common.py"), "--inner", *argv]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                              env={**os.environ, "PYTHONHASHSEED": "0"})
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True, env=_QUIET)
         units = int(re.search(r"UNITS (\d+)", proc.stdout).group(1))
         text = out.read_text()
         m = re.search(r"^(?:summary|totals):\s*(\d+)", text, re.M)
@@ -281,6 +286,9 @@ def callgrind_compare(workload: str, days: float) -> dict[str, float]:
     of the bare loop (between as many events as customers and twice that), and their ratio."""
     from concurrent.futures import ThreadPoolExecutor
 
+    # compiled once beforehand, so that neither run pays for compiling the modules it imports
+    subprocess.run([sys.executable, str(HERE / "common.py"), "--inner", "stockout", workload, "40"],
+                   capture_output=True, check=True, env=_QUIET)
     with ThreadPoolExecutor(2) as pool:  # instruction counts do not care about parallelism
         s1, s2 = pool.map(_callgrind_total, [["stockout", workload, str(days)],
                                              ["stockout", workload, str(2 * days)]])

@@ -146,10 +146,18 @@ def assert_same(fast: Any, slow: Any, label: str) -> None:
 
 
 class CalledStockPoint(StockPoint):
-    """``arrive`` of its own (as a trace's): the ordinary loop calls it."""
+    """``arrive``, ``receive`` and ``add_shipment`` of its own (as a trace's ``arrive`` and
+    ``receive``): the arrival loop, ``Model.flush`` and ``Route.place``, which write them out
+    for a plain stock point, call them."""
 
     def arrive(self, t: float, qty: int, patience: float, u_churn: float, u_notify: float) -> None:
         super().arrive(t, qty, patience, u_churn, u_notify)
+
+    def receive(self, t: float, qty: int, shipment: int | None) -> None:
+        super().receive(t, qty, shipment)
+
+    def add_shipment(self, arrival: float, expected: float, qty: int, kind: int) -> int:
+        return super().add_shipment(arrival, expected, qty, kind)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -164,6 +172,52 @@ def test_the_loop_inlines_arrive_exactly(case: str, monkeypatch: pytest.MonkeyPa
             m.setattr(Model, "stockpoint_class", CalledStockPoint)
             called = simulate(sc, policy, 0)
         assert_same(inlined, called, f"{case}/{policy}")
+
+
+# Routes that are not simple (``Route.place`` with its add_shipment written out): a production
+# line with outages, short shipments (their rest later, or never), a lane with closures and
+# losses; with churn and patience, so that deadlines and cancellations mix with receipts.
+SUPPLY_RISK = {
+    "customers": {"population": 400, "acquisition_per_day": 0.5,
+                  "patience_days": {"dist": "lognormal", "mean": 6, "cv": 0.6},
+                  "churn": {"on_stockout": 0.2, "on_cancel": 0.4, "on_late": 0.2}},
+    "products.replenishment": {"rule": "base_stock", "order_up_to": 30, "supplier": "s",
+                               "lane": "sea"},
+    "suppliers": [{"id": "s", "lead_time_days": {"dist": "lognormal", "mean": 4, "cv": 0.4},
+                   "capacity_per_day": 8, "short_shipment_probability": 0.15,
+                   "short_shipment_share": 0.5, "short_shipment_remainder": "later",
+                   "outages": [{"every_days": {"dist": "exponential", "mean": 60},
+                                "duration_days": {"dist": "uniform", "low": 1, "high": 4}}]}],
+    "lanes": [{"id": "sea", "transit_days": {"dist": "gamma", "mean": 2, "cv": 0.3},
+               "loss_probability": 0.02,
+               "disruptions": [{"every_days": {"dist": "exponential", "mean": 40},
+                                "duration_days": {"dist": "uniform", "low": 1, "high": 5}}]}],
+}
+RICH = {
+    "supply-risk": SUPPLY_RISK,
+    "supply-risk-rest-never": {**SUPPLY_RISK, "suppliers": [
+        {**SUPPLY_RISK["suppliers"][0], "short_shipment_remainder": "never"}]},
+    "supply-risk-s-S": {**SUPPLY_RISK, "products.replenishment": {
+        "rule": "s_S", "reorder_point": 12, "order_up_to": 40, "supplier": "s", "lane": "sea"}},
+}
+
+
+@pytest.mark.parametrize("case", RICH)
+def test_written_out_steps_equal_the_calls_on_rich_routes(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Model.flush`` writes out ``StockPoint.receive`` and ``Route.place`` writes out
+    ``StockPoint.add_shipment``; with a stock point that has its own of each (calling the
+    originals), every metric, series value and wait must be the same."""
+    sc = scenario_from_dict(scenario(**RICH[case]))
+    assert not Model(sc, "bo", 0).products[0].route.simple
+    for policy in ("bo", "oos", "bo-partial", "bo-capped"):
+        for rep in range(2):
+            inlined = simulate(sc, policy, rep)
+            with monkeypatch.context() as m:
+                m.setattr(Model, "stockpoint_class", CalledStockPoint)
+                called = simulate(sc, policy, rep)
+            assert_same(inlined, called, f"{case}/{policy}/{rep}")
 
 
 def test_kernel_folds_waits_like_the_ordinary_loop(monkeypatch: pytest.MonkeyPatch) -> None:

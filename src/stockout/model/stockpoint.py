@@ -233,6 +233,8 @@ class StockPoint:
         self.up_to = rule.S if type(rule) is OrderUpTo else None
         self.continuous = continuous
         self.route = route
+        if route is not None:  # its ``place`` writes out add_shipment, unless this has its own
+            route.inline_shipments = type(self).add_shipment is StockPoint.add_shipment
         self.order_cost = order_cost
         self.policy = policy
         self.policy_name = policy_name

@@ -132,6 +132,9 @@ class Route:
         self._p_loss = lane.p_loss if lane else 0.0
         self._u_loss = lane.u_loss if lane else None
         self._p_short = supplier.p_short
+        # ``StockPoint.add_shipment`` is written out in ``place``, unless the stock point has
+        # one of its own (it says so when it takes the route)
+        self.inline_shipments = True
 
     def overdue(self, now: float, expected: float) -> float:
         """Expected arrival of a shipment still under way at ``now`` though expected at
@@ -220,7 +223,28 @@ class Route:
                 kind = LOST
         else:
             arrival = ready
-        sid = sp.add_shipment(arrival, expected, qty, kind)
+        if self.inline_shipments:
+            # sp.add_shipment(arrival, expected, qty, kind), inlined (a call for nearly every
+            # customer under continuous review)
+            model = sp.model
+            model.shipment_id += 1
+            sid = model.shipment_id
+            sp.pipeline[sid] = (expected, qty)
+            sp.pipeline_units += qty
+            if sp.pipeline_index is not None:
+                sp.pipeline_index.add(sid, qty)
+            if expected < sp.last_expected:
+                sp.pipeline_in_order = False
+                sp.disorder = sid
+            sp.last_expected = expected
+            if arrival < sp.horizon:  # else it is still on order at the horizon
+                agenda = model.agenda  # (Agenda.push, inlined)
+                if arrival >= agenda.bound:
+                    agenda.far.append((arrival, sid, sp, qty, kind))
+                else:
+                    agenda.insert((arrival, sid, sp, qty, kind))
+        else:  # the stock point has an add_shipment of its own
+            sid = sp.add_shipment(arrival, expected, qty, kind)
         if self.lane_closes:
             sp.revisable[sid] = expected - self.transit_quote
 
