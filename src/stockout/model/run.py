@@ -28,7 +28,14 @@ from ..streams import Streams
 from . import kernel
 from .agenda import REFILL, Agenda
 from .demand import CHUNK_DAYS, DemandCandidates, pieces, scripted_orders
-from .stockpoint import DEADLINE, LOST, RECEIVE, StockPoint
+from .stockpoint import (
+    DEADLINE,
+    LOST,
+    RECEIVE,
+    WRITTEN_OUT_ARRIVE,
+    WRITTEN_OUT_RECEIVE,
+    StockPoint,
+)
 from .supply import LaneRun, Route, SupplierRun
 from .windows import draw_windows
 
@@ -244,7 +251,7 @@ class Model:
                 )))
         self.by_id = {sp.id: sp for sp in self.products}
         # a stock point with a receive of its own (a trace's) is called; the rest is inlined
-        self.own_receive = any(type(sp).receive is not StockPoint.receive for sp in self.products)
+        self.own_receive = any(type(sp).receive is not WRITTEN_OUT_RECEIVE for sp in self.products)
 
         # time series: levels at bucket ends, flows summed over buckets
         self.bucket = max(1, math.ceil(self.horizon / MAX_POINTS))
@@ -385,7 +392,7 @@ class Model:
         sps = [sp for sp, _ in self.demand]
         arrive = [sp.arrive for sp in sps]
         # a stock point with an arrive of its own (a trace's) is called; the rest is inlined
-        own_arrive = any(type(sp).arrive is not StockPoint.arrive for sp in sps)
+        own_arrive = any(type(sp).arrive is not WRITTEN_OUT_ARRIVE for sp in sps)
         near, flush = self.near, self.flush  # the agenda's list of entries is never replaced
         # the time of SimPy's next event: only other processes schedule events, and they run
         # only while this one waits

@@ -234,7 +234,7 @@ class StockPoint:
         self.continuous = continuous
         self.route = route
         if route is not None:  # its ``place`` writes out add_shipment, unless this has its own
-            route.inline_shipments = type(self).add_shipment is StockPoint.add_shipment
+            route.inline_shipments = type(self).add_shipment is WRITTEN_OUT_ADD_SHIPMENT
         self.order_cost = order_cost
         self.policy = policy
         self.policy_name = policy_name
@@ -910,3 +910,11 @@ class StockPoint:
             else:
                 agenda.insert((arrival, sid, self, qty, kind))
         return sid
+
+
+# The methods as defined above. Hot paths write them out (the arrival loop ``arrive``,
+# ``Model.flush`` ``receive``, ``Route.place`` ``add_shipment``) for a stock point whose class
+# still has these very functions; one whose class (or a patch) replaces one is called instead.
+WRITTEN_OUT_ARRIVE = StockPoint.arrive
+WRITTEN_OUT_RECEIVE = StockPoint.receive
+WRITTEN_OUT_ADD_SHIPMENT = StockPoint.add_shipment
