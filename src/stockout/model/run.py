@@ -45,9 +45,10 @@ BLOCK = 2048  # candidates turned into Python numbers at a time (see ``_merged_c
 KEEP_CANDIDATES = 1 << 18  # at most this many kept for the next policy (14 MB of arrays)
 
 
-# what a time-series point reads of a stock point, in one call
-_SAMPLED = attrgetter("on_hand", "backlog", "on_order", "shipped_total", "lost_total", "price",
-                      "sampled_shipped", "sampled_lost")
+# what a time-series point reads of a stock point, in one call: three levels and two running
+# counts, whose differences from point to point are the flows
+_SAMPLED = attrgetter("on_hand", "backlog", "on_order", "shipped_total", "lost_total")
+_READ = 5  # numbers read per stock point (and the population once per point)
 
 
 class InvariantError(AssertionError):
@@ -259,9 +260,13 @@ class Model:
         self.days = np.arange(1, n_points + 1, dtype=float) * self.bucket
         self.next_point = 0  # the next time-series point to sample
         self.series = np.full((len(self.products) + 1, n_points, len(SERIES)), np.nan)
-        # points not yet written to ``series``, flat: (product, then total) x series name
+        # points read but not yet written to ``series``, flat: each point is every product's
+        # _SAMPLED numbers, then the population
         self._samples: list[float] = []
-        self._block_values = SAMPLE_BLOCK * (len(self.products) + 1) * len(SERIES)
+        self._block_values = SAMPLE_BLOCK * (_READ * len(self.products) + 1)
+        # the running counts (shipped, lost) at the last point written, and the prices
+        self._counts_before = np.zeros((len(self.products), 2))
+        self._prices = np.array([sp.price for sp in self.products], dtype=float)
 
     # ------------------------------------------------------------------ ids and helpers
 
@@ -497,45 +502,43 @@ class Model:
                 self.next_point += 1
 
     def _sample(self, point: int) -> None:
-        """Levels and flows of every product at time-series point ``point``, and their totals.
-
-        Plain Python floats, appended to one flat buffer: numpy's per-call overhead would cost
-        more than the sums, and numpy reads a flat list of numbers far faster than nested
-        tuples (the totals add the same doubles in the same order as a float64 array would;
-        the population replaces the one NaN column).
-        """
-        nan = math.nan
+        """Read every product's levels and running counts at time-series point ``point``, and
+        the population, into one flat buffer of plain Python numbers (numpy's per-call
+        overhead would cost more than the reading); ``_write_samples`` turns them into the
+        series, many points at a time."""
         samples = self._samples
-        on_hand = backlog = on_order = revenue = lost = 0
         for sp in self.products:
-            have, owed, coming, shipped, lost_n, price, shipped_before, lost_before = (
-                _SAMPLED(sp)
-            )
-            flow = (shipped - shipped_before) * price
-            gone = lost_n - lost_before
-            samples += (have, owed, coming, nan, flow, gone)
-            on_hand += have
-            backlog += owed
-            on_order += coming
-            revenue += flow
-            lost += gone
-            sp.sampled_shipped = shipped
-            sp.sampled_lost = lost_n
-        samples += (on_hand, backlog, on_order, self.population.n, revenue, lost)
+            samples += _SAMPLED(sp)
+        samples.append(self.population.n)
         if len(samples) == self._block_values:
             self._write_samples(point + 1)
 
     def _write_samples(self, end: int) -> None:
-        """Write the points sampled since the last write, which end before ``end``, into
+        """Write the points read since the last write, which end before ``end``, into
         ``series``: one numpy assignment for many points (one per point cost more than the
-        sampling itself)."""
+        reading itself). Flows are the differences of the running counts from point to point
+        (revenue at each product's price); totals add the products in their order, the same
+        additions as one by one (``cumsum`` adds in sequence)."""
         samples = self._samples
-        if samples:
-            rows, columns = self.series.shape[0], self.series.shape[2]
-            points = len(samples) // (rows * columns)
-            block = np.array(samples, dtype=float).reshape(points, rows, columns)
-            self.series[:, end - points : end] = block.transpose(1, 0, 2)
-            samples.clear()
+        if not samples:
+            return
+        n = len(self.products)
+        raw = np.array(samples, dtype=float).reshape(-1, _READ * n + 1)
+        samples.clear()
+        points = len(raw)
+        read = raw[:, :-1].reshape(points, n, _READ)
+        counts = read[:, :, 3:5]  # shipped, lost
+        before = np.concatenate([self._counts_before[None], counts[:-1]])
+        self._counts_before = counts[-1].copy()
+        block = np.empty((points, n + 1, len(SERIES)))
+        products = block[:, :n]
+        products[:, :, 0:3] = read[:, :, 0:3]  # on hand, backlog, on order
+        products[:, :, 3] = np.nan  # the population is the total's alone
+        products[:, :, 4] = (counts[:, :, 0] - before[:, :, 0]) * self._prices  # revenue kept
+        products[:, :, 5] = counts[:, :, 1] - before[:, :, 1]  # lost orders
+        block[:, n] = np.cumsum(products, axis=1)[:, -1]
+        block[:, n, 3] = raw[:, -1]
+        self.series[:, end - points : end] = block.transpose(1, 0, 2)
 
     def _periodic_review(self, slot: int, sp: StockPoint, period: float):  # noqa: ANN202
         env = self.env

@@ -186,8 +186,6 @@ class StockPoint:
         "route",
         "rule",
         "up_to",
-        "sampled_lost",
-        "sampled_shipped",
         "shipped_total",
         "supplied_total",
         "tally",
@@ -308,10 +306,7 @@ class StockPoint:
         self._mark = self._counters()
         self.waiting_total = 0  # orders ever accepted to wait
         self.ends = [0, 0, 0, 0]  # shipped after waiting, lost, cancelled, recovered (whole run)
-        # time series: shipped units and lost orders up to the last sample
-        self.sampled_shipped = 0
-        self.lost_total = 0
-        self.sampled_lost = 0
+        self.lost_total = 0  # orders lost, whole run (the time series' running count)
         self.tally = Tally()
 
     # ------------------------------------------------------------------ levels
