@@ -140,8 +140,11 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     for sid in supplier_ids:
         sup: dict[str, Any] = {"id": sid, "lead_time_days": draw(positive_dist(0.0, 6.0)),
                                "outages": draw(windows(horizon))}
-        if draw(st.booleans()):
+        line = draw(st.sampled_from(["none", "capacity", "random"]))
+        if line == "capacity":
             sup["capacity_per_day"] = draw(st.floats(min_value=0.5, max_value=30.0))
+        elif line == "random":  # a random time to make each unit
+            sup["production_time_days"] = draw(positive_dist(0.0, 0.5))
         if draw(st.booleans()):
             sup["min_order_qty"] = draw(st.integers(1, 10))
         if draw(st.booleans()):

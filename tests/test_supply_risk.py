@@ -247,8 +247,14 @@ def test_pessimistic_quotes_trade_conversion_for_punctuality() -> None:
                                      "lane": "air"}},
          "products[widget].replenishment.lane"),
         ({"lanes.loss_probability": 1.5}, "lanes[sea].loss_probability"),
+        ({"suppliers.capacity_per_day": 5,
+          "suppliers.production_time_days": {"dist": "exponential", "mean": 0.1}},
+         "suppliers[acme]"),
+        ({"suppliers.production_time_days": {"dist": "exponential", "mean": -1}},
+         "suppliers[acme].production_time_days.mean"),
     ],
-    ids=["end-before-start", "negative-duration", "negative-start", "unknown-lane", "loss>1"],
+    ids=["end-before-start", "negative-duration", "negative-start", "unknown-lane", "loss>1",
+         "two-lines", "negative-unit-time"],
 )
 def test_bad_disruption_input_names_the_key_path(change: dict, path: str, tmp_path: Path) -> None:
     data = base_stock(**change)

@@ -201,6 +201,35 @@ def test_make_to_order_md1(rho: float) -> None:
     assert_close_to_theory(column(runs, "avg_backlog_units"), lam * w, "M/D/1 number in system")
 
 
+@pytest.mark.parametrize("rho", [0.5, 0.8])
+def test_make_to_order_mm1(rho: float) -> None:
+    """Make-to-order, one line whose time to make a unit is exponential with mean d
+    (``production_time_days``), lead time 0, FIFO, unit orders: M/M/1. d = 0.1 (μ = 10/day),
+    λ = 10ρ: order-to-shipment W = 1/(μ − λ) = d / (1 − ρ) (ρ = 0.5: W = 0.2; ρ = 0.8: W = 0.5);
+    average units waiting or in production L = λ·W = ρ / (1 − ρ) (Little).
+    Tolerance: 2 × the 95% half-width over 10 replications of 1500 days."""
+    d = 0.1
+    lam = rho / d
+    sc = scenario(
+        orders_per_day=lam,
+        order_up_to=0,
+        initial_stock=0,
+        replenishment={"rule": "make_to_order"},
+        supplier={"production_time_days": {"dist": "exponential", "mean": d}},
+        lead_time_days={"dist": "constant", "value": 0.0},
+        horizon_days=1510,
+        warmup_days=10,
+        replications=10,
+        seed=int(rho * 1000) + 1,
+    )
+    runs = metrics_by_policy(sc)["p"]
+    w = d / (1 - rho)
+    for m in runs:
+        assert m["fill_rate"] == 0.0 and m["backorders"] == m["orders"]
+    assert_close_to_theory(column(runs, "mean_wait_days"), w, "M/M/1 mean order-to-shipment")
+    assert_close_to_theory(column(runs, "avg_backlog_units"), lam * w, "M/M/1 number in system")
+
+
 # ---------------------------------------------------------------------------------------------
 # (d) continuous review (r, Q) with backorders, constant lead time
 # ---------------------------------------------------------------------------------------------

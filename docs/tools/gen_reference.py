@@ -105,6 +105,7 @@ MEANING = {
     "Supplier.id": "Supplier id.",
     "Supplier.lead_time_days": "Production/lead time per order, drawn independently (a distribution).",
     "Supplier.capacity_per_day": "One production line making a unit in 1/capacity days; orders queue FIFO; the lead time runs after production. Omitted: infinite.",
+    "Supplier.production_time_days": "Instead of `capacity_per_day`: one production line whose time to make a unit is drawn from this distribution, independently for every unit (an order of q units takes the sum of q draws; above 2^20 units a normal time with that sum's mean and variance). Orders queue FIFO; quotes plan with the mean. Exponential with unit make-to-order orders: M/M/1. Omitted: `capacity_per_day`, or infinite.",
     "Supplier.min_order_qty": "Smaller orders are raised to this.",
     "Supplier.outages": "Windows in which the supplier produces nothing (scheduled or random).",
     "Supplier.short_shipment_probability": "Probability an order arrives short.",

@@ -26,10 +26,13 @@ JOBS = 2
 def scenario(name: str, *, lam: float, rule: dict[str, Any], lead: dict[str, Any],
              policies: list[dict[str, Any]], initial: int, horizon: float = 2050,
              warmup: float = 50, reps: int = 10, capacity: float | None = None,
+             production: dict[str, Any] | None = None,
              holding: float = 0.0, backorder_cost: float = 0.0) -> api.Scenario:
     supplier: dict[str, Any] = {"id": "s", "lead_time_days": lead}
     if capacity is not None:
         supplier["capacity_per_day"] = capacity
+    if production is not None:
+        supplier["production_time_days"] = production
     return api.load({
         "scenario": {"name": name, "horizon_days": horizon, "warmup_days": warmup,
                      "replications": reps, "seed": 2024},
@@ -108,6 +111,23 @@ def md1_rows() -> list[Row]:
     ]
 
 
+def mm1_rows() -> list[Row]:
+    """Exponential unit times (``production_time_days``): M/M/1, W = 1/(mu - lambda)."""
+    lam, d = 1.6, 0.5
+    rho = lam * d
+    sc = scenario("mm1", lam=lam, rule={"rule": "make_to_order"},
+                  lead={"dist": "constant", "value": 0}, initial=0,
+                  production={"dist": "exponential", "mean": d},
+                  horizon=4050, policies=[{"name": "b", "availability": "backorder"}])
+    reps = api.run(sc, jobs=JOBS).replications.query("product == 'w'")
+    w = 1 / (1 / d - lam)
+    case = f"make-to-order M/M/1, λ = {lam:g}, mean unit time {d:g} days (ρ = {rho:g})"
+    return [
+        (case, "mean_wait_days", *ci(reps.mean_wait_days), w),
+        (case, "avg_backlog_units", *ci(reps.avg_backlog_units), lam * w),
+    ]
+
+
 def rq_rows() -> list[Row]:
     lam, lead, r, q, k, h, p = 4.0, 5.0, 11, 95, 100.0, 0.10, 1.00
     sc = scenario("rq", lam=lam, rule={"rule": "r_Q", "reorder_point": r, "order_quantity": q,
@@ -179,14 +199,14 @@ def render(rows: list[Row]) -> str:
         "",
         "Sources: Palm (1938); Feeney & Sherbrooke (1966); Zipkin (2000), *Foundations of",
         "Inventory Management* §6–7; Erlang, Sevastyanov (1957) for insensitivity; Smith (1977);",
-        "Pollaczek–Khinchine for M/D/1; Hadley & Whitin (1963) §5 and Zipkin (2000) §7.4 for",
-        "periodic review.",
+        "Pollaczek–Khinchine for M/D/1 and M/M/1; Hadley & Whitin (1963) §5 and Zipkin (2000)",
+        "§7.4 for periodic review.",
     ]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:
-    rows = base_stock_rows() + md1_rows() + rq_rows() + periodic_rows()
+    rows = base_stock_rows() + md1_rows() + mm1_rows() + rq_rows() + periodic_rows()
     OUT.write_text(render(rows), encoding="utf-8")
     return 0
 

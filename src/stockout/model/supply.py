@@ -1,23 +1,26 @@
 """Suppliers and transport lanes: when an order placed now arrives, and when we expect it to.
 
 Everything about a replenishment order's timing is decided when it is placed: production on the
-supplier's line (FIFO, 1/capacity days a unit, paused by outages), then the lead time (paused by
-outages), then the transit on the lane (a shipment waits while the lane is closed and goods in
-transit are held, resuming with their remaining transit time). The model schedules one event, the
-receipt. The *expected* arrival uses only what the business knows when it asks: the supplier's
-queue, scheduled windows and random ones already begun, and mean lead and transit times (or, for a
-pessimistic quote, a percentile of them).
+supplier's line (FIFO, 1/capacity days a unit or a random time per unit, paused by outages),
+then the lead time (paused by outages), then the transit on the lane (a shipment waits while the
+lane is closed and goods in transit are held, resuming with their remaining transit time). The
+model schedules one event, the receipt. The *expected* arrival uses only what the business knows
+when it asks: the supplier's queue, scheduled windows and random ones already begun, and mean
+production, lead and transit times (or, for a pessimistic quote, a percentile of the lead and
+transit times).
 """
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Callable
+from itertools import islice
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..distributions import Sampler, batch_drawer, quantile_of, uniforms
+from ..distributions import Sampler, batch_drawer, mean_of, quantile_of, uniforms, variance_of
 from ..scenario.schema import Constant, Lane, Supplier
 from .stockpoint import LOST, NEVER_SHIPPED, RECEIVE
 from .windows import Blackouts, draw_windows, merge
@@ -26,6 +29,11 @@ if TYPE_CHECKING:
     from .stockpoint import StockPoint
 
 RngFor = Callable[[str], np.random.Generator]
+
+# An order of at most this many units on a line with a random unit time takes the exact sum of
+# its units' times; a larger one a normal time with the sum's mean and variance (the central
+# limit theorem: summing billions of draws one by one would take minutes per order).
+EXACT_UNITS = 1 << 20
 
 _RESIDUALS: dict[str, tuple[list[float], list[float]]] = {}
 
@@ -68,7 +76,15 @@ class SupplierRun:
         self.id = spec.id
         self.lead = Sampler(spec.lead_time_days, rng_for(f"lead:{spec.id}"))
         self.lead_spec = spec.lead_time_days
-        self.unit_days = 1.0 / spec.capacity_per_day if spec.capacity_per_day else 0.0
+        unit = spec.production_time_days
+        # the time to make a unit: what quotes plan with (with a random one, its mean)
+        self.unit_days = (1.0 / spec.capacity_per_day if spec.capacity_per_day
+                          else mean_of(unit) if unit is not None else 0.0)  # fmt: skip
+        # a random unit time, drawn for every unit made
+        random_unit = unit is not None and not isinstance(unit, Constant)
+        self.production = Sampler(unit, rng_for(f"production:{spec.id}")) if random_unit else None
+        self._unit_spec, self._rng_for = unit, rng_for
+        self._many: np.random.Generator | None = None  # (for orders above EXACT_UNITS units)
         self.min_order_qty = spec.min_order_qty or 0
         self.busy_until = 0.0
         self.outages = _Windows(spec.outages, horizon, rng_for, f"outage:{spec.id}")
@@ -76,6 +92,19 @@ class SupplierRun:
         self.short_share = spec.short_shipment_share
         self.short_later = spec.short_shipment_remainder == "later"
         self.u_short = uniforms(rng_for(f"short:{spec.id}"))
+
+    def work(self, qty: int) -> float:
+        """The time the line takes to make ``qty`` units with a random unit time: the sum of
+        ``qty`` draws (beyond ``EXACT_UNITS``, a normal time with that sum's mean and variance,
+        never below 0)."""
+        assert self.production is not None
+        if qty <= EXACT_UNITS:
+            return math.fsum(islice(self.production.it, qty))
+        if self._many is None:
+            self._many = self._rng_for(f"production-many:{self.id}")
+        mean = qty * self.unit_days
+        sd = math.sqrt(qty * variance_of(self._unit_spec))
+        return max(0.0, float(self._many.normal(mean, sd)))
 
 
 
@@ -164,13 +193,17 @@ class Route:
         outages = self._outages
         busy = supplier.busy_until
         start = busy if busy > t else t  # max(t, busy): the line is first in, first out
-        work = qty * supplier.unit_days
+        work = qty * supplier.unit_days  # planned: with a random unit time, at its mean
         lead = next(self.leads)
         # Expected ready (from what is known at t, with the quoted lead time) and ready (what
         # happens): production on the line, then the lead time, both paused by outages. Times
         # are never negative, so [start, the later of the two] holds every step.
         done = start + work
         expected = done + self.lead_quote
+        made = work
+        if supplier.production is not None:  # what the line really takes
+            made = supplier.work(qty)
+            done = start + made
         ready = done + lead
         # Inside the kept gap between outages (``Blackouts``) from start to the later of the
         # two, no outage meets any step: ``finish(a, work)`` is ``a + work`` for each of them
@@ -178,7 +211,7 @@ class Route:
                 and (expected if expected > ready else ready) < outages.gap_end):
             finish = outages.finish  # an outage is near: the sums above may not hold
             expected = finish(finish(start, work, t), self.lead_quote, t)
-            done = finish(start, work)
+            done = finish(start, made)
             ready = finish(done, lead)
         if supplier.unit_days:
             supplier.busy_until = done

@@ -132,6 +132,8 @@ def supply_rows(scenario: dict[str, Any]) -> list[Row]:
         text = f"lead time {distribution(s.get('lead_time_days', 0))}"
         if "capacity_per_day" in s:
             text += f", capacity {_num(s['capacity_per_day'])} units/day"
+        if "production_time_days" in s:
+            text += f", one line making a unit in {distribution(s['production_time_days'])} days"
         if "min_order_qty" in s:
             text += f", minimum order {_num(s['min_order_qty'])}"
         if s.get("outages"):

@@ -485,6 +485,10 @@ class Supplier(_Model):
     id: Annotated[str, Field(min_length=1, max_length=100)]
     lead_time_days: Distribution = Constant(dist="constant", value=0)
     capacity_per_day: PosFloat | None = None
+    # One production line whose time to make a unit is random (capacity_per_day = c is the
+    # constant 1/c): an order of q units takes the sum of q such times (M/G/1 make-to-order with
+    # unit orders; exponential: M/M/1).
+    production_time_days: Distribution | None = None
     min_order_qty: Annotated[int, Field(ge=1, le=10**12)] | None = None
     outages: list[Window | RandomWindows] = []
     # Short shipments: with this probability an order arrives short, with only
@@ -493,6 +497,16 @@ class Supplier(_Model):
     short_shipment_probability: Probability = 0.0
     short_shipment_share: Probability = 0.5
     short_shipment_remainder: Literal["later", "never"] = "later"
+
+    @model_validator(mode="after")
+    def _one_line(self) -> Supplier:
+        if self.capacity_per_day is not None and self.production_time_days is not None:
+            raise ValueError(
+                "capacity_per_day and production_time_days both describe the production line: "
+                "give one (capacity_per_day = c is production_time_days = "
+                "{ dist = \"constant\", value = 1/c })"
+            )
+        return self
 
 
 class Lane(_Model):
