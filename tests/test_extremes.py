@@ -332,7 +332,8 @@ def extreme_scenarios(draw: st.DrawFn) -> dict[str, Any]:
         extreme = draw(st.integers(0, 7))
         if extreme == 0:
             sup["outages"] = [{"start_day": 0.0, "end_day": horizon + 10}]
-        elif extreme == 1:
+        elif extreme == 1:  # a line far too slow (whichever way the scenario gave it)
+            sup.pop("production_time_days", None)
             sup["capacity_per_day"] = 1e-3
         elif extreme == 2:
             sup["min_order_qty"] = 10**9
