@@ -445,12 +445,24 @@ class StockPoint:
         self.queue.append(order)
         self.waiting_total += 1
         self.backlog_orders += 1
-        self._backlog_add(order.remaining, t)
+        # _backlog_add(units, t) and _cash_add(units * price, t), inlined: every waiting order
+        units = order.remaining
+        rest = self.horizon - t
+        backlog = self.backlog = self.backlog + units
+        self.a_backlog += units * rest
+        if units > 0 and backlog > self.max_backlog:
+            self.max_backlog = backlog
+        model = self.model
+        model.backlog_total += units
+        if model.backlog_total > model.max_backlog_total:
+            model.max_backlog_total = model.backlog_total
         if self.prepay:
-            self._cash_add(order.remaining * self.price, t)
+            amount = units * self.price
+            self.cash += amount
+            self.a_cash += amount * rest
         deadline = t + patience
         if deadline < self.horizon:  # (an infinite patience never comes due; Agenda.push inlined)
-            agenda = self.model.agenda
+            agenda = model.agenda
             entry = (deadline, DEADLINE_RANK + order.id, self, order, DEADLINE)
             if deadline >= agenda.bound:
                 agenda.far.append(entry)
@@ -788,13 +800,19 @@ class StockPoint:
                 queue.popleft()
 
     def _ship(self, order: Order, units: int, t: float) -> None:
+        rest = self.horizon - t
         self.on_hand -= units
-        self.a_on_hand -= units * (self.horizon - t)
+        self.a_on_hand -= units * rest
         self.shipped_total += units
         order.remaining -= units
-        self._backlog_add(-units, t)
-        if order.prepaid:
-            self._cash_add(-units * self.price, t)
+        # _backlog_add(-units, t), inlined (a lower backlog sets no maximum)
+        self.backlog -= units
+        self.a_backlog += -units * rest
+        self.model.backlog_total -= units
+        if order.prepaid:  # _cash_add(-units * price, t), inlined
+            amount = -units * self.price
+            self.cash += amount
+            self.a_cash += amount * rest
         if order.counted:
             self.tally.late_units += units
 
