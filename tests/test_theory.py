@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -169,6 +170,30 @@ def test_lost_sales_base_stock_erlang(lead: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def make_to_order(lam: float, line: dict[str, Any], seed: int) -> list[dict[str, float]]:
+    """Unit orders at rate ``lam`` made to order on one line (``line``: the supplier's keys for
+    it), lead time 0, no stock; 10 replications of 1500 days after 10 of warm-up. Every order
+    waits: none can be filled from stock."""
+    sc = scenario(
+        orders_per_day=lam,
+        order_up_to=0,
+        initial_stock=0,
+        replenishment={"rule": "make_to_order"},
+        supplier=line,
+        lead_time_days={"dist": "constant", "value": 0.0},
+        horizon_days=1510,
+        warmup_days=10,
+        replications=10,
+        seed=seed,
+    )
+    runs = metrics_by_policy(sc)["p"]
+    for m in runs:
+        assert m["fill_rate"] == 0.0, "no order can be filled from stock under make-to-order"
+        assert m["backorders"] == m["orders"]
+        assert m["avg_on_hand"] == 0.0
+    return runs
+
+
 @pytest.mark.parametrize("rho", [0.5, 0.8])
 def test_make_to_order_md1(rho: float) -> None:
     """Make-to-order, one line making a unit in d = 1/capacity days, lead time 0, FIFO, no stock:
@@ -179,24 +204,8 @@ def test_make_to_order_md1(rho: float) -> None:
     Tolerance: 2 × the 95% half-width over 10 replications of 1500 days (7,500–12,000 orders)."""
     d = 0.1
     lam = rho / d
-    sc = scenario(
-        orders_per_day=lam,
-        order_up_to=0,
-        initial_stock=0,
-        replenishment={"rule": "make_to_order"},
-        supplier={"capacity_per_day": 1 / d},
-        lead_time_days={"dist": "constant", "value": 0.0},
-        horizon_days=1510,
-        warmup_days=10,
-        replications=10,
-        seed=int(rho * 1000),
-    )
-    runs = metrics_by_policy(sc)["p"]
+    runs = make_to_order(lam, {"capacity_per_day": 1 / d}, seed=int(rho * 1000))
     w = rho * d / (2 * (1 - rho)) + d
-    for m in runs:
-        assert m["fill_rate"] == 0.0, "no order can be filled from stock under make-to-order"
-        assert m["backorders"] == m["orders"]
-        assert m["avg_on_hand"] == 0.0
     assert_close_to_theory(column(runs, "mean_wait_days"), w, "M/D/1 mean order-to-shipment")
     assert_close_to_theory(column(runs, "avg_backlog_units"), lam * w, "M/D/1 number in system")
 
@@ -210,22 +219,9 @@ def test_make_to_order_mm1(rho: float) -> None:
     Tolerance: 2 × the 95% half-width over 10 replications of 1500 days."""
     d = 0.1
     lam = rho / d
-    sc = scenario(
-        orders_per_day=lam,
-        order_up_to=0,
-        initial_stock=0,
-        replenishment={"rule": "make_to_order"},
-        supplier={"production_time_days": {"dist": "exponential", "mean": d}},
-        lead_time_days={"dist": "constant", "value": 0.0},
-        horizon_days=1510,
-        warmup_days=10,
-        replications=10,
-        seed=int(rho * 1000) + 1,
-    )
-    runs = metrics_by_policy(sc)["p"]
+    runs = make_to_order(lam, {"production_time_days": {"dist": "exponential", "mean": d}},
+                         seed=int(rho * 1000) + 1)
     w = d / (1 - rho)
-    for m in runs:
-        assert m["fill_rate"] == 0.0 and m["backorders"] == m["orders"]
     assert_close_to_theory(column(runs, "mean_wait_days"), w, "M/M/1 mean order-to-shipment")
     assert_close_to_theory(column(runs, "avg_backlog_units"), lam * w, "M/M/1 number in system")
 
