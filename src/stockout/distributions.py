@@ -96,39 +96,33 @@ def mean_of(spec: object) -> float:
     return float(spec.mean)  # type: ignore[attr-defined]
 
 
-_QUANTILES: dict[str, float] = {}
+_SAMPLED_STATS: dict[str, float] = {}
+
+
+def _of_sample(key: str, spec: object, stat: Callable[[np.ndarray], object]) -> float:
+    """``stat`` of a large fixed-seed sample of ``spec``, cached by ``key`` (the spec's text and
+    what is asked of it): specs are frozen, so a process computes each one once."""
+    if key not in _SAMPLED_STATS:
+        if len(_SAMPLED_STATS) > 1024:
+            _SAMPLED_STATS.clear()
+        rng = np.random.Generator(np.random.PCG64(12345))
+        _SAMPLED_STATS[key] = float(stat(batch_drawer(spec)(rng, 200_000)))  # type: ignore[arg-type]
+    return _SAMPLED_STATS[key]
 
 
 def quantile_of(spec: object, q: float) -> float:
-    """The q-quantile of a distribution spec, by a large fixed-seed sample (used for quotes).
-
-    Cached by the spec's text: specs are frozen, so a process computes each one once."""
+    """The q-quantile of a distribution spec, by a large fixed-seed sample (used for quotes)."""
     if isinstance(spec, Constant):
         return spec.value
-    key = f"{spec!r}|{q!r}"
-    if key not in _QUANTILES:
-        if len(_QUANTILES) > 1024:
-            _QUANTILES.clear()
-        rng = np.random.Generator(np.random.PCG64(12345))
-        _QUANTILES[key] = float(np.quantile(batch_drawer(spec)(rng, 200_000), q))
-    return _QUANTILES[key]
-
-
-_VARIANCES: dict[str, float] = {}
+    return _of_sample(f"{spec!r}|q{q!r}", spec, lambda x: np.quantile(x, q))
 
 
 def variance_of(spec: object) -> float:
-    """The variance of a distribution spec, from a large fixed-seed sample (cached like
-    ``quantile_of``): used only to approximate sums of very many draws."""
+    """The variance of a distribution spec, by the same sample: used only to approximate sums
+    of very many draws."""
     if isinstance(spec, Constant):
         return 0.0
-    key = repr(spec)
-    if key not in _VARIANCES:
-        if len(_VARIANCES) > 1024:
-            _VARIANCES.clear()
-        rng = np.random.Generator(np.random.PCG64(12345))
-        _VARIANCES[key] = float(np.var(batch_drawer(spec)(rng, 200_000)))
-    return _VARIANCES[key]
+    return _of_sample(f"{spec!r}|var", spec, np.var)
 
 
 def _one_at_a_time(
