@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import importlib
 import json
-import math
 import os
 import signal
 import sys
@@ -40,7 +39,6 @@ from . import __version__
 from .scenario.errors import Problem, ScenarioError, did_you_mean
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from .api import Results
     from .results_io import ReportError
@@ -50,17 +48,6 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-
-#: Columns of the summary table: metric, heading, number format.
-TABLE_METRICS: tuple[tuple[str, str, str], ...] = (
-    ("revenue_kept", "revenue kept", "money"),
-    ("gross_profit", "gross profit", "money"),
-    ("fill_rate", "fill rate", "share"),
-    ("churn_rate", "churn rate", "share"),
-    ("storage_cost", "storage cost", "money"),
-    ("mean_wait_days", "mean wait, days", "days"),
-)
-
 
 @dataclass
 class State:
@@ -86,9 +73,10 @@ app = typer.Typer(
 
 
 def _out() -> Console:
-    """stdout; 120 columns when it is not a terminal (a log, a pipe)."""
-    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120
-    return Console(highlight=False, width=width)
+    """stdout, as wide as the terminal (``COLUMNS``; 80 in a pipe or a log)."""
+    from .terminal import console
+
+    return console()
 
 
 def _err() -> Console:
@@ -282,18 +270,43 @@ def _print_outcome(results: Results, folder: Path, *, quiet: bool, report: bool)
     if quiet:
         _say(str(folder))
         return
+    from .terminal import run_tables
+
     console = _out()
-    console.print(summary_table(results))
-    console.print(
-        Text(
-            f"Δ: paired difference to the baseline '{results.baseline}', "
-            "± the half-width of its 95% interval; * significant.",
-            style="dim",
-        )
-    )
-    if report and not (folder / "report.html").is_file():
-        _say("(no report.html: the report package is not available)")
+    for part in run_tables(results, console.width):
+        console.print(part)
+    verdict = _one_line_verdict(folder)
+    if verdict:
+        console.print(Text(f"verdict: {verdict}"))
     _say(f"results: {folder}")
+    if (folder / "report.html").is_file():
+        _say(f"open {_shown(folder / 'report.html')}")
+    elif report:
+        _say("(no report.html: the report package is not available)")
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it, else as given."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _one_line_verdict(folder: Path) -> str | None:
+    """The report's headline, from the folder just written: who keeps the most revenue (and the
+    most profit, when that is another policy), and whether it is significant."""
+    try:
+        from .report import load_tables
+        from .report.verdict import best_policy, winner_sentence
+
+        tables = load_tables(folder)
+    except Exception:  # noqa: BLE001 - a verdict is a courtesy: the table above stands alone
+        return None
+    sentences = [winner_sentence(tables, "revenue_kept")]
+    if best_policy(tables, "gross_profit") != best_policy(tables, "revenue_kept"):
+        sentences.append(winner_sentence(tables, "gross_profit"))
+    return " ".join(s for s in sentences if s) or None
 
 
 def _report_failed(ctx: typer.Context, error: ReportError) -> NoReturn:
@@ -340,82 +353,17 @@ def _write_output(out: Path, text: str) -> None:
 def _save_failed(results: Results, folder: Path, error: OSError, quiet: bool) -> NoReturn:
     """The results could not be written: show what was computed, say what to do, exit 2."""
     if not quiet:
-        _out().print(summary_table(results))
+        from .terminal import run_tables
+
+        console = _out()
+        for part in run_tables(results, console.width):
+            console.print(part)
     _say(f"error: {_cannot_write(error, folder)}", err=True)
     if folder.is_dir():
         _say(f"{folder} is incomplete (no manifest.json)", err=True)
     _say("the simulation finished; only the table above was kept: run it again once the "
          "results can be written", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
-
-
-# ---------------------------------------------------------------------------------------------
-# The summary table
-# ---------------------------------------------------------------------------------------------
-
-
-def _number(value: float, kind: str, *, signed: bool = False) -> str:
-    """A metric value for the table: money with thousands separators, shares in percent,
-    days with two decimals."""
-    if not math.isfinite(value):
-        return "–"
-    sign = "+" if signed else ""
-    if kind == "share":
-        return f"{value * 100:{sign}.1f}"
-    if kind == "days":
-        return f"{value:{sign}.2f}"
-    return f"{value:{sign},.0f}" if abs(value) >= 100 else f"{value:{sign},.2f}"
-
-
-def _with_half(mean: float, low: float, high: float, kind: str, *, signed: bool) -> str:
-    text = _number(mean, kind, signed=signed)
-    half = (high - low) / 2
-    if math.isfinite(mean) and math.isfinite(half) and half > 0:
-        text += f" ± {_number(half, kind)}"
-    return text + (" %" if kind == "share" and math.isfinite(mean) else "")
-
-
-def _cell(row: pd.Series, kind: str, is_baseline: bool, higher_is_better: bool) -> Text:
-    """``mean ± half-width`` and, below, ``Δ diff ± half-width`` (``*`` if significant)."""
-    text = Text(_with_half(row["mean"], row["ci_low"], row["ci_high"], kind, signed=False))
-    if is_baseline:
-        text.append("\nbaseline", style="dim")
-        return text
-    diff, low, high = row["diff"], row["diff_ci_low"], row["diff_ci_high"]
-    if not math.isfinite(diff):
-        text.append("\nΔ –", style="dim")
-        return text
-    significant = low > 0 or high < 0
-    better = diff > 0 if higher_is_better else diff < 0
-    style = ("green" if better else "red") if significant else "dim"
-    delta = _with_half(diff, low, high, kind, signed=True).replace(" %", " pp")
-    text.append(f"\nΔ {delta}{' *' if significant else ''}", style=style)
-    return text
-
-
-def summary_table(results: Results) -> Table:
-    """The key metrics over all products, one column per policy: mean ± CI half-width, and the
-    paired difference to the baseline (Δ, ``*`` when its 95% interval excludes 0)."""
-    from .records import HIGHER_IS_BETTER
-
-    meta = results.scenario.scenario
-    title = f"{meta.title or meta.name}: {meta.replications} replication(s), seed {meta.seed}"
-    table = Table(title=Text(title), title_justify="left", show_lines=True)
-    table.add_column("metric", no_wrap=True)
-    for policy in results.policies:
-        table.add_column(Text(policy), justify="right")
-    rows = results.summary[results.summary["product"] == "all"].set_index(["policy", "metric"])
-    for metric, heading, kind in TABLE_METRICS:
-        cells = [Text(heading)]
-        for policy in results.policies:
-            if (policy, metric) not in rows.index:
-                cells.append(Text("–"))
-                continue
-            row = rows.loc[(policy, metric)]
-            is_baseline = policy == results.baseline
-            cells.append(_cell(row, kind, is_baseline, metric in HIGHER_IS_BETTER))
-        table.add_row(*cells)
-    return table
 
 
 # ---------------------------------------------------------------------------------------------

@@ -324,27 +324,11 @@ def _print_outcome(result: SweepResult, *, quiet: bool) -> None:
     if quiet:
         _say(str(result.out_dir))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from .terminal import console, sweep_tables
 
-    table = Table(title="Who wins where (* significant)", title_justify="left")
-    for path in result.parameters:
-        table.add_column(path)
-    table.add_column("reps", justify="right")
-    key = ("revenue_kept", "gross_profit", "fill_rate", "churn_rate")
-    for metric in key:
-        table.add_column(metric.replace("_", " "))
-    for _, row in result.points.iterrows():
-        cells = [_value(row[p]) for p in result.parameters] + [str(row["replications"])]
-        for metric in key:
-            winner = row.get(metric)
-            cells.append(
-                "–"
-                if not isinstance(winner, str)
-                else winner + (" *" if bool(row[f"{metric}_significant"]) else "")
-            )
-        table.add_row(*cells)
-    Console(highlight=False).print(table)
+    out = console()
+    for part in sweep_tables(result, out.width):
+        out.print(part)
     if result.precision is not None:
         p = result.precision
         if p["met"]:
@@ -362,10 +346,6 @@ def _print_outcome(result: SweepResult, *, quiet: bool) -> None:
         if not (result.out_dir / "report.html").is_file():
             _say("(no report.html)")
         _say(f"sweep: {result.out_dir}")
-
-
-def _value(v: object) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def register(app: typer.Typer) -> None:
