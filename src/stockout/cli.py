@@ -491,7 +491,12 @@ def scenarios_command(
 
 @app.command("report")
 def report_command(
-    results_dir: Annotated[Path, typer.Argument(help="A results folder.", show_default=False)],
+    results_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR", help="A results folder of a run or a sweep.", show_default=False
+        ),
+    ],
     images: Annotated[
         str | None,
         typer.Option(
@@ -501,22 +506,19 @@ def report_command(
         ),
     ] = None,
 ) -> None:
-    """Rebuild report.html in a results folder (and, with --images, the charts as images)."""
+    """Rebuild report.html of a run or sweep folder (--images: charts as PNG/SVG)."""
     from . import api
 
     if not results_dir.is_dir():
         raise InputError(f"{results_dir}: no such results folder")
-    if not (results_dir / "summary.csv").is_file():
-        raise InputError(f"{results_dir}: not a results folder (no summary.csv)")
-    if not (results_dir / "manifest.json").is_file():
-        raise InputError(
-            f"{results_dir}: incomplete results folder (no manifest.json): the run was "
-            "interrupted or is still going; run the scenario again into a new folder"
-        )
     from .report import MissingExtraError, ResultsFolderError, export_images
+    from .report.folders import kind_of
 
     if images is not None and images not in ("png", "svg"):
         raise InputError(f"--images must be png or svg, not {images!r}")
+    kind = kind_of(results_dir)
+    if images is not None and kind is not None and kind.name != "run":
+        raise InputError(f"--images exports a run's charts; {results_dir} is a {kind.name}")
     try:
         _say(str(api.build_report(results_dir)))
         if images is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -205,7 +206,7 @@ def sweep_command(
 
     try:
         scenario, values, folder, settings = _inputs(
-            file, vary or [], policies, reps, seed, out, resume, results_root
+            file, vary or [], policies, reps, seed, out, resume, results_root, metric, precision
         )
     except ScenarioError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
@@ -215,12 +216,16 @@ def sweep_command(
         precision = settings.get("target")
         metric = settings.get("metric", metric)
         max_reps = settings.get("max_replications", max_reps)
+    for message in sw.overridden(scenario, values):  # type: ignore[arg-type]
+        _say(f"warning: {message}", err=True)
     workers = jobs or os.cpu_count() or 1
     try:
         with (
+            warnings.catch_warnings(),
             open_executor(workers, scheduler, debug=_debug(ctx)) as executor,
             _sweep_progress(sys.stderr.isatty() and not quiet) as progress,
         ):
+            warnings.simplefilter("ignore", sw.OverriddenParameterWarning)  # said above
             result = sw.sweep(
                 scenario,
                 values,
@@ -254,6 +259,8 @@ def _inputs(
     out: Path | None,
     resume: Path | None,
     results_root: Path,
+    metric: str,
+    precision: float | None,
 ) -> tuple[object, dict[str, list[object]], Path, dict[str, object] | None]:
     """The scenario, the grid, the folder and (when resuming) the stored precision settings."""
     from . import api
@@ -287,6 +294,8 @@ def _inputs(
         if path in values:
             raise sw.SweepError(f"--vary {path} is given twice: list all its values in one --vary")
         values[path] = list(parsed)
+    # Everything is checked before a folder is made: a bad path, value or metric leaves nothing.
+    sw.check_sweep(scenario, values, str(file), metric=metric, precision=precision)
     if out is not None:
         if out.exists() and not out.is_dir():
             raise sw.SweepError(f"{out}: exists and is not a folder; choose a new --out folder")
