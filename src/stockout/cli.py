@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,8 +32,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 from rich.text import Text
+from typer.core import TyperArgument, TyperCommand
 
 from . import __version__
 from .scenario.errors import Problem, ScenarioError, did_you_mean
@@ -48,6 +48,7 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+DEFAULT_TRACE_DAYS = 30.0
 
 @dataclass
 class State:
@@ -59,6 +60,32 @@ class State:
 
 class InputError(Exception):
     """Bad input found by the command line itself; the message says what to change."""
+
+
+class _PlainArgument(TyperArgument):
+    """An argument shown as its metavar (``FILE``, ``[DIR]``, ``FILES...``), not as typer's
+    ``{file}`` and ``file <path>``."""
+
+    def _plain(self) -> str:
+        name = self.metavar or (self.name or "").upper()
+        return name + ("..." if self.nargs != 1 else "")
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        return [self._plain() if self.required else f"[{self._plain()}]"]
+
+    def get_help_record(self, ctx: Any) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        return None if record is None else (self._plain(), record[1])
+
+
+class _Command(TyperCommand):
+    """Every stockout command: arguments shown plainly (see :class:`_PlainArgument`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                param.__class__ = _PlainArgument
 
 
 app = typer.Typer(
@@ -184,26 +211,33 @@ def _interrupted(folder: Path | None) -> NoReturn:
 @app.command("run")
 def run_command(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Scenario file (TOML).", show_default=False)
+    ],
     policies: Annotated[
         str | None,
         typer.Option("--policies", metavar="A,B", help="Run only these policies, in this order."),
     ] = None,
     reps: Annotated[
-        int | None, typer.Option("--reps", min=1, help="Number of replications.")
+        int | None, typer.Option("--reps", min=1, metavar="N", help="Number of replications.")
     ] = None,
     seed: SeedOption = None,
     jobs: JobsOption = 0,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output folder (must not exist or be empty)."),
+        typer.Option("--out", metavar="DIR", help="Output folder (must not exist or be empty)."),
     ] = None,
     scheduler: SchedulerOption = None,
     horizon: Annotated[
-        float | None, typer.Option("--horizon", help="Horizon in days (warm-up included).")
+        float | None, typer.Option(
+            "--horizon", metavar="DAYS", help="Horizon in days (warm-up included)."
+        )
     ] = None,
     results_root: Annotated[
-        Path, typer.Option("--results-root", help="Where results/<scenario>/<run-id>/ goes.")
+        Path,
+        typer.Option(
+            "--results-root", metavar="DIR", help="Where results/<scenario>/<run-id>/ goes."
+        ),
     ] = Path("results"),
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
     quiet: Annotated[
@@ -373,36 +407,54 @@ def _save_failed(results: Results, folder: Path, error: OSError, quiet: bool) ->
 
 @app.command("trace")
 def trace_command(
-    file: Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Scenario file (TOML).", show_default=False)
+    ],
     policy: Annotated[
-        str | None, typer.Option("--policy", help="Policy to follow (default: the baseline).")
+        str | None, typer.Option(
+            "--policy", metavar="NAME", help="Policy to follow (default: the baseline)."
+        )
     ] = None,
     days: Annotated[
-        float | None, typer.Option("--days", min=0, help="Tell the story up to this day.")
+        float | None, typer.Option(
+            "--days", min=0, metavar="DAYS",
+            help="Tell the story up to this day (the default: 30 days, unless --orders).",
+        )
     ] = None,
     orders: Annotated[
-        int | None, typer.Option("--orders", min=1, help="Tell the story of the first N orders.")
+        int | None, typer.Option(
+            "--orders", min=1, metavar="N",
+            help="Tell the story of the first N orders instead.",
+        )
     ] = None,
     replication: Annotated[
-        int, typer.Option("--replication", min=0, help="Which replication (same seeds as run).")
+        int, typer.Option(
+            "--replication", min=0, metavar="K", help="Which replication (same seeds as run)."
+        )
     ] = 0,
     product: Annotated[
-        str | None, typer.Option("--product", help="Only this product's story.")
+        str | None, typer.Option("--product", metavar="ID", help="Only this product's story.")
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="text, csv or json.")
+        str, typer.Option(
+            "--format", metavar="text|csv|json", help="Output format: text, csv or json."
+        )
     ] = "text",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file instead of the terminal.")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Write to this file instead of the terminal."),
     ] = None,
 ) -> None:
-    """Tell the story of individual orders in plain words (for teaching)."""
+    """Tell the story of individual orders in plain words (for teaching): the first 30 days,
+    or --days DAYS, or the first --orders N orders."""
     from . import api
 
     if fmt not in ("text", "csv", "json"):
         raise InputError(f"--format must be text, csv or json, not {fmt!r}")
+    if days is not None and orders is not None:
+        raise InputError("give --days or --orders, not both (without either: the first 30 days)")
     if days is None and orders is None:
-        days = 30.0
+        days = DEFAULT_TRACE_DAYS
     scenario = _load(file)
     name = policy or scenario.baseline
     names = [p.name for p in scenario.policies]
@@ -412,8 +464,13 @@ def trace_command(
             f"no policy named {name!r}; the scenario has {', '.join(names)}"
             + did_you_mean(name, names),
         )])
-    if product is not None and product not in [p.id for p in scenario.products]:
-        raise ScenarioError([Problem(str(file), "--product", f"no product named {product!r}")])
+    products = [p.id for p in scenario.products]
+    if product is not None and product not in products:
+        raise ScenarioError([Problem(
+            str(file), "--product",
+            f"no product named {product!r}; the scenario has {', '.join(products)}"
+            + did_you_mean(product, products),
+        )])
     events = api.trace(
         scenario, name, replication=replication, days=days, orders=orders,
         search_dir=file.parent,
@@ -430,7 +487,10 @@ def trace_command(
 
 @app.command("validate")
 def validate_command(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILES", help="Scenario files.", show_default=False),
+    ],
 ) -> None:
     """Check scenario files; print every problem, or `ok`. Exit 2 if any file is bad."""
     bad = 0
@@ -450,7 +510,8 @@ def validate_command(
 @app.command("schema")
 def schema_command(
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Write to this file instead of stdout."),
     ] = None,
 ) -> None:
     """Print the JSON Schema of the scenario format (for editors)."""
@@ -468,10 +529,12 @@ def schema_command(
 def scenarios_command(
     folder: Annotated[
         Path | None,
-        typer.Argument(help="Folder to list (default: ./scenarios and the bundled ones)."),
+        typer.Argument(
+            metavar="FOLDER", help="Folder to list (default: ./scenarios and the bundled ones)."
+        ),
     ] = None,
 ) -> None:
-    """List scenario files: name, title and what each one teaches."""
+    """List scenario files, folder by folder: file name and a one-line summary each."""
     from . import api
 
     if folder is not None and not folder.is_dir():
@@ -481,12 +544,11 @@ def scenarios_command(
         where = folder if folder is not None else "./scenarios or the bundled scenarios"
         _say(f"no scenario files found in {where}")
         return
-    table = Table(show_lines=False)
-    for heading in ("name", "title", "summary", "file"):
-        table.add_column(heading, overflow="fold")
-    for info in infos:
-        table.add_row(Text(info.name), Text(info.title), Text(info.summary), Text(str(info.path)))
-    _out().print(table)
+    from .terminal import scenario_list
+
+    console = _out()
+    for part in scenario_list(infos, _shown, console.width):
+        console.print(part)
 
 
 @app.command("report")
@@ -535,6 +597,32 @@ def report_command(
 from .cli_sweep import JobsOption, SchedulerOption, SeedOption, open_executor, register  # noqa: E402, I001 - the sweep command lives in its own module
 
 register(app)
+
+#: One line each in ``stockout --help`` (the docstring's first sentence is too long for 80
+#: columns); a command not listed here shows its docstring's start.
+SHORT_HELP = {
+    "run": "Run every policy of a scenario; write a results folder.",
+    "sweep": "Run a scenario over a grid of values: which policy wins where.",
+    "trace": "Tell the story of individual orders in plain words.",
+    "validate": "Check scenario files; print every problem, or ok.",
+    "schema": "Print the JSON Schema of the scenario format.",
+    "scenarios": "List scenario files with a one-line summary each.",
+    "report": "Rebuild report.html of a run or sweep folder.",
+}
+
+
+def _plain_commands(typer_app: typer.Typer) -> None:
+    """Every command (those added later too, by their module's ``register``) shows its arguments
+    plainly and a one-line summary that is not cut."""
+    for info in typer_app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = _Command
+        name = info.name or ""
+        if info.short_help is None and name in SHORT_HELP:
+            info.short_help = SHORT_HELP[name]
+
+
+_plain_commands(app)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,13 +33,13 @@ EXIT_INTERRUPTED = 130
 
 #: Options shared by ``stockout run`` and ``stockout sweep``.
 SeedOption = Annotated[
-    int | None, typer.Option("--seed", min=0, help="Master random seed.")
+    int | None, typer.Option("--seed", min=0, metavar="N", help="Master random seed.")
 ]
 MAX_JOBS = 4096  # worker processes: more is a typo, and each is a forked Python
 JobsOption = Annotated[
     int,
     typer.Option(
-        "--jobs", "-j", min=0, max=MAX_JOBS,
+        "--jobs", "-j", min=0, max=MAX_JOBS, metavar="N",
         help="Worker processes (0: one per CPU; never more than there are runs).",
     ),
 ]
@@ -149,7 +149,10 @@ def sweep_command(
     ctx: typer.Context,
     file: Annotated[
         Path | None,
-        typer.Argument(help="Scenario file (TOML); not needed with --resume.", show_default=False),
+        typer.Argument(
+            metavar="FILE", help="Scenario file (TOML); not needed with --resume.",
+            show_default=False,
+        ),
     ] = None,
     vary: Annotated[
         list[str] | None,
@@ -165,7 +168,7 @@ def sweep_command(
         typer.Option("--policies", metavar="A,B", help="Compare only these policies."),
     ] = None,
     reps: Annotated[
-        int | None, typer.Option("--reps", min=1, help="Replications per point.")
+        int | None, typer.Option("--reps", min=1, metavar="N", help="Replications per point.")
     ] = None,
     seed: SeedOption = None,
     jobs: JobsOption = 0,
@@ -180,20 +183,30 @@ def sweep_command(
         ),
     ] = None,
     metric: Annotated[
-        str, typer.Option("--metric", help="The metric --precision applies to.")
+        str,
+        typer.Option(
+            "--metric", metavar="METRIC",
+            help="The metric --precision applies to: any metric of summary.csv, e.g. "
+            "revenue_kept, gross_profit, fill_rate, churn_rate, storage_cost, mean_wait_days "
+            "(docs/results-format.md lists them all; a wrong name lists them too).",
+        ),
     ] = "revenue_kept",
     max_reps: Annotated[
-        int, typer.Option("--max-reps", min=1, help="Cap on replications per point.")
+        int, typer.Option("--max-reps", min=1, metavar="N", help="Cap on replications per point.")
     ] = 200,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (must not exist or be empty).")
+        Path | None,
+        typer.Option("--out", metavar="DIR", help="Output folder (must not exist or be empty)."),
     ] = None,
     resume: Annotated[
         Path | None,
         typer.Option("--resume", metavar="DIR", help="Complete the interrupted sweep in DIR."),
     ] = None,
     results_root: Annotated[
-        Path, typer.Option("--results-root", help="Where results/<scenario>/<run-id>/ goes.")
+        Path,
+        typer.Option(
+            "--results-root", metavar="DIR", help="Where results/<scenario>/<run-id>/ goes."
+        ),
     ] = Path("results"),
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
     quiet: Annotated[

@@ -17,7 +17,8 @@ import os
 import shutil
 import string
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -28,7 +29,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .api import Results
+    from .api import Results, ScenarioInfo
     from .sweep import SweepResult
 
 DEFAULT_WIDTH = 80
@@ -302,4 +303,37 @@ def sweep_tables(result: SweepResult, columns: int | None = None) -> list[Render
         legend = [f"{k} = {p}" for p, k in short.items()]
         one_line = "   ".join(legend)
         out += [Text(one_line)] if len(one_line) <= columns else [Text(x) for x in legend]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# stockout scenarios
+# ---------------------------------------------------------------------------------------------
+
+
+def scenario_list(
+    infos: Sequence[ScenarioInfo], shown: Callable[[Path], str], columns: int | None = None
+) -> list[RenderableType]:
+    """Scenario files folder by folder (``shown`` writes a folder as the user would type it):
+    the file name, and its title (else the first sentence of its story) as the summary, wrapped
+    at words with a hanging indent."""
+    columns = columns or width()
+    out: list[RenderableType] = []
+    folders: dict[Path, list[ScenarioInfo]] = {}
+    for info in infos:
+        folders.setdefault(info.path.parent, []).append(info)
+    for folder, found in folders.items():
+        where = shown(folder).rstrip("/") + "/"
+        count = f"{len(found)} scenario{'s' if len(found) != 1 else ''}"
+        out.append(Text(f"{where}  ({count}; run one with: stockout run {where}FILE)",
+                        style="bold"))
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
+        table.add_column("file", no_wrap=True)
+        table.add_column("summary", overflow="fold", ratio=1)
+        for info in found:
+            name = info.path.name
+            if info.name != info.path.stem:
+                name += f" ({info.name})"
+            table.add_row(Text(name), Text(info.title or info.summary))
+        out.append(table)
     return out
