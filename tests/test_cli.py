@@ -373,8 +373,8 @@ def test_scenarios_lists_name_title_and_first_sentence(
     monkeypatch.setenv("COLUMNS", "200")
     code, out, _ = stockout_cmd("scenarios", tmp_path, capsys=capsys)
     assert code == 0
-    assert "clitest" in out and "CLI [test] scenario" in out
-    assert "Teaches nothing." in out and "Second sentence" not in out
+    assert "good.toml (clitest)" in out and "CLI [test] scenario" in out  # file, name, title
+    assert "Second sentence" not in out
     code, _, err = stockout_cmd("scenarios", tmp_path / "nowhere", capsys=capsys)
     assert code == 2 and "nowhere" in err
 
