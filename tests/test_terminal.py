@@ -242,3 +242,25 @@ def test_scenarios_in_a_pipe_is_80_columns(
     monkeypatch.chdir(ROOT)
     assert cli.main(["scenarios"]) == 0
     assert max(len(line.rstrip()) for line in capsys.readouterr().out.splitlines()) <= 80
+
+
+def test_one_replication_verdict_compares_without_significance(
+    one_rep: api.Results, tmp_path: Path
+) -> None:
+    """summary.csv leaves the intervals of one replication empty: the report still states each
+    difference, and marks nothing significant."""
+    import pandas as pd
+
+    from stockout.report import load_tables
+    from stockout.report.verdict import build_verdict
+
+    folder = one_rep.save(tmp_path / "one", report=False)
+    summary = pd.read_csv(folder / "summary.csv")
+    assert summary[["ci_low", "ci_high", "diff_ci_low", "diff_ci_high"]].isna().all().all()
+    assert summary["significant"].isna().all()
+    verdict = build_verdict(load_tables(folder))
+    text = " ".join(verdict.headline + verdict.details + verdict.caveats)
+    assert "no revenue comparison" not in text and "95% CI" not in text
+    assert "not tested for significance" in text and "significantly" not in text
+    for policy in one_rep.policies[1:]:
+        assert any(s.startswith(f"{policy} keeps ") for s in verdict.details), policy

@@ -190,18 +190,21 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()  # only an empty folder goes
-    except OSError:
-        pass
+def _remove_if_empty(folder: Path, made: Sequence[Path] = ()) -> None:
+    """Remove ``folder`` if it is empty, then those of ``made`` (the folders above it that this
+    command created: ``results/<scenario>``, the results root) that are empty too."""
+    for path in (folder, *made):
+        try:
+            path.rmdir()  # only an empty folder goes
+        except OSError:
+            return
 
 
-def _interrupted(folder: Path | None) -> NoReturn:
+def _interrupted(folder: Path | None, made: Sequence[Path] = ()) -> NoReturn:
     if folder is None or not folder.exists():
         _say("interrupted: no results written", err=True)
     elif not any(folder.iterdir()):
-        folder.rmdir()
+        _remove_if_empty(folder, made)
         _say("interrupted: no results written", err=True)
     else:
         _say(f"interrupted: folder {folder} is incomplete (no manifest.json)", err=True)
@@ -260,8 +263,11 @@ def run_command(
     # The folder is made before the simulation, so a place where the results cannot be
     # written is found before the work is done, not after; it is removed again if still empty.
     if out is not None:
+        made = [p for p in out.parents if not p.exists()] if not out.exists() else []
         folder = results_io.prepare_out_dir(out)
     else:
+        parent = results_root / scenario.scenario.name
+        made = [p for p in (parent, results_root) if not p.exists()]
         folder = results_io.new_run_dir(results_root, scenario.scenario.name)
     workers = jobs or os.cpu_count() or 1
     try:
@@ -274,16 +280,16 @@ def run_command(
                 executor=executor,
             )
     except KeyboardInterrupt:
-        _interrupted(folder)
+        _interrupted(folder, made)
     except ExecutorError as error:  # the cluster was lost, or workers kept dying
-        _remove_if_empty(folder)
+        _remove_if_empty(folder, made)
         _say(f"error: {error}", err=True)
         _say("no results written (a run is saved only when complete); run it again", err=True)
         if _state(ctx).debug:
             traceback.print_exception(error, file=sys.stderr)
         raise typer.Exit(EXIT_INTERNAL) from None
     except BaseException:
-        _remove_if_empty(folder)
+        _remove_if_empty(folder, made)
         raise
     report_error: ReportError | None = None
     try:
