@@ -546,6 +546,8 @@ class Model:
         while True:
             self.flush(env.now)
             sp.review(env.now)
+            if k == 0 and self.warmup <= 0:
+                sp.exclude_opening_review()  # (0, horizon] holds the reviews at R, ..., horizon
             k += 1
             self.review_due[slot] = k * period
             yield Timeout(env, k * period - env.now)

@@ -322,6 +322,18 @@ class StockPoint:
         self.counting = True
         self._mark = self._counters()
 
+    def exclude_opening_review(self) -> None:
+        """Leave the periodic review of day 0 out of a run with no warm-up. The window is
+        (0, horizon], like (warm-up, horizon] with one: a review on its first instant belongs
+        before it, so n review periods hold n reviews (those at R, 2R, ..., the horizon), with
+        a warm-up or without. The order it placed stays on order (and in the on-order level);
+        only its count, units and never-shipped units leave the window's counters."""
+        mark = list(self._mark)
+        now = self._counters()
+        for k in (2, 3, 4):  # replenishment_orders, units_ordered, never_shipped
+            mark[k] = now[k]
+        self._mark = tuple(mark)
+
     def _counters(self) -> tuple[int, ...]:
         return (
             self.filled, self.filled_units, self.replenishment_orders, self.units_ordered,
