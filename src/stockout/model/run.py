@@ -223,6 +223,8 @@ class Model:
                 customers.churn, handling,
                 product.holding_cost_per_day, product.backorder_cost_per_day,
             )
+            if product.salvage_value is not None:
+                sp.salvage_value = product.salvage_value
             self.products.append(sp)
             if review > 0:
                 self.periodic.append((sp, review))
@@ -665,7 +667,7 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
         "handling_cost": handling,
         "backlog_cost": backlog_cost,
         "gross_profit": shipped * (price - sp.unit_cost) - storage - ordering - handling
-        - backlog_cost,
+        - backlog_cost - leftover_write_down(sp),
         "churned_customers": t.churned,
         "churn_rate": _ratio(t.churned, n_start),
         "active_customers_end": math.nan,
@@ -674,7 +676,15 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
         "units_received": w["supplied"] - w["lost_in_transit"],
         "lost_in_transit": w["lost_in_transit"],
         "recovered_orders": t.recovered,
+        "leftover_units": sp.on_hand,
     }
+
+
+def leftover_write_down(sp: StockPoint) -> float:
+    """What the stock left on hand at the horizon loses against its cost: (unit cost − salvage
+    value) × units on hand (0 by default, when the salvage value is the unit cost; negative
+    when leftovers sell above cost)."""
+    return (sp.unit_cost - sp.salvage_value) * sp.on_hand
 
 
 _SUMMED = (
@@ -683,7 +693,7 @@ _SUMMED = (
     "lost_orders", "avg_backlog_units", "avg_on_hand", "storage_cost", "ordering_cost",
     "purchase_cost", "handling_cost", "backlog_cost", "gross_profit", "churned_customers",
     "customer_cash_held", "units_shipped", "units_received", "lost_in_transit",
-    "recovered_orders",
+    "recovered_orders", "leftover_units",
 )
 
 

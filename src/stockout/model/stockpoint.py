@@ -185,6 +185,7 @@ class StockPoint:
         "revisable",
         "route",
         "rule",
+        "salvage_value",
         "up_to",
         "shipped_total",
         "supplied_total",
@@ -224,6 +225,7 @@ class StockPoint:
         self.id = pid
         self.price = price
         self.unit_cost = unit_cost
+        self.salvage_value = unit_cost  # a unit left at the horizon: set by the model
         self.release_day = release_day
         self.released = release_day <= 0
         self.rule = rule
