@@ -193,9 +193,10 @@ class Model:
 
         policy_spec = scenario.policy(policy_name)
         policy = make_policy(policy_spec, search_dir)
-        suppliers = {s.id: SupplierRun(s, self.horizon, self.streams) for s in scenario.suppliers}
-        lanes = {x.id: LaneRun(x, self.horizon, self.streams) for x in scenario.lanes}
         quote_q = getattr(policy_spec, "quote_percentile", None)
+        suppliers = {s.id: SupplierRun(s, self.horizon, self.streams, quote_q)
+                     for s in scenario.suppliers}  # fmt: skip
+        lanes = {x.id: LaneRun(x, self.horizon, self.streams, quote_q) for x in scenario.lanes}
         for s in suppliers.values():
             self.windows += [("supplier", s.id, a, b) for a, b, _ in s.outages.raw]
         for x in lanes.values():

@@ -685,18 +685,22 @@ class StockPoint:
         ``revised`` are dropped when a closure has begun since they were computed; only
         shipments held by a known closure are re-estimated, so few are kept.
 
-        The answer holds from the start of that closure to the start of the next one
-        (``known_from``, ``known_until``): quotes in between are answered without a search."""
+        The answer holds from ``t`` to the start of the next closure (``known_from``,
+        ``known_until``): quotes in between are answered without a search. While a random
+        closure is in progress its believed end moves with ``t``: the answer, and the arrivals
+        re-estimated with it, hold at ``t`` alone."""
         if self.known_from <= t < self.known_until:
             return self.known_end
         closures = self.route.lane.closures.all  # type: ignore[union-attr]
         known, lane_end = closures.known(t)
-        if known != self.revised_known:
+        believed = closures.parts is not None and closures.believed_end(t) is not None
+        key = (known, t) if believed else known
+        if key != self.revised_known:
             self.revised.clear()
-            self.revised_known = known
+            self.revised_known = key
         starts = closures.starts
-        self.known_from = starts[known - 1] if known else -math.inf
-        self.known_until = starts[known] if known < len(starts) else math.inf
+        self.known_from = t
+        self.known_until = t if believed else starts[known] if known < len(starts) else math.inf
         self.known_end = lane_end
         return lane_end
 
