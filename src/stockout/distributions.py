@@ -138,13 +138,19 @@ def _residual_life_table(spec: object) -> tuple[list[float], list[float]]:
     table = _RESIDUAL_LIFE.get(key)
     if table is None:
         rng = np.random.Generator(np.random.PCG64(19))
-        draws = np.sort(batch_drawer(spec)(rng, RESIDUAL_SAMPLE))
-        tail_mean = np.cumsum(draws[::-1])[::-1] / np.arange(len(draws), 0, -1)
-        table = (draws.tolist(), tail_mean.tolist())
+        table = sorted_with_tail_means(batch_drawer(spec)(rng, RESIDUAL_SAMPLE))
         if len(_RESIDUAL_LIFE) > 1024:
             _RESIDUAL_LIFE.clear()
         _RESIDUAL_LIFE[key] = table
     return table
+
+
+def sorted_with_tail_means(draws: np.ndarray) -> tuple[list[float], list[float]]:
+    """``draws`` sorted, and for each i the mean of the sorted draws from i on (a residual
+    life table: the mean of what exceeds a value is read at the first draw above it)."""
+    draws = np.sort(draws)
+    tail_mean = np.cumsum(draws[::-1])[::-1] / np.arange(len(draws), 0, -1)
+    return draws.tolist(), tail_mean.tolist()
 
 
 def remaining_duration(spec: object, age: float, quantile: float | None = None) -> float:

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..distributions import Sampler, batch_drawer, mean_of, quantile_of, uniforms, variance_of
+from ..distributions import (
+    Sampler,
+    batch_drawer,
+    mean_of,
+    quantile_of,
+    sorted_with_tail_means,
+    uniforms,
+    variance_of,
+)
 from ..scenario.schema import Constant, Lane, RandomWindows, Supplier
 from .stockpoint import LOST, NEVER_SHIPPED, RECEIVE
 from .windows import Blackouts, draw_windows, merge
@@ -50,9 +58,7 @@ def _residual_table(lead: object, transit: object | None) -> tuple[list[float], 
         total = batch_drawer(lead)(rng, 8192)
         if transit is not None:
             total = total + batch_drawer(transit)(rng, 8192)
-        total.sort()
-        tail_mean = np.cumsum(total[::-1])[::-1] / np.arange(len(total), 0, -1)
-        table = (total.tolist(), tail_mean.tolist())
+        table = sorted_with_tail_means(total)
         if len(_RESIDUALS) > 1024:
             _RESIDUALS.clear()
         _RESIDUALS[key] = table
