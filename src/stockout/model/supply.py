@@ -5,9 +5,10 @@ supplier's line (FIFO, 1/capacity days a unit or a random time per unit, paused 
 then the lead time (paused by outages), then the transit on the lane (a shipment waits while the
 lane is closed and goods in transit are held, resuming with their remaining transit time). The
 model schedules one event, the receipt. The *expected* arrival uses only what the business knows
-when it asks: the supplier's queue, scheduled windows and random ones already begun, and mean
-production, lead and transit times (or, for a pessimistic quote, a percentile of the lead and
-transit times).
+when it asks: the supplier's queue, the windows already begun (a scheduled one with its end, a
+random one in progress with its expected remaining duration given its age: ``Blackouts``), and
+mean production, lead and transit times (or, for a pessimistic quote, a percentile of the lead
+and transit times and of the remaining duration).
 """
 
 from __future__ import annotations
