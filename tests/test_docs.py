@@ -4,12 +4,13 @@ How a document is executed (each in a fresh temporary folder holding a copy of t
 ``scenarios/`` and ``docs/``, so nothing lands in the checkout and relative paths work as in a
 clone):
 
-- Every line of a ```bash / ```console / ```sh block is a step, in document order (``$ `` prompts
-  removed, ``\\`` continuations joined, ``a && b`` split). ``stockout ...``, ``cp ...`` and
-  ``python benchmarks/...`` run as written, with ``COLUMNS=120``; they must exit 0 (or the code an ``<!-- exit-code: N -->`` comment
-  before the block names). Setting up the environment (``git clone``, ``cd``, ``python -m venv``,
-  ``pip install``, activating) is what the test environment already did and is not repeated;
-  ``python -m pytest`` is this suite. Any other command is an error: teach this file about it.
+- Every line of a ```bash / ```console / ```sh block is a step, in document order (``$ ``
+  prompts removed, ``\\`` continuations joined, ``a && b`` split). ``stockout ...``, ``cp ...``
+  and ``python benchmarks/...`` run as written, with ``COLUMNS=120``; they must exit 0, or the
+  code that an ``<!-- exit-code: N -->`` comment before the block names. Setting up the
+  environment (``git clone``, ``cd``, ``python -m venv``, ``pip install``, activating) is what the
+  test environment already did and is not repeated; ``python -m pytest`` is this suite. Any other
+  command is an error: teach this file about it.
 - Shown output is checked: in a ```console block the lines after a ``$ `` command, and a ```text
   block right after a runnable block (the output of its last command). Each shown line must be
   the start of a line the program printed (stdout then stderr), in order; a ``...`` line skips
@@ -264,7 +265,7 @@ DRIVER = textwrap.dedent("""
 @pytest.mark.slow
 @pytest.mark.parametrize("doc", DOCS_WITH_PYTHON, ids=lambda d: d.name)
 def test_doc_python_runs(doc: Path, tmp_path: Path) -> None:
-    """The document's Python blocks run, in order, in one namespace, as a reader would paste them."""
+    """The document's Python blocks run in order, in one namespace, as a reader pastes them."""
     work = workdir(tmp_path / "work")
     for step in steps(doc):
         if step.write is not None or step.command.startswith("cp "):
@@ -272,8 +273,8 @@ def test_doc_python_runs(doc: Path, tmp_path: Path) -> None:
     code = [(b.where, b.text) for b in python_blocks(doc)]
     (tmp_path / "blocks.json").write_text(json.dumps(code), encoding="utf-8")
     (tmp_path / "driver.py").write_text(DRIVER, encoding="utf-8")
-    done = subprocess.run([sys.executable, str(tmp_path / "driver.py"), str(tmp_path / "blocks.json")],
-                          cwd=work, capture_output=True, text=True, timeout=TIMEOUT,
+    argv = [sys.executable, str(tmp_path / "driver.py"), str(tmp_path / "blocks.json")]
+    done = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=TIMEOUT,
                           env=environment())  # fmt: skip
     assert done.returncode == 0, f"{doc.name}: a Python block failed\n{done.stdout}\n{done.stderr}"
 
@@ -288,7 +289,8 @@ def test_python_blocks_compile() -> None:
 
 def test_shown_output_matching_is_strict() -> None:
     printed = "a table\n│ revenue kept │ 325,392 ± 5,209 │ 378,102\nfooter\n"
-    assert shown_lines_missing(["a table", "│ revenue kept │ 325,392 ± 5,209 │ ..."], printed) is None
+    excerpt = ["a table", "│ revenue kept │ 325,392 ± 5,209 │ ..."]
+    assert shown_lines_missing(excerpt, printed) is None
     assert shown_lines_missing(["a table", "...", "footer"], printed) is None
     assert shown_lines_missing(["│ revenue kept │ 325,806 ± 4,993"], printed) is not None
     assert shown_lines_missing(["a table", "footer"], printed) == "footer"  # no '...' between
@@ -296,7 +298,7 @@ def test_shown_output_matching_is_strict() -> None:
 
 
 def test_edits_replace_keys_under_their_table() -> None:
-    original = "#:schema ../x.json\n[scenario]\nname = \"a\"\nseed = 1\n[[s]]\nid = \"b\"\nname = \"c\"\n"
+    original = '#:schema ../x.json\n[scenario]\nname = "a"\nseed = 1\n[[s]]\nid = "b"\nname = "c"\n'
     edits = "#:schema x.json\n[scenario]\nname = \"z\"\n# ...\n[[s]]\nname = \"y\"\n"
     assert edit_toml(original, edits, "t") == (
         "#:schema x.json\n[scenario]\nname = \"z\"\nseed = 1\n[[s]]\nid = \"b\"\nname = \"y\"\n")

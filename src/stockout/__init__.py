@@ -40,10 +40,12 @@ if TYPE_CHECKING:
     from .scenario.schema import Scenario
     from .sweep import sweep
 
-#: Everything of :mod:`stockout.api` a script or notebook uses, importable from ``stockout``.
-_API = [
+__all__ = [
     "Results",
+    "Scenario",
+    "ScenarioError",
     "ScenarioInfo",
+    "__version__",
     "build_report",
     "format_trace",
     "json_schema",
@@ -51,14 +53,14 @@ _API = [
     "load",
     "run",
     "scenario_dict",
+    "sweep",
     "trace",
     "with_overrides",
 ]
 
-__all__ = [*_API, "Scenario", "ScenarioError", "__version__", "sweep"]
-
+#: The module each name lives in: stockout.api unless stated.
 _LAZY = {
-    **dict.fromkeys(_API, "stockout.api"),
+    **{name: "stockout.api" for name in __all__ if name[0] != "_"},
     "sweep": "stockout.sweep",
     "Scenario": "stockout.scenario.schema",
     "ScenarioError": "stockout.scenario.errors",
