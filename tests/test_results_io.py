@@ -87,7 +87,7 @@ def test_prepare_out_dir(tmp_path: Path) -> None:
     assert prepare_out_dir(tmp_path / "a" / "b").is_dir()  # created with parents
     assert prepare_out_dir(tmp_path / "a" / "b") == tmp_path / "a" / "b"  # empty: fine
     (tmp_path / "a" / "b" / "x").write_text("x")
-    with pytest.raises(OutDirError, match="not empty"):
+    with pytest.raises(OutDirError, match=r"not empty.*or run without --out to get a fresh"):
         prepare_out_dir(tmp_path / "a" / "b")
     with pytest.raises(OutDirError, match="not a folder"):
         prepare_out_dir(tmp_path / "a" / "b" / "x")
