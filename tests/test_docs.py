@@ -380,3 +380,40 @@ def test_docs_stand_alone() -> None:
              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
              if cited.search(line)]  # fmt: skip
     assert not found, found
+
+
+# ---- the lesson notebook ------------------------------------------------------------------
+
+NOTEBOOK = ROOT / "notebooks" / "lesson.ipynb"
+
+
+def _saved_outputs() -> list[dict]:
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    return [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+
+
+def test_lesson_notebook_is_saved_small_and_readable() -> None:
+    """It reads without running: every code cell has its outputs, no error and no warning; tables
+    and printed numbers, not the 1.5 MB plotly bundle per figure; numbers written for a planner
+    (thousands separators, percentages), never in scientific notation."""
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert code and all(c["outputs"] for c in code)
+    assert NOTEBOOK.stat().st_size < 100_000
+    text = json.dumps(_saved_outputs())
+    assert "plotly" not in text.lower() and '"error"' not in text and '"stderr"' not in text
+    assert not re.search(r"\d[eE][+-]\d\d", text), "a number in scientific notation"
+    assert re.search(r"\d{1,3},\d{3}", text) and re.search(r"\d\.\d%", text)
+    assert "scenario_dict" in json.dumps(code)  # the how-to's exercise is run, not only told
+
+
+@pytest.mark.slow
+def test_lesson_notebook_runs_and_its_saved_outputs_are_current() -> None:
+    """notebooks/lesson.ipynb executes top to bottom (it asserts its own lesson) and prints
+    exactly what is saved in it (rerun `python docs/tools/run_notebook.py` after a change)."""
+    pytest.importorskip("nbclient")
+    tool = _load_tool("run_notebook")
+    fresh = tool.execute(NOTEBOOK)
+    saved = tool.outputs(tool.nbformat.read(NOTEBOOK, as_version=4))
+    assert tool.outputs(fresh) == saved, (
+        "the notebook's saved outputs are out of date: run python docs/tools/run_notebook.py")
