@@ -40,23 +40,11 @@ if TYPE_CHECKING:
     from .scenario.schema import Scenario
     from .sweep import sweep
 
-__all__ = [
-    "Results",
-    "Scenario",
-    "ScenarioError",
-    "ScenarioInfo",
-    "__version__",
-    "build_report",
-    "format_trace",
-    "json_schema",
-    "list_scenarios",
-    "load",
-    "run",
-    "scenario_dict",
-    "sweep",
-    "trace",
-    "with_overrides",
-]
+__all__ = [  # the whole of stockout.api, and the scenario, its error and the sweep
+    "Results", "Scenario", "ScenarioError", "ScenarioInfo", "__version__", "build_report",
+    "format_trace", "json_schema", "list_scenarios", "load", "run", "scenario_dict", "sweep",
+    "trace", "with_overrides",
+]  # fmt: skip
 
 #: The module each name lives in: stockout.api unless stated.
 _LAZY = {
