@@ -8,7 +8,6 @@ the saved outputs are what the notebook prints today.
 
 from __future__ import annotations
 
-import copy
 import sys
 from pathlib import Path
 
@@ -31,9 +30,21 @@ def execute(path: Path = NOTEBOOK) -> nbformat.NotebookNode:
     return notebook
 
 
-def outputs(notebook: nbformat.NotebookNode) -> list[list[dict]]:
-    """The outputs of each code cell, as saved."""
-    return [copy.deepcopy(c.outputs) for c in notebook.cells if c.cell_type == "code"]
+def outputs(notebook: nbformat.NotebookNode) -> list[list[tuple[str, str]]]:
+    """What each code cell printed or showed, as text (the HTML of a table depends on the pandas
+    version; its text and the printed lines do not)."""
+    cells = []
+    for cell in (c for c in notebook.cells if c.cell_type == "code"):
+        shown = []
+        for o in cell.outputs:
+            if o.output_type == "stream":
+                shown.append((o.name, o.text))
+            elif o.output_type == "error":
+                shown.append(("error", f"{o.ename}: {o.evalue}"))
+            else:
+                shown.append((o.output_type, o.get("data", {}).get("text/plain", "")))
+        cells.append(shown)
+    return cells
 
 
 def main(argv: list[str]) -> int:
