@@ -23,7 +23,7 @@ from stockout.report import (
     write_sweep_report,
 )
 from stockout.report.figures import (
-    MAX_POINTS,
+    RESOLUTIONS,
     WATERFALL_STEPS,
     kpi_bars,
     revenue_waterfall,
@@ -244,11 +244,21 @@ def test_waterfall_steps_chain_from_potential_to_kept(results: Path) -> None:
                 level -= v
 
 
-def test_long_horizons_are_thinned(tmp_path: Path) -> None:
+def test_long_horizons_are_shown_as_30_day_means(tmp_path: Path) -> None:
     folder = make_results(tmp_path / "long", reps=3, horizon=3000, warmup=100)
-    fig = timeseries_figure(load_tables(folder))
+    tables = load_tables(folder)
+    fig = timeseries_figure(tables)
     assert fig is not None
-    assert max(len(t.x) for t in fig.data) <= MAX_POINTS + 1
+    assert RESOLUTIONS[-1][1] == 30.0
+    lines = [t for t in fig.data if t.type == "scatter"]
+    assert max(len(t.x) for t in lines) <= 3000 / 30 + 1
+    # each point is the mean of the stored points of its 30-day bucket
+    ts = tables.timeseries
+    first = lines[0]
+    stored = ts[(ts["policy"] == first.name) & (ts["series"] == "on_hand")
+                & (ts["product"] == "all") & (ts["day"] <= 30)]  # fmt: skip
+    assert first.y[0] == pytest.approx(stored["mean"].mean())
+    assert "year 8" in fig.layout.xaxis3.ticktext or "year 8" in str(fig.layout)
 
 
 def test_write_report_is_atomic_and_returns_the_path(results: Path, tmp_path: Path) -> None:

@@ -134,9 +134,10 @@ def kpi_table(tables: ResultTables, metrics: tuple[str, ...] = KPI_METRICS) -> s
     shown = _present(tables, metrics)
     palette = figures.colours(tables.policies)
     head = "".join(f'<th class="num">{escape(fmt.label(m))}</th>' for m in shown)
+    decimals = {m: _decimals(tables, m) for m in shown}  # once per column: linear in policies
     rows = []
     for policy in tables.policies:
-        cells = "".join(kpi_cell(tables, policy, m, _decimals(tables, m)) for m in shown)
+        cells = "".join(kpi_cell(tables, policy, m, decimals[m]) for m in shown)
         rows.append(f"<tr><th>{_swatch(palette[policy])}{escape(policy)}</th>{cells}</tr>")
     return (f'<table class="kpi" id="kpi-table"><thead><tr><th>Policy</th>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
@@ -187,6 +188,13 @@ def timeseries_section(tables: ResultTables, page: Page) -> str:
     fig = figures.timeseries_figure(tables)
     if fig is None:
         return ""
+    width, every = figures.resolution(tables)
+    if tables.has_intervals:
+        what = "Mean over replications, a line per policy; hover a line for its 5th–95th percentile"
+    else:
+        what = "Values of the single replication, a line per policy (no spread to show)"
+    if width > 1:
+        what += f", averaged over {every} buckets to fit {tables.horizon_days:,.0f} days on screen"
     notes = []
     if tables.warmup_days > 0:
         notes.append("the grey band at the start is the warm-up, not counted in the figures")
@@ -197,12 +205,8 @@ def timeseries_section(tables: ResultTables, page: Page) -> str:
             f"{escape(figures.DISRUPTION_NAMES.get(k, k))}{'s' if n > 1 else ''} ({n})"
             for k, n in kinds.items()
         )
-        notes.append(f"coloured bands are the windows of replication 0: {key}")
+        notes.append(f"the strip below the charts shows the windows of replication 0: {key}")
     shaded = "".join("; " + n for n in notes)
-    if tables.has_intervals:
-        what = "Daily mean over replications (line) and 5th–95th percentile (band)"
-    else:
-        what = "Daily values of the single replication (no spread to show)"
     pick = " Use the menu to pick a product." if len(tables.products) > 1 else ""
     axes = [fig.layout[k].title.text for k in sorted(fig.layout) if k.startswith("yaxis")]
     label = "Line charts over time, per policy: " + ", ".join(a for a in axes if a)
