@@ -169,11 +169,15 @@ def revenue_waterfall(tables: ResultTables) -> go.Figure:
             go.Bar(
                 name=escape(policy), x=labels, y=heights, base=bases,
                 marker={"color": fills, "line": {"color": lines, "width": 1}},
-                text=[fmt.number("revenue_kept", h, 0) for h in heights], textposition="none",
-                hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>",
+                text=[fmt.compact(h) for h in heights], textposition="outside",
+                textangle=-90, textfont={"size": 11, "color": "#333"}, cliponaxis=False,
+                customdata=[fmt.number("revenue_kept", h, 0) for h in heights],
+                hovertemplate="%{x}: %{customdata}<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
-    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
+    # labels too small to read on a narrow screen are hidden (the hover still shows them)
+    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05,
+                      uniformtext={"minsize": 9, "mode": "hide"})  # fmt: skip
     fig.update_yaxes(
         tickformat=",", title="Revenue (mean over replications)", range=_waterfall_range(tables)
     )
@@ -254,11 +258,14 @@ def timeseries_products(tables: ResultTables) -> list[str]:
     return shown[:1] if len(tables.products) == 1 else shown
 
 
-def _strip_rows(disruptions: pd.DataFrame) -> list[str]:
-    """Rows of the window strip: lanes, then suppliers, then products with spikes."""
+def _strip_rows(disruptions: pd.DataFrame, products: list[str]) -> list[str]:
+    """Rows of the window strip, top down: lanes, suppliers, then products with spikes in the
+    scenario's order."""
     order = {"lane": 0, "supplier": 1, "spike": 2}
+    position = {p: i for i, p in enumerate(products)}
     pairs = disruptions[["kind", "id"]].astype(str).drop_duplicates()
-    ranked = sorted(pairs.itertuples(index=False), key=lambda r: order.get(r.kind, 3))
+    ranked = sorted(pairs.itertuples(index=False),
+                    key=lambda r: (order.get(r.kind, 3), position.get(r.id, len(position))))
     return [_strip_label(r.kind, r.id) for r in ranked]
 
 
@@ -279,7 +286,7 @@ def _strip_traces(disruptions: pd.DataFrame) -> list[go.Bar]:
         traces.append(go.Bar(
             x=end - start, base=start, y=labels, orientation="h", width=0.8,
             marker={"color": DISRUPTION_COLOURS.get(kind, "#777"), "line": {"width": 0}},
-            name=escape(DISRUPTION_NAMES.get(kind, kind)), legendgroup="windows",
+            name=escape(DISRUPTION_NAMES.get(kind, kind)), showlegend=False,
             customdata=np.column_stack([start, end]),
             hovertemplate="%{y}: day %{customdata[0]:,.1f}–%{customdata[1]:,.1f}<extra>"
             + escape(DISRUPTION_NAMES.get(kind, kind)) + "</extra>",
@@ -296,19 +303,24 @@ def _warmup_shape(tables: ResultTables, fig: go.Figure) -> None:
                  "y0": 0, "y1": 1, "fillcolor": WARMUP_COLOUR, "opacity": 0.14, "line_width": 0,
                  "layer": "below"}],
         annotations=[*fig.layout.annotations,
-                     {"x": 0, "y": 1.0, "xref": "x", "yref": "paper", "yanchor": "bottom",
-                      "xanchor": "left", "showarrow": False, "text": "warm-up (not counted)",
+                     {"x": tables.warmup_days, "y": 1.0, "xref": "x", "yref": "y domain",
+                      "yanchor": "top", "xanchor": "left", "showarrow": False,
+                      "text": "← warm-up (not counted)",
                       "font": {"size": 11, "color": "#444"}}],
     )  # fmt: skip
 
 
-def _year_ticks(fig: go.Figure, span: float) -> None:
-    """Ticks at whole years on a long horizon (days stay in the hover labels)."""
+def _time_axis(fig: go.Figure, span: float, row: int) -> None:
+    """Days on the bottom axis; on a horizon over two years, ticks at whole years (days stay
+    in the hover labels)."""
     if span <= 2 * 365:
+        fig.update_xaxes(title_text="day", row=row, col=1)
         return
     step = 1 if span <= 12 * 365 else math.ceil(span / 365 / 10)
     years = list(range(0, int(span // 365) + 1, step))
-    fig.update_xaxes(tickvals=[365.0 * y for y in years], ticktext=[f"year {y}" for y in years])
+    fig.update_xaxes(tickvals=[365.0 * y for y in years], ticktext=[str(y) for y in years],
+                     tickangle=0)  # fmt: skip
+    fig.update_xaxes(title_text="years from the start (365 days)", row=row, col=1)
 
 
 def _series_panels(tables: ResultTables, series: list[str], products: list[str],
@@ -348,7 +360,7 @@ def timeseries_figure(tables: ResultTables) -> go.Figure | None:
     if not series:
         return None
     products = timeseries_products(tables)
-    strip = _strip_rows(tables.disruptions) if not tables.disruptions.empty else []
+    strip = _strip_rows(tables.disruptions, tables.products) if len(tables.disruptions) else []
     strip_px = STRIP_ROW_PX * len(strip) + 30 if strip else 0
     plot_px = 240 * len(series)
     heights = [240] * len(series) + ([strip_px] if strip else [])
@@ -361,19 +373,19 @@ def timeseries_figure(tables: ResultTables) -> go.Figure | None:
             owners.append(None)
         fig.update_yaxes(categoryorder="array", categoryarray=strip[::-1], showgrid=False,
                          tickfont={"size": 11}, row=len(heights), col=1)  # fmt: skip
-    fig.update_xaxes(title_text="day", row=len(heights), col=1)
+    _time_axis(fig, tables.horizon_days, len(heights))
     for r, name in enumerate(series, start=1):
         # a few % of churn must show, not vanish against 0
         mode = "normal" if name == "active_customers" else "tozero"
         fig.update_yaxes(title_text=SERIES_TITLES[name], tickformat=",", rangemode=mode,
                          row=r, col=1)  # fmt: skip
     _warmup_shape(tables, fig)
-    _year_ticks(fig, tables.horizon_days)
     if len(products) > 1:
         fig.update_layout(updatemenus=[_product_menu(products, owners)])
-    _style(fig, height=plot_px + strip_px + 170)
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.06, "x": 0},
-                      margin={"t": 40, "b": 60}, barmode="overlay")  # fmt: skip
+    _style(fig, height=plot_px + strip_px + 150)
+    # the legend above the panels: below them it would collide with the axis title on a phone
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+                      margin={"t": 30, "b": 50}, barmode="overlay")  # fmt: skip
     return fig
 
 
