@@ -339,7 +339,8 @@ def test_sweep_report_takes_significance_from_winners_csv(tmp_path: Path) -> Non
              "significant": False} for p in sorted(frame["point"].unique())]  # fmt: skip
     pd.DataFrame(rows).to_csv(folder / "winners.csv", index=False)
     z, shade, text = map_layers(load_sweep(folder), "revenue_kept")
-    assert shade == [[1] * len(rows)] and all(t == "preorder<br>(n.s.)" for t in text[0])
+    # cells show the short name (legend "P: preorder"), the hover the full one
+    assert shade == [[1] * len(rows)] and all(t == "P<br>n.s." for t in text[0])
     (folder / "winners.csv").unlink()
     meta = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
     meta["replications_per_point"] = [1] * len(rows)

@@ -236,6 +236,7 @@ def sweep_command(
                 search_dir=file.parent if file is not None else None,
                 source=str(file) if file is not None else str(resume),
                 report=not no_report,
+                command=getattr(ctx.find_root().obj, "argv", ()),
             )
     except ScenarioError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None

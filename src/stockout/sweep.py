@@ -37,6 +37,7 @@ import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -689,6 +690,7 @@ def sweep(
     search_dir: str | Path | None = None,
     source: str | None = None,
     report: bool = True,
+    command: Sequence[str] = (),
 ) -> SweepResult:
     """Run ``scenario`` at every point of the grid ``vary`` (parameter path → values).
 
@@ -761,6 +763,8 @@ def sweep(
         "fingerprint": _fingerprint(config),
         "stockout_version": _version(),
     }
+    if command:  # the report's footer shows it; not part of the fingerprint
+        meta["command"] = [str(c) for c in command]
     # folders started before the fingerprint covered the whole scenario
     legacy = _fingerprint({**config, "scenario": base_data})
     folder = Path(out_dir) if out_dir is not None else None
@@ -974,6 +978,7 @@ def _assemble(
         final = {
             **meta,
             "status": "complete",
+            "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
             "replications_per_point": [outcomes[k].replications for k in range(len(points))],
         }
         if outcome_info is not None:

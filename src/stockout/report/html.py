@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -343,19 +344,28 @@ def sku_section(tables: ResultTables) -> str:
     )
 
 
-def assumptions_section(tables: ResultTables) -> str:
+def assumptions_html(scenario: dict, manifest: dict, lede: str,
+                     first: Sequence[tuple[str, str, str]] = ()) -> str:  # fmt: skip
+    """The assumptions section of a run or sweep report: ``first`` rows (group, item, text),
+    then the scenario's key parameters."""
     rows = []
     previous = None
-    for group, item, text in assumption_rows(tables.scenario, tables.manifest):
+    own = [(g, escape(i), t) for g, i, t in assumption_rows(scenario, manifest)]
+    for group, item, text in [*first, *own]:  # ``first`` items are HTML already
         shown = escape(group) if group != previous else ""
         previous = group
-        rows.append(f"<tr><th>{shown}</th><td>{escape(item)}</td><td>{escape(text)}</td></tr>")
+        rows.append(f"<tr><th>{shown}</th><td>{item}</td><td>{escape(text)}</td></tr>")
     return (
-        '<section id="assumptions"><h2>Assumptions</h2><p class="lede">The key parameters of the '
-        "scenario as run (the full file is <code>scenario.toml</code> next to this report).</p>"
+        f'<section id="assumptions"><h2>Assumptions</h2><p class="lede">{lede}</p>'
         f'<div class="scroll"><table class="assumptions"><tbody>{"".join(rows)}</tbody>'
         "</table></div></section>"
     )
+
+
+def assumptions_section(tables: ResultTables) -> str:
+    return assumptions_html(tables.scenario, tables.manifest,
+                            "The key parameters of the scenario as run (the full file is "
+                            "<code>scenario.toml</code> next to this report).")  # fmt: skip
 
 
 def all_metrics_table(tables: ResultTables, product: str = ALL) -> str:
@@ -391,7 +401,11 @@ def all_metrics_section(tables: ResultTables) -> str:
 
 
 def footer(tables: ResultTables) -> str:
-    m = tables.manifest
+    return footer_html(tables.manifest)
+
+
+def footer_html(m: dict) -> str:
+    """Version, seed, the command as typed, when it finished and how long it took."""
     command = m.get("command", "?")
     if isinstance(command, list):  # the run's argv: show it as it was typed, not as a list
         command = shlex.join(str(c) for c in command)
