@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from .records import HIGHER_IS_BETTER, METRICS, SERIES, WAIT_EDGES, RunResult
 
@@ -115,7 +115,9 @@ def _half_width(sd: float | np.ndarray, n: float | np.ndarray) -> np.ndarray:
     n = np.asarray(n, dtype=float)
     ok = (n > 1) & np.isfinite(sd) & (sd > 0)
     dof = np.where(ok, n - 1, 1.0)
-    quantile = stats.t.ppf(0.5 + CONFIDENCE / 2, dof)
+    # Student t quantile: what scipy.stats.t.ppf computes, without importing scipy.stats
+    # (1.4 s of a command's start-up)
+    quantile = special.stdtrit(dof, 0.5 + CONFIDENCE / 2)
     return np.where(ok, quantile * np.where(ok, sd, 0.0) / np.sqrt(np.where(ok, n, 1.0)), 0.0)
 
 

@@ -457,5 +457,6 @@ def wait_histogram(tables: ResultTables) -> go.Figure | None:
         )  # fmt: skip
     fig.update_layout(barmode="group", bargap=0.1)
     fig.update_xaxes(title="wait from order to shipment (days)")
-    fig.update_yaxes(title="share of orders that waited (%)")
+    # both axes start at 0: the y labels stand off so their "0" does not touch the x axis' "0"
+    fig.update_yaxes(title="share of orders that waited (%)", ticklabelstandoff=6)
     return _style(fig, height=360)
