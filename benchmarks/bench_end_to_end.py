@@ -3,6 +3,7 @@
     python benchmarks/bench_end_to_end.py                      # every case below
     python benchmarks/bench_end_to_end.py --cases catalogue    # the 10-product scenario only
     python benchmarks/bench_end_to_end.py --reps 1 --repeat 3  # one replication, best of three
+    python benchmarks/bench_end_to_end.py --commands run       # stockout run only
 
 Times ``stockout run`` (report included) and ``stockout sweep`` (4 points, report included) as a
 user starts them: a fresh ``python -m stockout`` process, ``--jobs 2``, on W1 (one product, 20
@@ -94,14 +95,17 @@ def timed(case: str, args: list[str], folder: Path) -> Timing:
                   data["stages"])  # fmt: skip
 
 
-def cases(names: list[str], reps: list[int], folder: Path) -> list[tuple[str, list[str]]]:
+def cases(names: list[str], reps: list[int], commands: list[str],
+          folder: Path) -> list[tuple[str, list[str]]]:  # fmt: skip
     files = {"w1": w1_file(folder) if "w1" in names else None, "catalogue": CATALOGUE}
     out = []
     for name in names:
         for r in reps:
-            out.append((f"run {name} x{r}", ["run", str(files[name]), "--reps", str(r)]))
-            out.append((f"sweep {name} x{r}", ["sweep", str(files[name]), "--vary",
-                                               SWEEPS[name], "--reps", str(r)]))  # fmt: skip
+            if "run" in commands:
+                out.append((f"run {name} x{r}", ["run", str(files[name]), "--reps", str(r)]))
+            if "sweep" in commands:
+                out.append((f"sweep {name} x{r}", ["sweep", str(files[name]), "--vary",
+                                                   SWEEPS[name], "--reps", str(r)]))  # fmt: skip
     return out
 
 
@@ -118,6 +122,8 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=["w1", "catalogue"],
                         choices=["w1", "catalogue"])  # fmt: skip
     parser.add_argument("--reps", nargs="+", type=int, default=[1, 20])
+    parser.add_argument("--commands", nargs="+", default=["run", "sweep"],
+                        choices=["run", "sweep"])  # fmt: skip
     parser.add_argument("--repeat", type=int, default=1, help="runs of each case (best shown)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,7 +131,7 @@ def main() -> None:
         start_up = startup()
         print(f"interpreter start-up (python -m stockout --version): {start_up:.2f} s; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-        for case, argv in cases(args.cases, args.reps, folder):
+        for case, argv in cases(args.cases, args.reps, args.commands, folder):
             runs = [timed(case, argv, folder) for _ in range(args.repeat)]
             show(min(runs, key=lambda t: t.wall), start_up)
 
