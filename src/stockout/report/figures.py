@@ -332,6 +332,7 @@ def _series_panels(tables: ResultTables, series: list[str], products: list[str],
     parts = dict(iter(ts.groupby(["series", "product", "policy"], sort=False)))
     palette = colours(tables.policies)
     owners: list[str | None] = []
+    traces, rows = [], []
     for r, name in enumerate(series, start=1):
         per_product = name != "active_customers"
         for product in products if per_product else [ALL]:
@@ -340,10 +341,13 @@ def _series_panels(tables: ResultTables, series: list[str], products: list[str],
                 if part is None or part.empty:
                     continue
                 visible = not per_product or product == products[0]
-                trace = _line_trace(part.sort_values("day"), policy, palette[policy],
-                                    r == 1 and visible, visible, tables.has_intervals)  # fmt: skip
-                fig.add_trace(trace, row=r, col=1)
+                legend = r == 1 and visible
+                traces.append(_line_trace(part.sort_values("day"), policy, palette[policy],
+                                          legend, visible, tables.has_intervals))  # fmt: skip
+                rows.append(r)
                 owners.append(product if per_product else None)
+    if traces:  # in one call: plotly re-checks the figure once, not once a trace
+        fig.add_traces(traces, rows=rows, cols=[1] * len(rows))
     return owners
 
 
@@ -368,9 +372,9 @@ def timeseries_figure(tables: ResultTables) -> go.Figure | None:
                         row_heights=heights)  # fmt: skip
     owners = _series_panels(tables, series, products, fig)
     if strip:
-        for trace in _strip_traces(tables.disruptions):
-            fig.add_trace(trace, row=len(heights), col=1)
-            owners.append(None)
+        bars = _strip_traces(tables.disruptions)
+        fig.add_traces(bars, rows=[len(heights)] * len(bars), cols=[1] * len(bars))
+        owners += [None] * len(bars)
         fig.update_yaxes(categoryorder="array", categoryarray=strip[::-1], showgrid=False,
                          tickfont={"size": 11}, row=len(heights), col=1)  # fmt: skip
     _time_axis(fig, tables.horizon_days, len(heights))
