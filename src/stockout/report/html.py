@@ -323,9 +323,8 @@ def sku_section(tables: ResultTables) -> str:
     head = "".join(f'<th class="num">{_swatch(palette[p])}{escape(p)}</th>' for p in shown)
     body = "".join(
         f'<tr><td class="num">{rank}</td><th>{escape(x)}</th>'
-        f'<td class="num">{fmt.number("mean_wait_days", leads[x], 1)}</td>'
         + "".join(_sku_cell(grid[p, x], leads[x]) for p in shown)
-        + "</tr>"
+        + f'<td class="num">{fmt.number("mean_wait_days", leads[x], 1)}</td></tr>'
         for rank, x in enumerate(ranked, start=1)
     )
     silent = [p for p in tables.policies if p not in shown]
@@ -339,7 +338,7 @@ def sku_section(tables: ResultTables) -> str:
         f"replications.{none} “Often” means at least {FREQUENT_WAIT_SHARE:.0%} of orders "
         "waited; “long” means longer than the nominal supplier lead time plus transit.</p>"
         '<div class="scroll"><table class="sku"><thead><tr><th class="num">#</th><th>SKU</th>'
-        f'<th class="num">Nominal lead time (days)</th>{head}</tr></thead><tbody>{body}'
+        f"{head}<th class=\"num\">Nominal lead<br>time (days)</th></tr></thead><tbody>{body}"
         f'</tbody></table></div><ul class="note">{key}</ul></section>'
     )
 

@@ -486,8 +486,10 @@ def _sweep_assumptions(sweep: SweepTables) -> str:
               for i, p in enumerate(sweep.parameters)]  # fmt: skip
     return assumptions_html(sweep.base, manifest,
                             "The base scenario's key parameters (the full file is "
-                            "<code>scenario.toml</code> next to this report); the varied "
-                            "parameters take each value listed first.", varied)  # fmt: skip
+                            "<code>scenario.toml</code> next to this report). The parameters "
+                            "under “Varied” take each of the values listed; where they appear "
+                            "again below, that is the base scenario's value.",
+                            varied)  # fmt: skip
 
 
 def build_sweep_html(sweep: SweepTables) -> str:
