@@ -61,8 +61,8 @@ DEFINITIONS: dict[str, str] = {
     "purchase_cost": "Units bought × unit cost.",
     "handling_cost": "Per-backorder and per-cancellation handling costs.",
     "backlog_cost": "Goodwill cost: units waiting × backorder cost per unit and day, over time.",
-    "gross_profit": "Revenue kept − cost of the units shipped − storage, ordering, handling "
-    "and backlog costs.",
+    "gross_profit": "Revenue kept − cost of the units shipped − leftover stock at cost less "
+    "salvage − storage, ordering, handling and backlog costs.",
     "churned_customers": "Customers lost after a bad experience (and background churn).",
     "churn_rate": "Churned customers as a share of the population at the end of the warm-up "
     "(over a long horizon with new customers it can exceed 100%).",
@@ -73,6 +73,8 @@ DEFINITIONS: dict[str, str] = {
     "lost_in_transit": "Units lost on a transport lane.",
     "recovered_orders": "Refused orders whose customer asked to be notified and came back to "
     "buy when the product was restocked.",
+    "leftover_units": "Units still on hand at the horizon (charged to gross profit at unit "
+    "cost − salvage value).",
 }
 
 DASH = "–"  # en dash for ranges
