@@ -207,7 +207,10 @@ STRIP_ROW_PX = 16  # height of one lane / supplier / product row of the window s
 
 def resolution(tables: ResultTables) -> tuple[float, str]:
     """Bucket width (days) and its name for the report's time series of this run."""
-    span = tables.horizon_days or float(tables.timeseries["day"].max() or 0.0)
+    span = tables.horizon_days
+    if not span and not tables.timeseries.empty:  # a manifest without the horizon
+        span = float(tables.timeseries["day"].max())
+    span = span if math.isfinite(span) else 0.0
     return next((w, name) for top, w, name in RESOLUTIONS if span <= top)
 
 
