@@ -203,6 +203,7 @@ RESOLUTIONS: tuple[tuple[float, float, str], ...] = (
     (400.0, 1.0, "daily"), (3 * 365.0, 7.0, "weekly"), (math.inf, 30.0, "30-day"),
 )  # fmt: skip
 STRIP_ROW_PX = 16  # height of one lane / supplier / product row of the window strip
+MAX_WINDOW_BANDS = 12  # this few windows are also shaded over the charts, more only in the strip
 
 
 def resolution(tables: ResultTables) -> tuple[float, str]:
@@ -297,14 +298,25 @@ def _strip_traces(disruptions: pd.DataFrame) -> list[go.Bar]:
     return traces
 
 
-def _warmup_shape(tables: ResultTables, fig: go.Figure) -> None:
-    """The warm-up as one grey band over every panel (a single shape: added once)."""
+def _band(start: float, end: float, colour: str, opacity: float) -> dict[str, object]:
+    return {"type": "rect", "xref": "x", "yref": "paper", "x0": start, "x1": end, "y0": 0,
+            "y1": 1, "fillcolor": colour, "opacity": opacity, "line_width": 0, "layer": "below"}
+
+
+def _shade(tables: ResultTables, fig: go.Figure) -> None:
+    """The warm-up as a grey band over every panel, and, when there are only a few windows,
+    each as a faint band too (so a closure lines up with the dip it causes); all the shapes in
+    one layout update."""
+    shapes = []
+    if len(tables.disruptions) <= MAX_WINDOW_BANDS:
+        shapes = [_band(float(r.start_day), float(r.end_day),
+                        DISRUPTION_COLOURS.get(str(r.kind), "#777"), 0.08)
+                  for r in tables.disruptions.itertuples(index=False)]  # fmt: skip
     if tables.warmup_days <= 0:
+        fig.update_layout(shapes=shapes)
         return
     fig.update_layout(
-        shapes=[{"type": "rect", "xref": "x", "yref": "paper", "x0": 0, "x1": tables.warmup_days,
-                 "y0": 0, "y1": 1, "fillcolor": WARMUP_COLOUR, "opacity": 0.14, "line_width": 0,
-                 "layer": "below"}],
+        shapes=[_band(0.0, tables.warmup_days, WARMUP_COLOUR, 0.14), *shapes],
         annotations=[*fig.layout.annotations,
                      {"x": tables.warmup_days, "y": 1.0, "xref": "x", "yref": "y domain",
                       "yanchor": "top", "xanchor": "left", "showarrow": False,
@@ -386,7 +398,7 @@ def timeseries_figure(tables: ResultTables) -> go.Figure | None:
         mode = "normal" if name == "active_customers" else "tozero"
         fig.update_yaxes(title_text=SERIES_TITLES[name], tickformat=",", rangemode=mode,
                          row=r, col=1)  # fmt: skip
-    _warmup_shape(tables, fig)
+    _shade(tables, fig)
     if len(products) > 1:
         fig.update_layout(updatemenus=[_product_menu(products, owners)])
     _style(fig, height=plot_px + strip_px + 150)

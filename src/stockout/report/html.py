@@ -230,7 +230,10 @@ def timeseries_section(tables: ResultTables, page: Page) -> str:
             f"{escape(figures.DISRUPTION_NAMES.get(k, k))}{'s' if n > 1 else ''} ({n})"
             for k, n in kinds.items()
         )
-        notes.append(f"the strip below the charts shows the windows of replication 0: {key}")
+        where = ("the strip below the charts (and faint bands over them) shows"
+                 if len(tables.disruptions) <= figures.MAX_WINDOW_BANDS
+                 else "the strip below the charts shows")  # fmt: skip
+        notes.append(f"{where} the windows of replication 0: {key}")
     shaded = "".join("; " + n for n in notes)
     pick = " Use the menu to pick a product." if len(tables.products) > 1 else ""
     axes = [fig.layout[k].title.text for k in sorted(fig.layout) if k.startswith("yaxis")]
