@@ -71,7 +71,7 @@ def test_an_interrupted_or_failed_run_leaves_no_empty_folder(
     data["policies"] = [{"name": "x", "availability": "custom", "class": "no_such_mod:Policy"}]
     path = write(tmp_path, data)
     root = tmp_path / "results"
-    code, _ = cli(capsys, "run", path, "--results-root", root, "--jobs", "1")
+    code, _ = cli(capsys, "run", path, "--results-root", root, "--jobs", "1", "--allow-code")
     assert code == 2
     assert not any(p.is_file() or any(p.iterdir()) for p in (root / "hostile").iterdir())
 

@@ -164,6 +164,7 @@ def run(
     progress: Progress | None = None,
     search_dir: str | os.PathLike[str] | None = None,
     executor: Any = None,
+    allow_code: bool = False,
 ) -> Results:
     """Run every policy of the scenario for its number of replications and return the
     :class:`Results`. Writes nothing.
@@ -173,12 +174,17 @@ def run(
     policy modules are looked for first: the scenario file's folder when ``scenario`` is a path.
     ``executor`` runs the work elsewhere: ``"tcp://HOST:PORT"`` (a Dask scheduler) or an executor
     from :mod:`stockout.executors`; the results are the same.
+
+    A scenario is data: a custom policy's code runs only with ``allow_code=True`` (see
+    :mod:`stockout.trust`); otherwise :class:`~stockout.trust.CodeNotAllowed` is raised.
     """
     from .experiment import run_replications  # the model loads only when a run is asked for
+    from .trust import require_allowed
 
     resolved = load(scenario)
     if search_dir is None and isinstance(scenario, str | os.PathLike):
         search_dir = Path(scenario).parent
+    require_allowed(resolved, allow_code, Path(search_dir) if search_dir is not None else None)
     started = datetime.now().astimezone()
     clock = time.perf_counter()
     runs = run_replications(
@@ -372,6 +378,7 @@ def trace(
     days: float | None = None,
     orders: int | None = None,
     search_dir: str | os.PathLike[str] | None = None,
+    allow_code: bool = False,
 ) -> list[Any]:
     """The story of individual orders under ``policy`` (default: the baseline), as a list of
     :class:`stockout.model.trace.TraceEvent` (day, product, order, event, quantity, text).
@@ -381,10 +388,12 @@ def trace(
     day 0.07 — order #1, 1 × grinder: 130 on hand → shipped from stock
     """
     from .model.trace import trace as _trace
+    from .trust import require_allowed
 
     resolved = load(scenario)
     if search_dir is None and isinstance(scenario, str | os.PathLike):
         search_dir = Path(scenario).parent
+    require_allowed(resolved, allow_code, Path(search_dir) if search_dir is not None else None)
     return _trace(
         resolved, policy or resolved.baseline, replication=replication, days=days, orders=orders,
         search_dir=Path(search_dir) if search_dir is not None else None,

@@ -37,7 +37,9 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .cli_trust import AllowCodeOption, check_code_allowed
 from .scenario.errors import Problem, ScenarioError, did_you_mean
+from .terminal import clean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,8 +98,9 @@ def _err() -> Console:
 
 
 def _say(text: str, *, err: bool = False) -> None:
-    """Print plain text (no rich markup: scenario text and paths may contain brackets)."""
-    typer.echo(text, err=err)
+    """Print plain text (no rich markup: scenario text and paths may contain brackets; control
+    characters from files shown as escapes, never sent to the terminal)."""
+    typer.echo(clean(text), err=err)
 
 
 def _state(ctx: typer.Context) -> State:
@@ -221,6 +224,7 @@ def run_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the output folder.")
     ] = False,
+    allow_code: AllowCodeOption = False,
 ) -> None:
     """Run a scenario: every policy, every replication; write a results folder."""
     from . import api, results_io
@@ -235,6 +239,7 @@ def run_command(
         policies=_split_policies(policies),
         source=f"{file} (with command-line options)",
     )
+    check_code_allowed(scenario, allow_code, file.parent)
     # The folder is made before the simulation, so a place where the results cannot be
     # written is found before the work is done, not after; it is removed again if still empty.
     if out is not None:
@@ -249,7 +254,7 @@ def run_command(
         ):
             results = api.run(
                 scenario, jobs=workers, progress=progress, search_dir=file.parent,
-                executor=executor,
+                executor=executor, allow_code=allow_code,
             )
     except KeyboardInterrupt:
         _interrupted(folder)
@@ -400,10 +405,10 @@ def summary_table(results: Results) -> Table:
 
     meta = results.scenario.scenario
     title = f"{meta.title or meta.name}: {meta.replications} replication(s), seed {meta.seed}"
-    table = Table(title=Text(title), title_justify="left", show_lines=True)
+    table = Table(title=Text(clean(title)), title_justify="left", show_lines=True)
     table.add_column("metric", no_wrap=True)
     for policy in results.policies:
-        table.add_column(Text(policy), justify="right")
+        table.add_column(Text(clean(policy)), justify="right")
     rows = results.summary[results.summary["product"] == "all"].set_index(["policy", "metric"])
     for metric, heading, kind in TABLE_METRICS:
         cells = [Text(heading)]
@@ -447,6 +452,7 @@ def trace_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of the terminal.")
     ] = None,
+    allow_code: AllowCodeOption = False,
 ) -> None:
     """Tell the story of individual orders in plain words (for teaching)."""
     from . import api
@@ -466,9 +472,10 @@ def trace_command(
         )])
     if product is not None and product not in [p.id for p in scenario.products]:
         raise ScenarioError([Problem(str(file), "--product", f"no product named {product!r}")])
+    check_code_allowed(scenario, allow_code, file.parent)
     events = api.trace(
         scenario, name, replication=replication, days=days, orders=orders,
-        search_dir=file.parent,
+        search_dir=file.parent, allow_code=allow_code,
     )
     if product is not None:
         events = [e for e in events if e.product == product]
@@ -477,7 +484,7 @@ def trace_command(
         _write_output(out, text)
         _say(f"{len(events)} events written to {out}")
     else:
-        sys.stdout.write(text)  # one sentence a line, never wrapped: it is meant to be read
+        sys.stdout.write(clean(text))  # one sentence a line, never wrapped: it is meant to be read
 
 
 @app.command("validate")
@@ -485,15 +492,22 @@ def validate_command(
     files: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)],
 ) -> None:
     """Check scenario files; print every problem, or `ok`. Exit 2 if any file is bad."""
+    from .trust import describe
+
     bad = 0
     for path in files:
         try:
-            _load(path)
+            scenario = _load(path)
         except ScenarioError as error:
             bad += 1
             _say(str(error))
-        else:
-            _say(f"{path}: ok")
+            continue
+        _say(f"{path}: ok")
+        code = describe(scenario, path.parent)
+        if code:
+            _say("  runs Python code (only with --allow-code):")
+            for line in code:
+                _say(f"    {line}")
     if bad:
         _say(f"{bad} of {len(files)} file(s) have problems", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -537,7 +551,8 @@ def scenarios_command(
     for heading in ("name", "title", "summary", "file"):
         table.add_column(heading, overflow="fold")
     for info in infos:
-        table.add_row(Text(info.name), Text(info.title), Text(info.summary), Text(str(info.path)))
+        table.add_row(*(Text(clean(str(t))) for t in (info.name, info.title, info.summary,
+                                                        info.path)))
     _out().print(table)
 
 

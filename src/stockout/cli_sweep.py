@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .cli_trust import AllowCodeOption
 from .scenario.errors import ScenarioError
+from .terminal import clean
 
 if TYPE_CHECKING:
     from .executors import Executor
@@ -54,7 +56,7 @@ SchedulerOption = Annotated[
 
 
 def _say(text: str, *, err: bool = False) -> None:
-    typer.echo(text, err=err)
+    typer.echo(clean(text), err=err)
 
 
 @contextmanager
@@ -198,6 +200,7 @@ def sweep_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the output folder.")
     ] = False,
+    allow_code: AllowCodeOption = False,
 ) -> None:
     """Run a scenario over a grid of parameter values; say which policy wins where."""
     from . import sweep as sw
@@ -205,7 +208,7 @@ def sweep_command(
 
     try:
         scenario, values, folder, settings = _inputs(
-            file, vary or [], policies, reps, seed, out, resume, results_root
+            file, vary or [], policies, reps, seed, out, resume, results_root, allow_code
         )
     except ScenarioError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
@@ -235,6 +238,7 @@ def sweep_command(
                 search_dir=file.parent if file is not None else None,
                 source=str(file) if file is not None else str(resume),
                 report=not no_report,
+                allow_code=allow_code,
             )
     except ScenarioError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
@@ -254,10 +258,15 @@ def _inputs(
     out: Path | None,
     resume: Path | None,
     results_root: Path,
+    allow_code: bool = False,
 ) -> tuple[object, dict[str, list[object]], Path, dict[str, object] | None]:
-    """The scenario, the grid, the folder and (when resuming) the stored precision settings."""
+    """The scenario, the grid, the folder and (when resuming) the stored precision settings.
+
+    Code the scenario would run is refused (unless allowed), and a grid too big to finish,
+    before any folder is made."""
     from . import api
     from . import sweep as sw
+    from .cli_trust import check_code_allowed
     from .results_io import new_run_dir
 
     if resume is not None:
@@ -267,6 +276,7 @@ def _inputs(
                 "give only --resume DIR (and --jobs / --scheduler)"
             )
         scenario, values, meta = sw.load_sweep_config(resume)
+        check_code_allowed(scenario, allow_code, None)
         return scenario, values, resume, (meta.get("precision") or {})
     if file is None:
         raise sw.SweepError("give a scenario file (or --resume DIR)")
@@ -287,6 +297,8 @@ def _inputs(
         if path in values:
             raise sw.SweepError(f"--vary {path} is given twice: list all its values in one --vary")
         values[path] = list(parsed)
+    sw.check_grid_size(values, scenario, str(file))
+    check_code_allowed(scenario, allow_code, file.parent)
     if out is not None:
         if out.exists() and not out.is_dir():
             raise sw.SweepError(f"{out}: exists and is not a folder; choose a new --out folder")
@@ -326,10 +338,11 @@ def _print_outcome(result: SweepResult, *, quiet: bool) -> None:
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Who wins where (* significant)", title_justify="left")
     for path in result.parameters:
-        table.add_column(path)
+        table.add_column(Text(clean(path)))
     table.add_column("reps", justify="right")
     key = ("revenue_kept", "gross_profit", "fill_rate", "churn_rate")
     for metric in key:
@@ -343,7 +356,7 @@ def _print_outcome(result: SweepResult, *, quiet: bool) -> None:
                 if not isinstance(winner, str)
                 else winner + (" *" if bool(row[f"{metric}_significant"]) else "")
             )
-        table.add_row(*cells)
+        table.add_row(*(Text(clean(cell)) for cell in cells))
     Console(highlight=False).print(table)
     if result.precision is not None:
         p = result.precision

@@ -344,6 +344,25 @@ def _check_vary(vary: Mapping[str, Sequence[Scalar]], source: str) -> None:
         raise ScenarioError(problems)
 
 
+#: The largest grid a sweep accepts: each point is a whole experiment.
+MAX_POINTS = 100_000
+
+
+def check_grid_size(vary: Mapping[str, Sequence[Scalar]], scenario: Scenario, source: str) -> None:
+    """Refuse a grid too big to finish, counted before anything is built, saying how big."""
+    sizes = [len(vs) for vs in vary.values()]
+    points = math.prod(sizes)
+    if points <= MAX_POINTS:
+        return
+    runs = points * len(scenario.policies) * scenario.scenario.replications
+    shape = " × ".join(f"{n:,}" for n in sizes)
+    raise ScenarioError([Problem(
+        source, "--vary",
+        f"the grid has {points:,} points ({shape} values), {runs:,} runs in all; a sweep takes "
+        f"at most {MAX_POINTS:,} points: give fewer values, or split the sweep",
+    )])
+
+
 def _variants(scenario: Scenario, points: list[dict[str, Scalar]], source: str) -> list[Scenario]:
     """A validated scenario per point; every path problem and every bad value reported at once."""
     data, full = _dumps(scenario)
@@ -686,6 +705,7 @@ def sweep(
     search_dir: str | Path | None = None,
     source: str | None = None,
     report: bool = True,
+    allow_code: bool = False,
 ) -> SweepResult:
     """Run ``scenario`` at every point of the grid ``vary`` (parameter path → values).
 
@@ -707,11 +727,19 @@ def sweep(
     Raises :class:`ScenarioError` for a bad path or value (naming the path), :class:`SweepError`
     for an unusable folder, and :class:`SweepInterrupted` when stopped (Ctrl-C inside the sweep,
     or the cluster lost) after persisting the finished points.
+
+    A custom policy's code runs only with ``allow_code=True`` (see :mod:`stockout.trust`);
+    otherwise :class:`~stockout.trust.CodeNotAllowed` is raised before anything starts.
     """
+    from .trust import require_allowed
+
     started = time.perf_counter()
     src = source or scenario.scenario.name
     values = {path: list(vs) for path, vs in vary.items()}
     _check_vary(values, src)
+    check_grid_size(values, scenario, src)
+    code_dir = Path(search_dir) if search_dir is not None else None
+    require_allowed(scenario, allow_code, code_dir)
     if metric not in METRICS:
         raise ScenarioError(
             [Problem(src, "--metric", f"unknown metric '{metric}'{did_you_mean(metric, METRICS)}")]
@@ -720,6 +748,8 @@ def sweep(
         raise ScenarioError([Problem(src, "--precision", "must be a number above 0, e.g. 0.02")])
     points = grid(values)
     scenarios = _variants(scenario, points, src)
+    for variant in scenarios:  # a varied policy class is code too
+        require_allowed(variant, allow_code, code_dir)
     policies = [p.name for p in scenario.policies]
     baseline = scenario.baseline
     reps = scenario.scenario.replications
