@@ -216,7 +216,7 @@ def resolve_class(class_path: str, search_dir: Path | None) -> type:
     ep = _entry_point(class_path)
     if ep is None:
         missing = _locate("", class_path, search_dir).where
-        raise PolicyError(f"cannot import module '{module_name}': {missing}")
+        raise PolicyError(f"class {class_path}: cannot import module '{module_name}': {missing}")
     try:
         found = ep.load()
     except KeyboardInterrupt:
