@@ -135,8 +135,9 @@ def kpi_table(tables: ResultTables, metrics: tuple[str, ...] = KPI_METRICS) -> s
     palette = figures.colours(tables.policies)
     head = "".join(f'<th class="num">{escape(fmt.label(m))}</th>' for m in shown)
     rows = []
+    decimals = {m: _decimals(tables, m) for m in shown}  # once per column, not per cell
     for policy in tables.policies:
-        cells = "".join(kpi_cell(tables, policy, m, _decimals(tables, m)) for m in shown)
+        cells = "".join(kpi_cell(tables, policy, m, decimals[m]) for m in shown)
         rows.append(f"<tr><th>{_swatch(palette[policy])}{escape(policy)}</th>{cells}</tr>")
     return (f'<table class="kpi" id="kpi-table"><thead><tr><th>Policy</th>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>")  # fmt: skip

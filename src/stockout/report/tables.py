@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,22 @@ class ResultTables:
     manifest: dict[str, Any]
     scenario: dict[str, Any]
     results_dir: Path | None = field(default=None, compare=False)
+
+    @cached_property
+    def summary_index(self) -> dict[tuple[Any, Any, Any], int]:
+        """Position of the first summary.csv row of each (policy, product, metric): one pass,
+        so looking a number up costs the same with 2 policies or 200."""
+        s = self.summary
+        index: dict[tuple[Any, Any, Any], int] = {}
+        keys = zip(s["policy"], s["product"], s["metric"], strict=True)
+        for position, key in enumerate(keys):
+            index.setdefault(key, position)
+        return index
+
+    @cached_property
+    def summary_columns(self) -> dict[str, Any]:
+        """summary.csv's columns as arrays (a row of a DataFrame is slow to take out)."""
+        return {str(c): self.summary[c].to_numpy() for c in self.summary.columns}
 
     @property
     def policies(self) -> list[str]:
@@ -189,15 +206,16 @@ def load_tables(
 
 def summary_row(tables: ResultTables, policy: str, metric: str, product: str = ALL) -> pd.Series:
     """The summary.csv row of one policy × product × metric (empty Series if absent)."""
-    s = tables.summary
-    rows = s[(s["policy"] == policy) & (s["product"] == product) & (s["metric"] == metric)]
-    return rows.iloc[0] if len(rows) else pd.Series(dtype=object)
+    found = tables.summary_index.get((policy, product, metric))
+    return tables.summary.iloc[found] if found is not None else pd.Series(dtype=object)
 
 
 def value(tables: ResultTables, policy: str, metric: str, stat: str = "mean",
           product: str = ALL) -> float | None:  # fmt: skip
     """One number of summary.csv, or None when absent or empty."""
-    row = summary_row(tables, policy, metric, product)
-    if row.empty or stat not in row or pd.isna(row[stat]):
+    found = tables.summary_index.get((policy, product, metric))
+    column = tables.summary_columns.get(stat)
+    if found is None or column is None:
         return None
-    return float(row[stat])
+    number = column[found]
+    return None if pd.isna(number) else float(number)
