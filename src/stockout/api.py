@@ -265,7 +265,8 @@ class Results:
     ) -> Path:
         """Write the results folder and return its path.
 
-        ``out_dir`` must not exist or be empty; without it a new folder
+        ``out_dir`` must not exist or be empty, and no other run may be writing into it
+        (the folder is claimed while this one writes); without it a new folder
         ``results_root/<scenario>/<run-id>/`` is made. ``manifest.json`` is written last. If the
         report fails, the tables and the manifest are kept and
         :class:`~stockout.results_io.ReportError` is raised afterwards.
@@ -273,11 +274,16 @@ class Results:
         from . import results_io
 
         if out_dir is None:
-            folder = results_io.new_run_dir(Path(results_root), self.scenario.scenario.name)
+            claim = results_io.claim_new_run_dir(Path(results_root), self.scenario.scenario.name)
         else:
-            folder = results_io.prepare_out_dir(Path(out_dir))
-        results_io.write_results(folder, self, command=list(command), report=report)
-        return folder
+            claim = results_io.claim_out_dir(Path(out_dir))
+        try:
+            results_io.write_results(
+                claim.folder, self, command=list(command), report=report, claim=claim
+            )
+        finally:
+            claim.release()  # kept what was written: a folder without manifest is incomplete
+        return claim.folder
 
 
 # ---------------------------------------------------------------------------------------------

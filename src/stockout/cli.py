@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .api import Results
+    from .claim import Claim
     from .results_io import ReportError
     from .scenario.schema import Scenario
 
@@ -178,21 +179,16 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()  # only an empty folder goes
-    except OSError:
-        pass
-
-
-def _interrupted(folder: Path | None) -> NoReturn:
-    if folder is None or not folder.exists():
-        _say("interrupted: no results written", err=True)
-    elif not any(folder.iterdir()):
-        folder.rmdir()
-        _say("interrupted: no results written", err=True)
-    else:
+def _interrupted(claim: Claim) -> NoReturn:
+    """Stopped: what this run wrote is kept (marked incomplete: no manifest.json); a folder it
+    made and wrote nothing into goes. Nothing of another run is touched."""
+    folder = claim.folder
+    if claim.written:
+        claim.release()
         _say(f"interrupted: folder {folder} is incomplete (no manifest.json)", err=True)
+    else:
+        claim.abandon()
+        _say("interrupted: no results written", err=True)
     raise typer.Exit(EXIT_INTERRUPTED)
 
 
@@ -242,10 +238,12 @@ def run_command(
     check_code_allowed(scenario, allow_code, file.parent)
     # The folder is made before the simulation, so a place where the results cannot be
     # written is found before the work is done, not after; it is removed again if still empty.
+    # It is claimed for this run: a second run into the same folder stops at once (exit 2).
     if out is not None:
-        folder = results_io.prepare_out_dir(out)
+        claim = results_io.claim_out_dir(out)
     else:
-        folder = results_io.new_run_dir(results_root, scenario.scenario.name)
+        claim = results_io.claim_new_run_dir(results_root, scenario.scenario.name)
+    folder = claim.folder
     workers = jobs or os.cpu_count() or 1
     try:
         with (
@@ -257,27 +255,30 @@ def run_command(
                 executor=executor, allow_code=allow_code,
             )
     except KeyboardInterrupt:
-        _interrupted(folder)
+        _interrupted(claim)
     except ExecutorError as error:  # the cluster was lost, or workers kept dying
-        _remove_if_empty(folder)
+        claim.abandon()
         _say(f"error: {error}", err=True)
         _say("no results written (a run is saved only when complete); run it again", err=True)
         if _state(ctx).debug:
             traceback.print_exception(error, file=sys.stderr)
         raise typer.Exit(EXIT_INTERNAL) from None
     except BaseException:
-        _remove_if_empty(folder)
+        claim.abandon()
         raise
     report_error: ReportError | None = None
     try:
         results_io.write_results(folder, results, command=_state(ctx).argv,
-                                 report=not no_report)
+                                 report=not no_report, claim=claim)
     except KeyboardInterrupt:
-        _interrupted(folder)
+        _interrupted(claim)
     except results_io.ReportError as error:
         report_error = error
     except OSError as error:  # disk full, a folder made read-only during the run
+        claim.release()
         _save_failed(results, folder, error, quiet)
+    finally:
+        claim.release()
     _print_outcome(results, folder, quiet=quiet, report=not no_report)
     if report_error is not None:
         _report_failed(ctx, report_error)

@@ -10,6 +10,7 @@ byte-identical tables.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import math
 import os
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import __version__
+from .claim import CannotCreate, Claim, FolderInUse, claim_folder
 
 if TYPE_CHECKING:
     from .api import Results
@@ -76,6 +78,48 @@ def prepare_out_dir(path: Path) -> Path:
     except OSError as error:
         raise OutDirError(f"{path}: cannot create the output folder: {error}") from error
     return path
+
+
+def claim_out_dir(path: Path) -> Claim:
+    """Claim ``path`` for this run (made with its parents if missing): refuse a file, a folder
+    that is not empty, or one a live run holds (:class:`OutDirError`, exit 2)."""
+    check_out_dir(path)
+    return _claim(path, must_be_new=False)
+
+
+def _claim(path: Path, *, must_be_new: bool) -> Claim:
+    try:
+        return claim_folder(path, must_be_new=must_be_new)
+    except FolderInUse as error:
+        raise OutDirError(str(error)) from None
+    except CannotCreate as error:
+        raise OutDirError(f"{path}: cannot create the output folder: {error}") from error
+    except NotADirectoryError:
+        raise OutDirError(f"{path}: exists and is not a folder; choose another --out") from None
+    except FileExistsError as error:
+        if must_be_new:
+            raise
+        raise OutDirError(
+            f"{path}: output folder {error.strerror}; a run never overwrites another: choose "
+            "a new --out folder, or leave --out out to get a fresh one under the results root"
+        ) from None
+    except OSError as error:
+        raise OutDirError(f"{path}: cannot create the output folder: {error}") from error
+
+
+def claim_new_run_dir(results_root: Path, scenario_name: str) -> Claim:
+    """Make and claim a fresh ``results_root/<scenario_name>/<run-id>/``."""
+    parent = results_root / scenario_name
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutDirError(f"{parent}: cannot create the results folder: {error}") from error
+    for _ in range(100):
+        try:
+            return _claim(parent / new_run_id(), must_be_new=True)
+        except FileExistsError:
+            continue
+    raise OutDirError(f"{parent}: could not find an unused run folder name")
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -352,6 +396,8 @@ def manifest(
     finished: datetime,
     jobs: int,
     files: Sequence[str],
+    run_id: str | None = None,
+    checksums: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The manifest's content (keys of ``docs/results-format.md``); ``elapsed_seconds`` is the
     wall time from the start of the run to ``finished``."""
@@ -373,6 +419,8 @@ def manifest(
         "elapsed_seconds": round(elapsed, 3),
         "jobs": jobs,
         "files": list(files),
+        "run_id": run_id,
+        "checksums": dict(checksums or {}),
     }
 
 
@@ -384,20 +432,29 @@ def write_results(
     jobs: int | None = None,
     *,
     report: bool = True,
+    claim: Claim | None = None,
 ) -> list[str]:
     """Write the results folder into the existing, empty ``out_dir``; return the file names.
 
     Order: ``scenario.toml``, the CSV tables, ``report.html`` (unless ``report`` is false),
-    then ``manifest.json`` last: a folder without it is incomplete. If the report fails, the
-    tables and the manifest are kept and :class:`ReportError` is raised.
+    then ``manifest.json`` last: a folder without it is incomplete. The manifest records a run
+    id and the SHA-256 of every table, so a reader can tell that all files come from this run.
+    If the report fails, the tables and the manifest are kept and :class:`ReportError` is
+    raised. ``claim`` (this run's claim on ``out_dir``) is released once the manifest is
+    written, and counts what was written.
     """
     started = started or results.started or datetime.now().astimezone()
     jobs = jobs if jobs is not None else results.jobs
     files: list[str] = []
+    checksums: dict[str, str] = {}
+    run_id = new_run_id()
 
     def put(name: str, data: bytes) -> None:
+        if claim is not None:
+            claim.written.append(name)
         write_atomic(out_dir / name, data)
         files.append(name)
+        checksums[name] = hashlib.sha256(data).hexdigest()
 
     def content() -> dict[str, Any]:
         return manifest(
@@ -407,6 +464,8 @@ def write_results(
             finished=datetime.now().astimezone(),
             jobs=jobs,
             files=[*files, REPORT_FILE] if report else list(files),
+            run_id=run_id,
+            checksums=checksums,
         )
 
     put(SCENARIO_FILE, scenario_toml(results).encode("utf-8"))
@@ -415,10 +474,16 @@ def write_results(
     report_error = _write_report(out_dir, content()) if report else None
     if report and (out_dir / REPORT_FILE).is_file():
         files.append(REPORT_FILE)
+        if claim is not None:
+            claim.written.append(REPORT_FILE)
     final = content()
     final["files"] = list(files)
     text = json.dumps(final, indent=2, allow_nan=False) + "\n"
+    if claim is not None:
+        claim.written.append(MANIFEST)
     write_atomic(out_dir / MANIFEST, text.encode("utf-8"))
+    if claim is not None:
+        claim.release()
     if report_error is not None:
         raise ReportError(out_dir, report_error) from report_error
     return [*files, MANIFEST]
