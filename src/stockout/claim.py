@@ -163,12 +163,13 @@ def _lock(folder: Path) -> tuple[int, bool]:
     raise FolderInUse(f"{folder}: its claim keeps changing hands; choose another --out")
 
 
-def claim_folder(folder: Path, *, must_be_new: bool = False) -> Claim:
+def claim_folder(folder: Path, *, must_be_new: bool = False, resume: bool = False) -> Claim:
     """Claim ``folder`` (made with its parents if missing) for this run.
 
     Raises :class:`FolderInUse` if a live run holds it, ``FileExistsError`` if ``must_be_new``
     and it exists, ``NotADirectoryError`` if it is not a folder, ``OSError`` if it cannot be
-    made, and ``FileExistsError`` (with the names found) if it holds anything but a stale claim.
+    made, and ``FileExistsError`` (with the names found) if it holds anything but a stale claim
+    (unless ``resume``: the run continues what the folder holds).
     """
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder", str(folder))
@@ -186,7 +187,7 @@ def claim_folder(folder: Path, *, must_be_new: bool = False) -> Claim:
     try:
         stale = _read_info(fd)
         others = sorted(p.name for p in folder.iterdir() if p.name != CLAIM_FILE)
-        if others:
+        if others and not resume:
             left = f" by a run that died ({_describe(stale)})" if stale else ""
             raise FileExistsError(errno.ENOTEMPTY, f"holds files{left}: {', '.join(others[:5])}",
                                   str(folder))

@@ -576,6 +576,14 @@ def report_command(
         raise InputError(f"{results_dir}: no such results folder")
     if not (results_dir / "summary.csv").is_file():
         raise InputError(f"{results_dir}: not a results folder (no summary.csv)")
+    from .claim import holder_of
+
+    holder = holder_of(results_dir)
+    if holder is not None:
+        raise InputError(
+            f"{results_dir}: still being written by a run (pid {holder.get('pid', '?')} on "
+            f"{holder.get('host', '?')}); build the report once it has finished"
+        )
     if not (results_dir / "manifest.json").is_file():
         raise InputError(
             f"{results_dir}: incomplete results folder (no manifest.json): the run was "

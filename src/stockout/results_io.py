@@ -83,7 +83,6 @@ def prepare_out_dir(path: Path) -> Path:
 def claim_out_dir(path: Path) -> Claim:
     """Claim ``path`` for this run (made with its parents if missing): refuse a file, a folder
     that is not empty, or one a live run holds (:class:`OutDirError`, exit 2)."""
-    check_out_dir(path)
     return _claim(path, must_be_new=False)
 
 
@@ -94,8 +93,8 @@ def _claim(path: Path, *, must_be_new: bool) -> Claim:
         raise OutDirError(str(error)) from None
     except CannotCreate as error:
         raise OutDirError(f"{path}: cannot create the output folder: {error}") from error
-    except NotADirectoryError:
-        raise OutDirError(f"{path}: exists and is not a folder; choose another --out") from None
+    except NotADirectoryError as error:
+        raise OutDirError(f"{path}: exists and is not a folder; choose another --out") from error
     except FileExistsError as error:
         if must_be_new:
             raise
