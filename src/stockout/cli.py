@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import traceback
+import typing
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -303,6 +304,12 @@ def _print_outcome(results: Results, folder: Path, *, quiet: bool, report: bool)
 
 
 def _report_failed(ctx: typer.Context, error: ReportError) -> NoReturn:
+    cause = error.__cause__
+    if isinstance(cause, OSError):  # a full disk: as at the tables stage, the place is at fault
+        _say(f"error: {_cannot_write(cause, error.out_dir / 'report.html')}", err=True)
+        _say(f"the tables and manifest are kept in {error.out_dir}; once there is room, "
+             f"write the report with: stockout report {error.out_dir}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
     _say(f"error: {error}", err=True)
     _say(
         f"the tables and manifest are kept in {error.out_dir}; "
@@ -456,7 +463,6 @@ def trace_command(
     allow_code: AllowCodeOption = False,
 ) -> None:
     """Tell the story of individual orders in plain words (for teaching)."""
-    from . import api
 
     if fmt not in ("text", "csv", "json"):
         raise InputError(f"--format must be text, csv or json, not {fmt!r}")
@@ -474,18 +480,48 @@ def trace_command(
     if product is not None and product not in [p.id for p in scenario.products]:
         raise ScenarioError([Problem(str(file), "--product", f"no product named {product!r}")])
     check_code_allowed(scenario, allow_code, file.parent)
-    events = api.trace(
+    from .trace_stream import stream_trace, write_trace
+
+    events = stream_trace(  # streamed: a long story is never held in memory whole
         scenario, name, replication=replication, days=days, orders=orders,
-        search_dir=file.parent, allow_code=allow_code,
+        search_dir=file.parent,
     )
     if product is not None:
-        events = [e for e in events if e.product == product]
-    text = api.format_trace(events, fmt)
-    if out is not None:
-        _write_output(out, text)
-        _say(f"{len(events)} events written to {out}")
-    else:
-        sys.stdout.write(clean(text))  # one sentence a line, never wrapped: it is meant to be read
+        events = (e for e in events if e.product == product)
+    if out is None:  # one sentence a line, never wrapped: it is meant to be read
+        write_trace(events, fmt, sys.stdout, clean)
+        return
+    count = _write_streamed(out, lambda handle: write_trace(events, fmt, handle))
+    _say(f"{count} events written to {out}")
+
+
+def _write_streamed(out: Path, write: Callable[[typing.IO[str]], int]) -> int:
+    """Write a command's output file (``--out``) as it is produced, through a temporary file
+    renamed into place at the end; a bad place is bad input."""
+    import tempfile
+
+    from .results_io import _file_mode
+
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder; give a file name for --out")
+    if not out.parent.is_dir():
+        raise InputError(f"{out.parent}: no such folder for --out")
+    if out.exists() and not out.is_file():  # a device or a pipe: written into
+        with open(out, "w", encoding="utf-8") as handle:
+            return write(handle)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            count = write(handle)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, out)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(_cannot_write(error, out)) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count
 
 
 @app.command("validate")
