@@ -211,7 +211,8 @@ def test_validate_lists_the_code_a_scenario_would_run(
     code, text = cli(capsys, "validate", path)
     assert code == 0
     assert "runs Python code (only with --allow-code)" in text
-    assert f"policy '{NAME}': class plants_a_file:Policy from {tmp_path / 'plants_a_file.py'}" in text
+    module = tmp_path / "plants_a_file.py"
+    assert f"policy '{NAME}': class plants_a_file:Policy from {module}" in text
     assert not (tmp_path / "PLANTED").exists()
 
 

@@ -269,7 +269,10 @@ def test_report_on_hand_edited_manifest_exits_2(
     assert str(folder / "manifest.json") in out
 
 
-SCENARIO_EDITS = {"scenario-a-string": 'scenario = "x"\n', "products-numbers": "products = [1, 2]\n"}
+SCENARIO_EDITS = {
+    "scenario-a-string": 'scenario = "x"\n',
+    "products-numbers": "products = [1, 2]\n",
+}
 
 
 @pytest.mark.parametrize("checksums", [True, False], ids=["with-checksums", "older-folder"])

@@ -98,6 +98,8 @@ CASES: list[tuple[str, dict[str, Any] | None, list[str]]] = [
     ("hostile_policies:NegativeKind", None, ["unknown offer kind -1"]),
     ("hostile_policies:UnknownKind", None, ["unknown offer kind 7"]),
     ("hostile_policies:Exits", None, ["on_shortage raised SystemExit"]),
+    ("hostile_policies:RaisesBaseException", None, ["on_shortage raised BaseException",
+                                                     "the policy gave up"]),
     ("hostile_policies:ConstructorRaises", None, ["failed", "licence key missing"]),
     ("hostile_policies:Good", {"limt": 3}, ["unexpected keyword argument 'limt'"]),
     ("hostile_policies:NoOnShortage", None, ["no method on_shortage"]),

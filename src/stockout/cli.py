@@ -293,7 +293,7 @@ def _print_outcome(results: Results, folder: Path, *, quiet: bool, report: bool)
     console.print(summary_table(results))
     console.print(
         Text(
-            f"Δ: paired difference to the baseline '{results.baseline}', "
+            f"Δ: paired difference to the baseline '{clean(results.baseline)}', "
             "± the half-width of its 95% interval; * significant.",
             style="dim",
         )
