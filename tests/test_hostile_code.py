@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_hostile_policies import scenario_data as hostile_scenario
 
 import stockout
 from stockout import executors
@@ -63,19 +64,10 @@ sys.addaudithook(_audit)
 
 
 def scenario_data(class_path: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    policy: dict[str, Any] = {"name": NAME, "availability": "custom", "class": class_path}
-    if options is not None:
-        policy["options"] = options
-    return {
-        "scenario": {"name": "shared", "horizon_days": 20.0, "seed": 3, "replications": 1},
-        "products": [{
-            "id": "w", "price": 10.0, "initial_stock": 2,
-            "demand": {"orders_per_day": 4.0},
-            "replenishment": {"rule": "base_stock", "order_up_to": 5, "supplier": "s"},
-        }],
-        "suppliers": [{"id": "s", "lead_time_days": {"dist": "constant", "value": 6.0}}],
-        "policies": [{"name": "bo", "availability": "backorder"}, policy],
-    }
+    data = hostile_scenario(class_path, options, horizon=20.0)
+    data["policies"][1]["name"] = NAME
+    data["scenario"]["replications"] = 1
+    return data
 
 
 def write(folder: Path, data: dict[str, Any], name: str = "shared.toml") -> Path:

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_hostile_inputs import cli, write
 
 import stockout
 from stockout.claim import CLAIM_FILE, claim_folder, holder_of
 from stockout.cli import main
-from stockout.results_io import OutDirError, to_toml
+from stockout.results_io import OutDirError
 from stockout.scenario.load import scenario_from_dict
 
 
@@ -39,20 +40,6 @@ def base(horizon: float = 20.0, reps: int = 2) -> dict[str, Any]:
         "policies": [{"name": "bo", "availability": "backorder"},
                      {"name": "oos", "availability": "out_of_stock"}],
     }
-
-
-def write(folder: Path, data: dict[str, Any], name: str = "s.toml") -> Path:
-    path = folder / name
-    path.write_text(to_toml(data), encoding="utf-8")
-    return path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    text = out + err
-    assert "Traceback" not in text and "internal error" not in text, text
-    return code, text
 
 
 def complete_and_consistent(folder: Path) -> dict[str, Any]:

@@ -507,8 +507,11 @@ def _write_streamed(out: Path, write: Callable[[typing.IO[str]], int]) -> int:
     if not out.parent.is_dir():
         raise InputError(f"{out.parent}: no such folder for --out")
     if out.exists() and not out.is_file():  # a device or a pipe: written into
-        with open(out, "w", encoding="utf-8") as handle:
-            return write(handle)
+        try:
+            with open(out, "w", encoding="utf-8") as handle:
+                return write(handle)
+        except OSError as error:
+            raise InputError(_cannot_write(error, out)) from None
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -130,19 +130,9 @@ def new_run_id(now: datetime | None = None) -> str:
 def new_run_dir(results_root: Path, scenario_name: str) -> Path:
     """Create and return a fresh ``results_root/<scenario_name>/<run-id>/``; an existing folder
     is never reused."""
-    parent = results_root / scenario_name
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutDirError(f"{parent}: cannot create the results folder: {error}") from error
-    for _ in range(100):
-        folder = parent / new_run_id()
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            continue
-        return folder
-    raise OutDirError(f"{parent}: could not find an unused run folder name")
+    claim = claim_new_run_dir(results_root, scenario_name)
+    claim.release()
+    return claim.folder
 
 
 # ---------------------------------------------------------------------------------------------

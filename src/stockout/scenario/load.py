@@ -69,7 +69,7 @@ EMPTY_FILE = (
     "and one [[products]]"
 )
 NAN = "must be a number, got nan"
-TOO_LARGE = "the number is far too large (more than 1.8e308)"
+TOO_LARGE = "the number is too large (more than 1.8e308)"
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -285,36 +285,33 @@ def _reference_problem(problem: ReferenceProblem, data: Any) -> tuple[DataPath, 
     return (*problem.path, *rel), message
 
 
-def _nan_paths(data: Any, path: DataPath = ()) -> set[DataPath]:
-    found: set[DataPath] = set()
-    stack: list[tuple[DataPath, Any]] = [(path, data)]
+def _paths_where(data: Any, found: Any) -> set[DataPath]:
+    """Paths of the values of ``data`` (tables and arrays walked) for which ``found(value)``."""
+    paths: set[DataPath] = set()
+    stack: list[tuple[DataPath, Any]] = [((), data)]
     while stack:
         here, node = stack.pop()
-        if isinstance(node, float) and math.isnan(node):
-            found.add(here)
+        if found(node):
+            paths.add(here)
         elif isinstance(node, Mapping):
             stack += [((*here, k), v) for k, v in node.items()]
         elif isinstance(node, list):
             stack += [((*here, i), v) for i, v in enumerate(node)]
-    return found
+    return paths
+
+
+def _nan_paths(data: Any) -> set[DataPath]:
+    return _paths_where(data, lambda v: isinstance(v, float) and math.isnan(v))
+
+
+_FLOAT_MAX = int(sys.float_info.max)
 
 
 def _huge_paths(data: Any) -> set[DataPath]:
     """Paths of integers too large for a float (a 400-digit horizon_days)."""
-    found: set[DataPath] = set()
-    stack: list[tuple[DataPath, Any]] = [((), data)]
-    while stack:
-        here, node = stack.pop()
-        if isinstance(node, int) and not isinstance(node, bool) and abs(node) > _FLOAT_MAX:
-            found.add(here)
-        elif isinstance(node, Mapping):
-            stack += [((*here, k), v) for k, v in node.items()]
-        elif isinstance(node, list):
-            stack += [((*here, i), v) for i, v in enumerate(node)]
-    return found
-
-
-_FLOAT_MAX = int(sys.float_info.max)
+    return _paths_where(
+        data, lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) > _FLOAT_MAX
+    )
 
 
 def _replace(data: Any, paths: set[DataPath], here: DataPath = ()) -> Any:
