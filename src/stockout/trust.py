@@ -48,8 +48,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "stockout.policies"
 
 HOW_TO_ALLOW = (
-    "a scenario file is data and runs no code unless you allow it: if you trust this code, "
-    "run again with --allow-code (allow_code=True in Python)"
+    "if you trust this code, run again with --allow-code (allow_code=True in Python)"
 )
 
 
@@ -95,7 +94,7 @@ def _locate(policy: str, class_path: str, search_dir: Path | None) -> PolicyCode
         dist = getattr(ep, "dist", None)
         name = f"{dist.name} {dist.version}" if dist is not None else ep.module
         return PolicyCode(policy, class_path, "package", f"installed package {name}")
-    where = f"the folder {search_dir}" if search_dir is not None else "no folder"
+    where = f"the folder {search_dir.resolve()}" if search_dir is not None else "no folder"
     return PolicyCode(
         policy, class_path, "missing",
         f"not found: no {top}.py or package {top}/ in {where}, and no installed package "
@@ -126,8 +125,11 @@ def require_allowed(scenario: Scenario, allow_code: bool, search_dir: Path | Non
     codes = code_of(scenario, search_dir)
     if not codes:
         return
-    listed = "; ".join(code.text() for code in codes)
-    raise CodeNotAllowed(f"the scenario runs Python code: {listed}; {HOW_TO_ALLOW}")
+    listed = "".join(f"\n  {code.text()}" for code in codes)
+    raise CodeNotAllowed(
+        f"the scenario runs Python code, and a scenario file is data: it runs no code unless "
+        f"you allow it.{listed}\n{HOW_TO_ALLOW}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
