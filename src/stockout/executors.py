@@ -205,8 +205,8 @@ def _run_remote(
             f"this worker runs other stockout code ({__version__}, code {code_fingerprint()}) "
             f"than the client (code {expected_code}): install the same stockout on every worker"
         )
-    if not modules:
-        return _run(scenario, batch, search_dir)
+    if not modules:  # nothing from the client's folder: never look in a folder of that name here
+        return _run(scenario, batch, None)
     folder = _install_modules(modules, modules_hash)
     try:
         return _run(scenario, batch, folder)

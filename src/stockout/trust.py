@@ -69,11 +69,8 @@ class PolicyCode:
     where: str
 
     def text(self) -> str:
-        if self.origin == "folder":
-            return f"policy '{self.policy}': class {self.class_path} from {self.where}"
-        if self.origin == "package":
-            return f"policy '{self.policy}': class {self.class_path} from {self.where}"
-        return f"policy '{self.policy}': class {self.class_path} ({self.where})"
+        where = f"({self.where})" if self.origin == "missing" else f"from {self.where}"
+        return f"policy '{self.policy}': class {self.class_path} {where}"
 
 
 def _entry_point(class_path: str) -> metadata.EntryPoint | None:
