@@ -99,7 +99,8 @@ def _claim(path: Path, *, must_be_new: bool) -> Claim:
         if must_be_new:
             raise
         raise OutDirError(
-            f"{path}: output folder {error.strerror}; a run never overwrites another: choose "
+            f"{path}: output folder exists and is not empty (it {error.strerror}); a run never "
+            "overwrites another: choose "
             "a new --out folder, or leave --out out to get a fresh one under the results root"
         ) from None
     except OSError as error:
