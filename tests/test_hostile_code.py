@@ -184,7 +184,8 @@ def test_module_next_to_scenario_does_not_run_at_import_without_allow_code(
 def test_module_next_to_scenario_api_needs_allow_code(tmp_path: Path) -> None:
     (tmp_path / "plants_a_file.py").write_text(PLANTER)
     path = write(tmp_path, scenario_data("plants_a_file:Policy"))
-    with pytest.raises(CodeNotAllowed, match=r"(?s)policy 'theirs'.*plants_a_file.*allow_code=True"):
+    refused = r"(?s)policy 'theirs'.*plants_a_file.*allow_code=True"
+    with pytest.raises(CodeNotAllowed, match=refused):
         stockout.run(path)
     with pytest.raises(CodeNotAllowed):
         stockout.trace(path, NAME, days=5)
