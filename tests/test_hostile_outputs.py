@@ -271,6 +271,8 @@ def test_escape_sequences_in_product_names_never_reach_the_terminal_from_trace(
     assert code == 0, text
     assert_no_raw_controls(text)
     assert ("\\u001b[2J" if fmt == "json" else "\\x1b[2J") in text
+    if fmt == "json":  # still valid JSON, with the same data
+        assert {row["product"] for row in json.loads(text)} == {f"w{CLEAR}"}
 
 
 def test_escape_sequences_never_reach_the_terminal_from_sweep_or_errors(

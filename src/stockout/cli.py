@@ -40,7 +40,7 @@ from rich.text import Text
 from . import __version__
 from .cli_trust import AllowCodeOption, check_code_allowed
 from .scenario.errors import Problem, ScenarioError, did_you_mean
-from .terminal import clean
+from .terminal import clean, clean_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -489,7 +489,7 @@ def trace_command(
     if product is not None:
         events = (e for e in events if e.product == product)
     if out is None:  # one sentence a line, never wrapped: it is meant to be read
-        write_trace(events, fmt, sys.stdout, clean)
+        write_trace(events, fmt, sys.stdout, clean_json if fmt == "json" else clean)
         return
     count = _write_streamed(out, lambda handle: write_trace(events, fmt, handle))
     _say(f"{count} events written to {out}")

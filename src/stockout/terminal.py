@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clean"]
+__all__ = ["clean", "clean_json"]
 
 # C0 controls but newline and tab, DEL, C1 controls (U+0080-U+009F: 8-bit CSI, OSC, ...), and
 # the bidirectional overrides that make text read differently from what it is
@@ -30,3 +30,13 @@ def clean(text: str) -> str:
     'Shop\\\\x1b]0;PWNED\\\\x07 \\\\x1b[2J ok\\n'
     """
     return _CONTROL.sub(_shown, text)
+
+
+def clean_json(text: str) -> str:
+    """JSON text with the control characters JSON itself leaves raw (DEL, C1, bidirectional
+    overrides) written as ``\\uXXXX`` escapes: still valid JSON, and the same data.
+
+    >>> clean_json('{"name": "oos\\u009b2J"}')
+    '{"name": "oos\\\\u009b2J"}'
+    """
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
