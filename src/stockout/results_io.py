@@ -36,6 +36,12 @@ REPORT_FILE = "report.html"
 RUN_ID_FORMAT = "%Y%m%d-%H%M%S"
 
 
+NOT_EMPTY_ADVICE = (
+    "a run never overwrites another: choose a new --out folder, or run without --out to get a "
+    "fresh results/<scenario>/<run-id>/ folder"
+)
+
+
 class OutDirError(ValueError):
     """The output folder cannot be used (it exists and is not empty, or is a file)."""
 
@@ -60,11 +66,7 @@ def check_out_dir(path: Path) -> None:
     """Raise :class:`OutDirError` unless ``path`` is missing or an empty directory."""
     if path.is_dir():
         if any(path.iterdir()):
-            raise OutDirError(
-                f"{path}: output folder exists and is not empty; a run never overwrites "
-                "another: choose a new --out folder, or run without --out to get a fresh "
-                "results/<scenario>/<run-id>/ folder"
-            )
+            raise OutDirError(f"{path}: output folder exists and is not empty; {NOT_EMPTY_ADVICE}")
     elif path.exists() or path.is_symlink():
         raise OutDirError(f"{path}: exists and is not a folder; choose another --out")
 
@@ -99,9 +101,8 @@ def _claim(path: Path, *, must_be_new: bool) -> Claim:
         if must_be_new:
             raise
         raise OutDirError(
-            f"{path}: output folder exists and is not empty (it {error.strerror}); a run never "
-            "overwrites another: choose "
-            "a new --out folder, or leave --out out to get a fresh one under the results root"
+            f"{path}: output folder exists and is not empty (it {error.strerror}); "
+            f"{NOT_EMPTY_ADVICE}"
         ) from None
     except OSError as error:
         raise OutDirError(f"{path}: cannot create the output folder: {error}") from error
