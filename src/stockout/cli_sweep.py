@@ -22,6 +22,7 @@ import typer
 
 from .cli_trust import AllowCodeOption
 from .scenario.errors import ScenarioError
+from .stages import stage
 from .terminal import clean
 
 if TYPE_CHECKING:
@@ -239,6 +240,7 @@ def sweep_command(
                 source=str(file) if file is not None else str(resume),
                 report=not no_report,
                 allow_code=allow_code,
+                command=getattr(ctx.find_root().obj, "argv", ()),
             )
     except ScenarioError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
@@ -282,15 +284,15 @@ def _inputs(
         raise sw.SweepError("give a scenario file (or --resume DIR)")
     if not vary:
         raise sw.SweepError("name at least one parameter: --vary PATH=v1,v2,...")
-    scenario = api.load(file)
     names = [n.strip() for n in policies.split(",") if n.strip()] if policies else None
-    scenario = api.with_overrides(
-        scenario,
-        replications=reps,
-        seed=seed,
-        policies=names,
-        source=f"{file} (with command-line options)",
-    )
+    with stage("load"):
+        scenario = api.with_overrides(
+            api.load(file),
+            replications=reps,
+            seed=seed,
+            policies=names,
+            source=f"{file} (with command-line options)",
+        )
     values: dict[str, list[object]] = {}
     for option in vary:
         path, parsed = sw.parse_vary(option, str(file))
