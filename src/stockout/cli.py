@@ -40,9 +40,9 @@ from rich.text import Text
 
 from . import __version__, stages
 from .cli_trust import AllowCodeOption, check_code_allowed
+from .safe_text import clean, clean_json
 from .scenario.errors import Problem, ScenarioError, did_you_mean
 from .stages import stage
-from .terminal import clean, clean_json
 
 if TYPE_CHECKING:
     import pandas as pd

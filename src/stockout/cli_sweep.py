@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .cli_trust import AllowCodeOption
+from .safe_text import clean
 from .scenario.errors import ScenarioError
 from .stages import stage
-from .terminal import clean
 
 if TYPE_CHECKING:
     from .executors import Executor
