@@ -46,7 +46,7 @@ def register(kind: FolderKind) -> FolderKind:
 def _json(path: Path) -> dict[str, object]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # damaged: the kind's own reader says how
         return {}
     return data if isinstance(data, dict) else {}
 
