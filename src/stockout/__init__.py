@@ -25,9 +25,10 @@ except metadata.PackageNotFoundError:  # a source tree that was never installed
 if TYPE_CHECKING:
     from .api import Results, load, run, trace, with_overrides
     from .scenario.schema import Scenario
+    from .optimizer.run import optimize
     from .sweep import sweep
 
-__all__ = ["Results", "Scenario", "__version__", "load", "run", "sweep", "trace", "with_overrides"]
+__all__ = ["Results", "Scenario", "__version__", "load", "optimize", "run", "sweep", "trace", "with_overrides"]
 
 _LAZY = {
     "Results": "stockout.api",
@@ -36,6 +37,7 @@ _LAZY = {
     "with_overrides": "stockout.api",
     "trace": "stockout.api",
     "sweep": "stockout.sweep",
+    "optimize": "stockout.optimizer.run",
     "Scenario": "stockout.scenario.schema",
 }
 

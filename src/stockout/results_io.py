@@ -384,8 +384,13 @@ def write_results(
     jobs: int | None = None,
     *,
     report: bool = True,
+    extra: Mapping[str, bytes] | None = None,
+    manifest_extra: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Write the results folder into the existing, empty ``out_dir``; return the file names.
+
+    ``extra`` files (name → bytes, e.g. an optimisation's optimum.csv) are written after the
+    scenario and listed in the manifest; ``manifest_extra`` keys are added to the manifest.
 
     Order: ``scenario.toml``, the CSV tables, ``report.html`` (unless ``report`` is false),
     then ``manifest.json`` last: a folder without it is incomplete. If the report fails, the
@@ -410,6 +415,8 @@ def write_results(
         )
 
     put(SCENARIO_FILE, scenario_toml(results).encode("utf-8"))
+    for name, data in (extra or {}).items():
+        put(name, data)
     for name, frame in _tables(results).items():
         put(name, csv_bytes(frame))
     report_error = _write_report(out_dir, content()) if report else None
@@ -417,6 +424,7 @@ def write_results(
         files.append(REPORT_FILE)
     final = content()
     final["files"] = list(files)
+    final.update(manifest_extra or {})
     text = json.dumps(final, indent=2, allow_nan=False) + "\n"
     write_atomic(out_dir / MANIFEST, text.encode("utf-8"))
     if report_error is not None:
