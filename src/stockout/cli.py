@@ -586,6 +586,10 @@ from .cli_sweep import JobsOption, SchedulerOption, SeedOption, open_executor, r
 
 register(app)
 
+from .cli_optimize import register as register_optimize  # noqa: E402
+
+register_optimize(app)
+
 
 # ---------------------------------------------------------------------------------------------
 # Entry point

@@ -86,6 +86,7 @@ class OptimizeResult:
     out_dir: Path | None
     elapsed_seconds: float
     parameters: list[str] = field(default_factory=list)
+    searched: list[str] = field(default_factory=list)
 
     def policy_map(self) -> pd.DataFrame:
         """The winner at optimal stock per sweep point (one or two swept parameters)."""
@@ -296,7 +297,8 @@ def optimize(
         if owned:
             runner.close()
     elapsed = time.perf_counter() - started
-    result = OptimizeResult(opt, cands, wins, results, folder, elapsed, parameters)
+    result = OptimizeResult(opt, cands, wins, results, folder, elapsed, parameters,
+                            [s.path for s in the_plan.specs])
     if folder is not None:
         store.finish(folder, the_plan, result, command=command, report=report)
     return result
@@ -352,7 +354,7 @@ def _run_at_optima(the_plan: Plan, optimum: pd.DataFrame, runner: Executor,
         if all(pd.notna(row[t.spec.path]) for t in targets):
             chosen[str(row["policy"])] = {t: int(row[t.spec.path]) for t in targets}
     final = at_optima(scenario, chosen, the_plan.source)
-    return run(final, executor=runner, search_dir=search_dir)
+    return run(final, jobs=runner.workers, executor=runner, search_dir=search_dir)
 
 
 def resume_config(folder: str | Path) -> tuple[Scenario, dict[str, Any]]:
