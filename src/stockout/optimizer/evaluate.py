@@ -69,6 +69,9 @@ class Evaluator:
         self.on_progress = on_progress
         self.tally = Tally()
         self._raw: dict[System, dict[int, np.ndarray]] = {}
+        # replications a procedure decided on; runs made ahead for parallelism are not counted,
+        # so what is reported does not depend on the number of workers
+        self._used: dict[System, int] = {}
         self._variants: dict[Candidate, Scenario | None] = {}
 
     # ---- candidates ----
@@ -123,8 +126,14 @@ class Evaluator:
             out[:, 1 + c] = np.nan_to_num(slack, nan=0.0)
         return out
 
+    def mark_used(self, used: Mapping[Hashable, int]) -> None:
+        """Record the replications a sequential procedure decided on (the rest ran ahead)."""
+        for system, n in used.items():
+            self._used[system] = max(n, self._used.get(system, 0))  # type: ignore[index]
+
     def systems(self) -> dict[System, np.ndarray]:
-        return {s: self.raw(s) for s in self._raw}
+        """The replications the procedures used, per system."""
+        return {s: self.raw(s)[: self._used.get(s)] for s in self._raw}
 
     # ---- running ----
 

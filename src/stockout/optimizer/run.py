@@ -290,17 +290,17 @@ def optimize(
         wins = (winners(opt, the_plan.objective, parameters, the_plan.constraints)
                 if parameters else None)
         results = None if parameters else _run_at_optima(the_plan, opt, runner, sdir)
+        result = OptimizeResult(opt, cands, wins, results, folder,
+                                time.perf_counter() - started, parameters,
+                                [s.path for s in the_plan.specs])
+        if folder is not None:
+            store.finish(folder, the_plan, result, command=command, report=report)
     except KeyboardInterrupt:
         runner.cancel()
         raise OptimizeInterrupted("interrupted", folder, *_counts(folder, the_plan)) from None
     finally:
         if owned:
             runner.close()
-    elapsed = time.perf_counter() - started
-    result = OptimizeResult(opt, cands, wins, results, folder, elapsed, parameters,
-                            [s.path for s in the_plan.specs])
-    if folder is not None:
-        store.finish(folder, the_plan, result, command=command, report=report)
     return result
 
 

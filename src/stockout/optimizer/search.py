@@ -162,11 +162,13 @@ def _restricted(grid: Grid, threshold: int) -> Grid:
 def _kn(ev: Evaluator, systems: list[Candidate], block: int, settings: Settings,
         alpha_sel: float, alpha_feas: float, skip: Sequence[int]) -> Outcome:
     keyed: list[System] = [(c, block) for c in systems]
-    return select(
+    outcome = select(
         ev, keyed, delta=settings.delta, alpha_select=alpha_sel, alpha_feasible=alpha_feas,
         tolerances=[c.tolerance for c in ev.constraints], n0=settings.n0,
         max_reps=settings.max_reps, skip=skip,
     )
+    ev.mark_used(outcome.used)
+    return outcome
 
 
 def _bisect(ev: Evaluator, grid: Grid, settings: Settings, con: int, beta: float,
@@ -183,6 +185,7 @@ def _bisect(ev: Evaluator, grid: Grid, settings: Settings, con: int, beta: float
         outcome = select(ev, [(cand, BISECT)], delta=settings.delta, alpha_select=0.0,
                          alpha_feasible=beta, tolerances=[c.tolerance for c in ev.constraints],
                          n0=settings.n0, max_reps=settings.max_reps, skip=skip)
+        ev.mark_used(outcome.used)
         ok = outcome.selected is not None
         status[cand] = "bisection: feasible" if ok else "bisection: infeasible"
         return ok
@@ -262,8 +265,9 @@ def _result(ev: Evaluator, outcome: Outcome, final: list[Candidate], block: int,
         result.final = final
         return result
     chosen = outcome.selected[0]  # type: ignore[index]
-    means = {c: float(ev.rows((c, block))[:, 0].mean()) for c in final
+    used = ev.systems()
+    means = {c: float(ev.transform(used[(c, block)])[:, 0].mean()) for c in final
              if feasible.get(c) is not False and c != chosen}
     runner = max(means, key=lambda c: means[c]) if means else None
-    ev.tally.best = (chosen, float(ev.raw((chosen, block))[:, 0].mean()))
+    ev.tally.best = (chosen, float(used[(chosen, block)][:, 0].mean()))
     return PolicySearch(chosen, None, runner, method, not outcome.capped, final, status, feasible)

@@ -88,7 +88,8 @@ def optimum_row(
         "runner_up": _label(ev.targets, runner),
         "runner_up_mean": runner_mean,
         "candidates_evaluated": len(data),
-        "search_replications": ev.tally.runs,
+        "search_replications": int(sum(len(r) for r in data.values())),
+        "runs_simulated": ev.tally.runs,
         "search_seconds": round(seconds, 3),
     }
 
