@@ -84,6 +84,7 @@ def cheap(argv: list[str], work: Path, n: int) -> list[str]:
             argv[k] = str(min(int(argv[k]), 2))
         else:
             argv += ["--reps", "2"]
+    if len(argv) > 1 and argv[1] in ("run", "sweep", "optimize"):
         if "--out" in argv:
             k = argv.index("--out") + 1
             argv[k] = str(work / f"out-{n}-{Path(argv[k]).name}")

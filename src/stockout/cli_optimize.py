@@ -201,14 +201,14 @@ def _print(result: OptimizeResult, quiet: bool) -> None:
     paths = result.searched
     table = Table(title=f"Best stock per policy ({opt['sense'].iloc[0]} "
                   f"{opt['objective'].iloc[0]})", title_justify="left")
-    for name in [*result.parameters, "policy", *(p.rsplit(".", 1)[-1] for p in paths),
-                 "mean [95% CI]", "reps", "runner-up"]:
+    for name in [*(p.rsplit(".", 1)[-1] for p in result.parameters), "policy", *(p.rsplit(".", 1)[-1] for p in paths),
+                 "objective ± 95% CI", "reps", "runner-up"]:
         table.add_column(name)
     for _, row in opt.iterrows():
         level = [str(row[p]) if row["feasible"] else f"{row[p]} (infeasible)" for p in paths]
         table.add_row(*[str(row[p]) for p in result.parameters], str(row["policy"]), *level,
-                      f"{row['mean']:,.4g} [{row['ci_low']:,.4g}, {row['ci_high']:,.4g}]",
-                      str(row["replications"]), str(row["runner_up"] or "–"))
+                      f"{_num(row['mean'])} ± {_num((row['ci_high'] - row['ci_low']) / 2)}",
+                      str(row["replications"]), _runner(row["runner_up"]))
     Console(highlight=False).print(table)
     if (~opt["feasible"].astype(bool)).any():
         _say("no feasible candidate for: " + ", ".join(opt.loc[~opt["feasible"].astype(bool),
@@ -219,6 +219,20 @@ def _print(result: OptimizeResult, quiet: bool) -> None:
             _say(f"{at}: {w['winner'] or 'no feasible policy'}"
                  f"{'' if w['clear'] else ' (not clearly)'} wins at optimal stock")
     _say(f"results: {result.out_dir}")
+
+
+def _runner(label: object) -> str:
+    """'order_up_to=15' → '15' (the parameter is in the column heading)."""
+    if not isinstance(label, str):
+        return "–"
+    return ", ".join(part.partition("=")[2] for part in label.split(", "))
+
+
+def _num(x: float) -> str:
+    """Whole units for large values, four significant digits for small ones."""
+    if x != x:  # NaN: no interval
+        return "–"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
 def register(app: typer.Typer) -> None:
