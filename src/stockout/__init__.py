@@ -24,11 +24,14 @@ except metadata.PackageNotFoundError:  # a source tree that was never installed
 
 if TYPE_CHECKING:
     from .api import Results, load, run, trace, with_overrides
-    from .scenario.schema import Scenario
     from .optimizer.run import optimize
+    from .scenario.schema import Scenario
     from .sweep import sweep
 
-__all__ = ["Results", "Scenario", "__version__", "load", "optimize", "run", "sweep", "trace", "with_overrides"]
+__all__ = [
+    "Results", "Scenario", "__version__", "load", "optimize", "run", "sweep", "trace",
+    "with_overrides",
+]
 
 _LAZY = {
     "Results": "stockout.api",

@@ -201,7 +201,10 @@ def _print(result: OptimizeResult, quiet: bool) -> None:
     paths = result.searched
     table = Table(title=f"Best stock per policy ({opt['sense'].iloc[0]} "
                   f"{opt['objective'].iloc[0]})", title_justify="left")
-    for name in [*(p.rsplit(".", 1)[-1] for p in result.parameters), "policy", *(p.rsplit(".", 1)[-1] for p in paths),
+    def short(path: str) -> str:
+        return path.rsplit(".", 1)[-1]
+
+    for name in [*map(short, result.parameters), "policy", *map(short, paths),
                  "objective ± 95% CI", "reps", "runner-up"]:
         table.add_column(name)
     for _, row in opt.iterrows():
@@ -213,6 +216,10 @@ def _print(result: OptimizeResult, quiet: bool) -> None:
     if (~opt["feasible"].astype(bool)).any():
         _say("no feasible candidate for: " + ", ".join(opt.loc[~opt["feasible"].astype(bool),
                                                                 "policy"].astype(str)))
+    edge = opt.loc[opt["at_edge"].astype(bool) & opt["feasible"].astype(bool), "policy"]
+    if len(edge):
+        _say("note: the best level of " + ", ".join(sorted(set(edge.astype(str))))
+             + " is at the edge of the searched range: widen --search to be sure")
     if result.winners is not None:
         for _, w in result.winners.iterrows():
             at = ", ".join(f"{p}={w[p]}" for p in result.parameters)

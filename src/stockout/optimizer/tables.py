@@ -84,6 +84,8 @@ def optimum_row(
         "sense": "maximize" if ev.objective.maximize else "minimize",
         "indifference": delta,
         "guaranteed": found.guaranteed and found.selected is not None,
+        "at_edge": best is not None and any(
+            v in (t.spec.lo, t.spec.values[-1]) for t, v in zip(ev.targets, best, strict=True)),
         "method": found.method,
         "runner_up": _label(ev.targets, runner),
         "runner_up_mean": runner_mean,

@@ -68,7 +68,8 @@ def optimum_table(opt: pd.DataFrame, searched: list[str], lead: list[str] = ()) 
     rows = []
     for _, r in opt.iterrows():
         feasible = str(r.get("feasible")).lower() == "true"
-        level = [escape(_num(r.get(p))) + ("" if feasible else " <em>(infeasible)</em>")
+        edge = " <em>(edge of the range)</em>" if str(r.get("at_edge")) == "True" else ""
+        level = [escape(_num(r.get(p))) + (edge if feasible else " <em>(infeasible)</em>")
                  for p in searched]
         objective = (f"{_num(r['mean'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
                      if feasible else "no feasible level in the range")
