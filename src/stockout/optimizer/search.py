@@ -266,6 +266,7 @@ def _result(ev: Evaluator, outcome: Outcome, final: list[Candidate], block: int,
         return result
     chosen = outcome.selected[0]  # type: ignore[index]
     used = ev.systems()
+    # the runner-up by the final selection's own replications (fresh, comparable)
     means = {c: float(ev.transform(used[(c, block)])[:, 0].mean()) for c in final
              if feasible.get(c) is not False and c != chosen}
     runner = max(means, key=lambda c: means[c]) if means else None

@@ -18,6 +18,9 @@ import plotly.graph_objects as go
 from stockout.report.page import Page, write_atomic
 
 OPTIMUM_FILE = "optimum.csv"
+RUN_AFTER = "The rest of this report compares the policies at these levels."
+MAP_AFTER = ("The map shows the policy whose best level does best at each point; a grey cell "
+             "(\"A ≈ B\") is a point where the two best policies' 95% intervals overlap.")
 CONFIG_FILE = "optimize.json"
 
 
@@ -48,7 +51,7 @@ def _searched(config: dict[str, Any]) -> list[str]:
     return [str(s).partition("=")[0] for s in config.get("search", [])]
 
 
-def _lede(config: dict[str, Any]) -> str:
+def _lede(config: dict[str, Any], after: str) -> str:
     objective = config.get("objective") or {}
     sense = "maximise" if objective.get("maximize", True) else "minimise"
     cons = ", ".join(str(c).split("+-")[0] for c in config.get("subject_to", [])) or "none"
@@ -58,8 +61,12 @@ def _lede(config: dict[str, Any]) -> str:
             f"{escape(cons)}). With probability at least {escape(str(conf))}, each choice is "
             "within the indifference zone of the best stock level among those its final "
             "selection compared (Kim &amp; Nelson's KN under common random numbers; see "
-            "docs/howto-optimize.md). The rest of this report compares the policies at these "
-            "levels.")
+            f"docs/howto-optimize.md). {after}")
+
+
+def _values(label: str) -> str:
+    """'reorder_point=140, order_up_to=200' → '140, 200' (the columns name the parameters)."""
+    return ", ".join(part.partition("=")[2] for part in label.split(", "))
 
 
 def optimum_table(opt: pd.DataFrame, searched: list[str], lead: list[str] = ()) -> str:
@@ -73,7 +80,7 @@ def optimum_table(opt: pd.DataFrame, searched: list[str], lead: list[str] = ()) 
                  for p in searched]
         objective = (f"{_num(r['mean'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
                      if feasible else "no feasible level in the range")
-        runner = (f"{escape(str(r['runner_up']))} ({_num(r.get('runner_up_mean'))})"
+        runner = (f"{escape(_values(r['runner_up']))} ({_num(r.get('runner_up_mean'))})"
                   if isinstance(r.get("runner_up"), str) else "–")
         cost = (f"{int(r.get('candidates_evaluated', 0))} candidates, "
                 f"{int(r.get('search_replications', 0)):,} runs, "
@@ -97,7 +104,8 @@ def optimum_section(folder: Path) -> str | None:
     opt = _read(folder, OPTIMUM_FILE)
     searched = _searched(config) or [c for c in opt.columns if c.startswith("products.")]
     return (f'<section id="optimum"><h2>Each policy at its best stock level</h2>'
-            f'<p class="lede">{_lede(config)}</p>{optimum_table(opt, searched)}</section>')
+            f'<p class="lede">{_lede(config, RUN_AFTER)}</p>{optimum_table(opt, searched)}'
+            "</section>")
 
 
 def _map(winners: pd.DataFrame, parameters: list[str]) -> go.Figure:
@@ -112,14 +120,17 @@ def _map(winners: pd.DataFrame, parameters: list[str]) -> go.Figure:
         i = y.index(str(w[parameters[0]])) if len(parameters) == 2 else 0
         j = x.index(str(w[parameters[-1]]))
         winner = w["winner"] if isinstance(w["winner"], str) else None
-        z[i][j] = code[winner] if winner else math.nan
-        text[i][j] = (winner or "none feasible") + ("" if str(w["clear"]) == "True" else " ?")
+        clear = str(w["clear"]) == "True"
+        z[i][j] = code[winner] if winner and clear else (len(names) if winner else math.nan)
+        text[i][j] = ((winner if clear else f"{winner} ≈ {w['second']}") if winner
+                      else "none feasible")
     palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
-    scale = [[i / max(1, len(names) - 1), palette[i % len(palette)]] for i in range(len(names))]
+    colours = [palette[i % len(palette)] for i in range(len(names))] + ["#bdbdbd"]
+    top = len(colours) - 1
+    scale = [[i / top, c] for i, c in enumerate(colours)]
     fig = go.Figure(go.Heatmap(
-        z=z, x=x, y=y, text=text, texttemplate="%{text}", showscale=False,
-        colorscale=scale if len(names) > 1 else [[0, palette[0]], [1, palette[0]]],
-        zmin=0, zmax=max(1, len(names) - 1), hovertemplate="%{text}<extra></extra>"))
+        z=z, x=x, y=y, text=text, texttemplate="%{text}", showscale=False, colorscale=scale,
+        zmin=0, zmax=top, hovertemplate="%{text}<extra></extra>"))
     fig.update_layout(title="Policy map at optimal stock", height=200 + 60 * len(y),
                       xaxis_title=parameters[-1], yaxis_title=parameters[0] if len(
                           parameters) == 2 else None, margin=dict(l=60, r=20, t=50, b=60),
@@ -139,8 +150,7 @@ def write_optimize_sweep_report(folder: Path | str, out: Path | None = None) -> 
     page.sections.append(
         '<header><p class="eyebrow">stockout report · optimisation over a sweep</p>'
         "<h1>Which policy wins when each is stocked at its best?</h1>"
-        f'<p class="lede">{_lede(config)} "?" marks a point where the winner\'s interval '
-        "overlaps the next policy's.</p></header>")
+        f'<p class="lede">{_lede(config, MAP_AFTER)}</p></header>')
     page.sections.append("<section><h2>Policy map</h2>"
                          + page.figure(_map(winners, parameters)) + "</section>")
     page.sections.append("<section><h2>Best stock level per point and policy</h2>"
