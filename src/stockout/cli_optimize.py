@@ -168,7 +168,7 @@ def _prepare(file: Path | None, search: list[str], policies: str | None, vary: l
             raise opt.OptimizeError("--resume takes everything from the folder: give only "
                                     "--resume DIR (and --jobs / --scheduler)")
         opt.resume_config(resume)  # a folder that cannot be resumed: said before any work
-        return lambda **kw: opt.resume(resume, search_dir=None, **kw)
+        return lambda **kw: opt.resume(resume, **kw)
     if file is None:
         raise opt.OptimizeError("give a scenario file (or --resume DIR)")
     if not search:

@@ -50,9 +50,12 @@ def _json(data: Any) -> bytes:
     return (json.dumps(data, indent=1, default=default) + "\n").encode("utf-8")
 
 
-def prepare(folder: Path, the_plan: Plan, resume: bool) -> dict[tuple[int, str], dict[str, Any]]:
-    """Create the folder (or check the one resumed) and return the searches already saved."""
-    meta = {**the_plan.config(), "status": "running", "fingerprint": _fingerprint(the_plan)}
+def prepare(folder: Path, the_plan: Plan, resume: bool, search_dir: Path | None = None
+            ) -> dict[tuple[int, str], dict[str, Any]]:
+    """Create the folder (or check the one resumed) and return the searches already saved.
+    ``search_dir`` (where the scenario's policy modules are) is kept for a resume."""
+    meta = {**the_plan.config(), "status": "running", "fingerprint": _fingerprint(the_plan),
+            "search_dir": str(search_dir.resolve()) if search_dir is not None else None}
     if resume:
         path = folder / CONFIG_FILE
         try:

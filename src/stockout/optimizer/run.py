@@ -280,8 +280,8 @@ def optimize(
     folder = Path(out_dir) if out_dir is not None else None
     from . import folder as store
 
-    done = store.prepare(folder, the_plan, resume) if folder is not None else {}
     sdir = Path(search_dir) if search_dir is not None else None
+    done = store.prepare(folder, the_plan, resume, sdir) if folder is not None else {}
     owned = executor is None
     runner = executor if executor is not None else make_executor(jobs, scheduler)
     try:
@@ -328,7 +328,8 @@ def _search_all(
             if saved is None:
                 def tick(t: Tally, policy: str = policy, k: int = k) -> None:
                     if progress is not None:
-                        best = None if t.best is None else f"{t.best[0]} → {t.best[1]:,.4g}"
+                        best = None if t.best is None else (
+                            f"{', '.join(map(str, t.best[0]))} → {t.best[1]:,.4g}")
                         progress(OptimizeProgress(len(done), total, policy, k,
                                                   len(t.candidates), t.runs, best))
                 row, rows = search_one(the_plan, scenario, policy, runner, values,
@@ -374,6 +375,8 @@ def resume_config(folder: str | Path) -> tuple[Scenario, dict[str, Any]]:
 def resume(folder: str | Path, **options: Any) -> OptimizeResult:
     """Complete the interrupted optimisation in ``folder`` (executor options may be given)."""
     scenario, c = resume_config(folder)
+    if options.get("search_dir") is None and c.get("search_dir"):
+        options["search_dir"] = c["search_dir"]  # the scenario's folder, for policy modules
     objective = c["objective"]
     key = "maximize" if objective["maximize"] else "minimize"
     return optimize(
