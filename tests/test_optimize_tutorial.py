@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import stockout
+from stockout.sweep import sweep  # stockout.sweep is the module once it is imported
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "scenarios" / "quickstart.toml"
 SEARCH = ["products.grinder.replenishment.reorder_point=60..200..20",
@@ -28,10 +29,10 @@ def test_the_verdict_changes_once_both_policies_are_optimally_stocked() -> None:
     assert not bool(winners.loc[2, "clear"])  # a tie at short patience
     assert winners.loc[14, "winner"] == "backorder" and bool(winners.loc[14, "clear"])
     best = result.optimum.set_index(["customers.patience_days.mean", "policy"])
-    s = "products.grinder.replenishment.order_up_to"
-    assert best.loc[(14, "backorder"), s] < best.loc[(14, "out-of-stock"), s]  # leaner
+    s = "products.grinder.replenishment.reorder_point"
+    assert best.loc[(14, "backorder"), s] < best.loc[(14, "out-of-stock"), s]  # reorders later
 
-    short = stockout.sweep(stockout.with_overrides(
+    short = sweep(stockout.with_overrides(
         stockout.load(QUICKSTART), policies=["backorder", "out-of-stock-deep"]),
         {"customers.patience_days.mean": [2]}, jobs=2)
     gross = short.winners.query("metric == 'gross_profit'").iloc[0]

@@ -25,7 +25,9 @@ from .space import Constraint, Objective, Target, policy_variant
 
 #: Replication numbers per block.
 BLOCK = 1_000_000
-SELECT, SEARCH, BISECT, PILOT = 0, 10, 20, 30  # first blocks of each phase
+#: First block of each phase. Block 0 (replications 0, 1, ...) is left to the final run of the
+#: policies at their optima, so that comparison is not biased by the data that chose them.
+SELECT, SEARCH, BISECT, PILOT = 1, 10, 20, 30
 
 Candidate = tuple[int, ...]  # values of the searched parameters
 System = tuple[Candidate, int]  # (candidate, block)
