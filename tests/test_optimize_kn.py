@@ -117,3 +117,94 @@ def test_a_cap_on_replications_is_reported() -> None:
     out = select(Normal(means, 5.0, 0.0, 3), [0, 1], delta=0.01, alpha_select=0.05,
                  alpha_feasible=0.0, tolerances=[], n0=10, max_reps=50)
     assert out.capped and out.selected in (0, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole search (bisection, neighbourhood search, final selection) on a synthetic grid
+# ---------------------------------------------------------------------------------------------
+
+from stockout.optimizer.evaluate import BLOCK, Evaluator, Tally  # noqa: E402
+from stockout.optimizer.search import Grid, Settings, search_policy  # noqa: E402
+from stockout.optimizer.space import (  # noqa: E402
+    Constraint,
+    Objective,
+    SearchSpec,
+    Target,
+)
+
+
+class Synthetic(Evaluator):
+    """An evaluator whose replications come from a formula, not the simulator: replication j of
+    a candidate is ``mean(c) + noise_j`` with a noise shared by all candidates (CRN) plus an own
+    part, so the search logic runs exactly as on the simulator, in milliseconds."""
+
+    def __init__(self, targets: list[Target], mean, objective: Objective,  # noqa: ANN001
+                 constraints: list[Constraint], sd: np.ndarray, seed: int) -> None:
+        self.targets, self.objective, self.constraints = targets, objective, constraints
+        self.mean, self.sd, self.seed = mean, sd, seed
+        self.workers, self.tally, self.on_progress = 1, Tally(), None
+        self._raw, self._used, self._variants = {}, {}, {}
+
+    def valid(self, candidate) -> bool:  # noqa: ANN001
+        return True
+
+    def _run(self, missing) -> None:  # noqa: ANN001
+        for (cand, block), reps in missing:
+            for j in reps:
+                rng = np.random.default_rng([self.seed, block * BLOCK + j])
+                shared = rng.standard_normal(len(self.sd))
+                own = np.random.default_rng([self.seed, block * BLOCK + j, *cand]
+                                            ).standard_normal(len(self.sd))
+                value = self.mean(cand) + self.sd * (0.8 * shared + 0.6 * own)
+                self._raw.setdefault((cand, block), {})[j] = value
+                self.tally.runs += 1
+
+
+def _target(path: str, lo: int, hi: int) -> Target:
+    return Target(SearchSpec(path, lo, hi), "w", path.rsplit(".", 1)[-1])
+
+
+def test_share_of_correct_selections_of_the_neighbourhood_search() -> None:
+    """A concave objective on a 15 × 15 grid (unimodal: the local search's assumption), best
+    at (9, 5), its neighbours δ worse at least: the whole search must select a point within δ of
+    the best in at least 95% of seeds (binomial margin)."""
+    targets = [_target("a.reorder_point", 0, 14), _target("a.order_quantity", 0, 14)]
+    delta, seeds = 1.0, 60
+
+    def mean(c: tuple[int, ...]) -> np.ndarray:
+        return np.array([-1.0 * ((c[0] - 9) ** 2 + (c[1] - 5) ** 2)])
+
+    correct = 0
+    for seed in range(seeds):
+        ev = Synthetic(targets, mean, Objective("gross_profit", True), [], np.array([3.0]),
+                       seed)
+        found = search_policy(ev, Grid(targets), Settings(delta, exhaustive=0), (2, 12))
+        assert "neighbourhood" in found.method
+        correct += float(mean(found.selected)[0]) >= -delta
+    assert _binomial_ok(correct, seeds, 0.95), f"{correct}/{seeds} correct"
+
+
+def test_share_of_correct_selections_with_bisection() -> None:
+    """A fill rate rising with the level (threshold 12 for 0.9 within ε) and a cost rising with
+    it: the best is the smallest level that is not unacceptable and within δ of the cheapest
+    desirable one."""
+    targets = [_target("a.order_up_to", 0, 40)]
+    eps, delta, seeds = 0.02, 1.0, 60
+
+    def fill(s: int) -> float:
+        return min(1.0, 0.5 + 0.035 * s)
+
+    def mean(c: tuple[int, ...]) -> np.ndarray:
+        return np.array([2.0 * c[0], fill(c[0])])
+
+    con = Constraint("fill_rate", ">=", 0.9, eps)
+    desirable = [s for s in range(41) if fill(s) >= 0.9 + eps]
+    correct = 0
+    for seed in range(seeds):
+        ev = Synthetic(targets, mean, Objective("storage_cost", False), [con],
+                       np.array([2.0, 0.03]), seed)
+        found = search_policy(ev, Grid(targets), Settings(delta, exhaustive=50), (30,))
+        assert "bisection" in found.method
+        (s,) = found.selected
+        correct += fill(s) >= 0.9 - eps and 2.0 * s <= 2.0 * min(desirable) + delta
+    assert _binomial_ok(correct, seeds, 0.95), f"{correct}/{seeds} correct"
