@@ -49,6 +49,10 @@ def _progress(enabled: bool) -> Iterator[Callable[[OptimizeProgress], None] | No
         task = bar.add_task("starting", total=None)
 
         def update(p: OptimizeProgress) -> None:
+            if p.phase == "final":
+                bar.update(task, description=(
+                    f"each policy at its optimum: {p.replications}/{p.best} runs"))
+                return
             best = f" · best {p.best}" if p.best else ""
             bar.update(task, description=(
                 f"{p.searches_done}/{p.searches_total} · {p.policy[:20]}: "
@@ -218,8 +222,8 @@ def _print(result: OptimizeResult, quiet: bool) -> None:
                                                                 "policy"].astype(str)))
     edge = opt.loc[opt["at_edge"].astype(bool) & opt["feasible"].astype(bool), "policy"]
     if len(edge):
-        _say("note: the best level of " + ", ".join(sorted(set(edge.astype(str))))
-             + " is at the edge of the searched range: widen --search to be sure")
+        _say("note: at the edge of the range for " + ", ".join(sorted(set(edge.astype(str))))
+             + ": widen --search to be sure")
     if result.winners is not None:
         for _, w in result.winners.iterrows():
             at = ", ".join(f"{p}={w[p]}" for p in result.parameters)

@@ -169,4 +169,21 @@ class Evaluator:
         self.tally.runs += len(runs)
         self.tally.candidates.add(candidate)
         if self.on_progress is not None:
+            self.tally.best = self._best_so_far() or self.tally.best
             self.on_progress(self.tally)
+
+    def _best_so_far(self) -> tuple[Candidate, float] | None:
+        """The candidate whose mean is best among those meeting the constraints by their
+        means, in the latest phase with data (for the progress line only)."""
+        blocks = [b for (_, b), have in self._raw.items() if len(have) >= 2]
+        if not blocks:
+            return None
+        block = max(blocks)
+        best: tuple[float, Candidate, float] | None = None
+        for (cand, b), have in self._raw.items():
+            if b != block or len(have) < 2:
+                continue
+            means = self.transform(np.array(list(have.values()))).mean(axis=0)
+            if (means[1:] <= 0).all() and (best is None or means[0] > best[0]):
+                best = (float(means[0]), cand, float(means[0]) * self.objective.sign)
+        return None if best is None else (best[1], best[2])

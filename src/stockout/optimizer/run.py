@@ -72,6 +72,7 @@ class OptimizeProgress:
     candidates: int
     replications: int
     best: str | None
+    phase: str = "search"  # "search", then "final": the run of every policy at its optimum
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,7 @@ def optimize(
         parameters = list(the_plan.vary)
         wins = (winners(opt, the_plan.objective, parameters, the_plan.constraints)
                 if parameters else None)
-        results = None if parameters else _run_at_optima(the_plan, opt, runner, sdir)
+        results = None if parameters else _run_at_optima(the_plan, opt, runner, sdir, progress)
         result = OptimizeResult(opt, cands, wins, results, folder,
                                 time.perf_counter() - started, parameters,
                                 [s.path for s in the_plan.specs])
@@ -329,7 +330,9 @@ def _search_all(
                 def tick(t: Tally, policy: str = policy, k: int = k) -> None:
                     if progress is not None:
                         best = None if t.best is None else (
-                            f"{', '.join(map(str, t.best[0]))} → {t.best[1]:,.4g}")
+                            f"{', '.join(map(str, t.best[0]))} → "
+                            + (f"{t.best[1]:,.0f}" if abs(t.best[1]) >= 1000
+                               else f"{t.best[1]:.4g}"))
                         progress(OptimizeProgress(len(done), total, policy, k,
                                                   len(t.candidates), t.runs, best))
                 row, rows = search_one(the_plan, scenario, policy, runner, values,
@@ -344,7 +347,7 @@ def _search_all(
 
 
 def _run_at_optima(the_plan: Plan, optimum: pd.DataFrame, runner: Executor,
-                   search_dir: Path | None) -> Results:
+                   search_dir: Path | None, progress: Progress | None) -> Results:
     from ..api import run
     from .space import at_optima
 
@@ -355,7 +358,14 @@ def _run_at_optima(the_plan: Plan, optimum: pd.DataFrame, runner: Executor,
         if all(pd.notna(row[t.spec.path]) for t in targets):
             chosen[str(row["policy"])] = {t: int(row[t.spec.path]) for t in targets}
     final = at_optima(scenario, chosen, the_plan.source)
-    return run(final, jobs=runner.workers, executor=runner, search_dir=search_dir)
+    searches = len(final.policies)
+
+    def tick(done: int, total: int) -> None:
+        if progress is not None:
+            progress(OptimizeProgress(searches, searches, "", 0, 0, done, f"{total}", "final"))
+
+    return run(final, jobs=runner.workers, executor=runner, search_dir=search_dir,
+               progress=tick)
 
 
 def resume_config(folder: str | Path) -> tuple[Scenario, dict[str, Any]]:
