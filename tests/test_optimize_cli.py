@@ -198,3 +198,40 @@ def test_a_policy_with_no_feasible_stock_says_so(scenario_file: Path) -> None:
     result = stockout.optimize(scenario, [f"{S}=6..8"], indifference=5.0,
                                subject_to=["fill_rate>=0.99"])
     assert not result.optimum["feasible"].any()
+
+
+@pytest.mark.slow
+def test_sigint_to_a_real_optimisation_on_a_pool(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the process group) during a search on 2 workers: exit 130 within
+    seconds, no traceback, no manifest, and the folder resumes to completion."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_interrupt import _wait_until_simulating
+
+    quickstart = Path(__file__).resolve().parents[1] / "scenarios" / "quickstart.toml"
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stockout", "optimize", str(quickstart), "--search",
+         "products.grinder.replenishment.reorder_point=40..150..2", "--jobs", "2",
+         "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        start_new_session=True, env={**os.environ, "STOCKOUT_DEBUG": ""},
+    )
+    try:
+        _wait_until_simulating(proc, 2)
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "incomplete" in err and "--resume" in err and "Traceback" not in err, err
+    assert took < 10, f"took {took:.1f} s to stop"
+    assert not (out / "manifest.json").exists()
+    assert (out / "optimize.json").is_file()

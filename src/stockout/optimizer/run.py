@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -283,8 +284,20 @@ def optimize(
 
     sdir = Path(search_dir) if search_dir is not None else None
     done = store.prepare(folder, the_plan, resume, sdir) if folder is not None else {}
-    owned = executor is None
-    runner = executor if executor is not None else make_executor(jobs, scheduler)
+    # an executor made here is closed here: terminated at once on Ctrl-C or an error
+    with (make_executor(jobs, scheduler) if executor is None else nullcontext(executor)
+          ) as runner:
+        return _optimize_on(runner, the_plan, folder, done, progress, sdir, started, command,
+                            report)
+
+
+def _optimize_on(
+    runner: Executor, the_plan: Plan, folder: Path | None,
+    done: dict[tuple[int, str], dict[str, Any]], progress: Progress | None,
+    sdir: Path | None, started: float, command: Sequence[str], report: bool,
+) -> OptimizeResult:
+    from . import folder as store
+
     try:
         opt, cands = _search_all(the_plan, runner, folder, done, progress, sdir)
         parameters = list(the_plan.vary)
@@ -299,9 +312,6 @@ def optimize(
     except KeyboardInterrupt:
         runner.cancel()
         raise OptimizeInterrupted("interrupted", folder, *_counts(folder, the_plan)) from None
-    finally:
-        if owned:
-            runner.close()
     return result
 
 
