@@ -7,7 +7,8 @@ neighbourhood; and, for one stock level under a fill-rate constraint, bisection 
   customers meet at least as much stock), so the feasible levels are those at or above a
   threshold. Each probe is a sequential feasibility check; below the threshold nothing is run.
 * **Neighbourhood search** (in the spirit of R-SPLINE, Wang, Pasupathy & Schmeiser 2013, and
-  COMPASS, Hong & Nelson 2006): from a start, move to the best of the point and its neighbours
+  COMPASS, Hong & Nelson 2006): from the best of the current level and a coarse grid, move to
+  the best of the point and its neighbours
   (one step along each axis) by the sample mean of a common set of replications; when no
   neighbour is better, double the replications and look again (retrospective rounds). Then KN
   (with fresh replications) picks the best of the final point and its whole box of neighbours;
@@ -37,6 +38,8 @@ ROUNDS = 3
 MAX_MOVES = 200
 #: Times the final box may move to a better neighbour before the search stops.
 MAX_RECENTRE = 4
+#: Values per axis of the coarse grid the neighbourhood search starts from.
+COARSE = 5
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ def search_policy(
         method.append(f"KN over all {len(valid)} candidates")
         outcome = _kn(ev, valid, SELECT, settings, alpha_sel, alpha_feas, skip)
         return _result(ev, outcome, valid, SELECT, status, " + ".join(method), settings)
-    start = _valid_start(ev, grid, start)
+    start = _coarse_start(ev, grid, settings, _valid_start(ev, grid, start), status)
     centre = _walk(ev, grid, settings, start, status)
     method.append("neighbourhood search + KN over the best neighbourhood")
     for round_ in range(MAX_RECENTRE + 1):
@@ -219,6 +222,20 @@ def _score(ev: Evaluator, c: Candidate, n: int) -> tuple[float, float]:
     violation = sum(max(0.0, float(means[1 + i])) / con.tolerance
                     for i, con in enumerate(ev.constraints))
     return violation, -float(means[0])
+
+
+def _coarse_start(ev: Evaluator, grid: Grid, settings: Settings, start: Candidate,
+                  status: dict[Candidate, str]) -> Candidate:
+    """The best of the current level and a coarse grid (up to COARSE values an axis, ends
+    included) by the sample means of n0 common replications: where the walk begins, so it need
+    not crawl across a wide range and is less likely to stop on a far local optimum."""
+    axes = [sorted({axis[round(i * (len(axis) - 1) / (COARSE - 1))] for i in range(COARSE)})
+            for axis in grid.axes]
+    points = [start] + [c for c in itertools.product(*axes) if c != start and ev.valid(c)]
+    ev.ensure({(c, SEARCH): settings.n0 for c in points})
+    for c in points:
+        status.setdefault(c, "searched")
+    return min(points, key=lambda c: _score(ev, c, settings.n0))
 
 
 def _walk(ev: Evaluator, grid: Grid, settings: Settings, start: Candidate,
