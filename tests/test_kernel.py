@@ -64,6 +64,12 @@ CASES = {
         "products.replenishment": {"rule": "periodic", "order_up_to": 60,
                                    "review_period_days": 7, "supplier": "s"},
         "products.release_day": 20},
+    # no warm-up (the review of day 0 leaves the window) and leftovers sold off at a loss
+    "periodic-no-warmup-salvage": {
+        "scenario.warmup_days": 0,
+        "products.salvage_value": 1.5,
+        "products.replenishment": {"rule": "periodic", "order_up_to": 60,
+                                   "review_period_days": 7, "supplier": "s"}},
     # constant lead and transit times: receipts wait in the kernel's FIFO, not the heap
     "constant-lead": {
         "suppliers.lead_time_days": {"dist": "constant", "value": 4},

@@ -193,9 +193,10 @@ class Model:
 
         policy_spec = scenario.policy(policy_name)
         policy = make_policy(policy_spec, search_dir)
-        suppliers = {s.id: SupplierRun(s, self.horizon, self.streams) for s in scenario.suppliers}
-        lanes = {x.id: LaneRun(x, self.horizon, self.streams) for x in scenario.lanes}
         quote_q = getattr(policy_spec, "quote_percentile", None)
+        suppliers = {s.id: SupplierRun(s, self.horizon, self.streams, quote_q)
+                     for s in scenario.suppliers}  # fmt: skip
+        lanes = {x.id: LaneRun(x, self.horizon, self.streams, quote_q) for x in scenario.lanes}
         for s in suppliers.values():
             self.windows += [("supplier", s.id, a, b) for a, b, _ in s.outages.raw]
         for x in lanes.values():
@@ -223,6 +224,8 @@ class Model:
                 customers.churn, handling,
                 product.holding_cost_per_day, product.backorder_cost_per_day,
             )
+            if product.salvage_value is not None:
+                sp.salvage_value = product.salvage_value
             self.products.append(sp)
             if review > 0:
                 self.periodic.append((sp, review))
@@ -546,6 +549,8 @@ class Model:
         while True:
             self.flush(env.now)
             sp.review(env.now)
+            if k == 0 and self.warmup <= 0:
+                sp.exclude_opening_review()  # (0, horizon] holds the reviews at R, ..., horizon
             k += 1
             self.review_due[slot] = k * period
             yield Timeout(env, k * period - env.now)
@@ -663,7 +668,7 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
         "handling_cost": handling,
         "backlog_cost": backlog_cost,
         "gross_profit": shipped * (price - sp.unit_cost) - storage - ordering - handling
-        - backlog_cost,
+        - backlog_cost - leftover_write_down(sp),
         "churned_customers": t.churned,
         "churn_rate": _ratio(t.churned, n_start),
         "active_customers_end": math.nan,
@@ -672,7 +677,15 @@ def _product_metrics(sp: StockPoint, span: float, n_start: int) -> dict[str, flo
         "units_received": w["supplied"] - w["lost_in_transit"],
         "lost_in_transit": w["lost_in_transit"],
         "recovered_orders": t.recovered,
+        "leftover_units": sp.on_hand,
     }
+
+
+def leftover_write_down(sp: StockPoint) -> float:
+    """What the stock left on hand at the horizon loses against its cost: (unit cost − salvage
+    value) × units on hand (0 by default, when the salvage value is the unit cost; negative
+    when leftovers sell above cost)."""
+    return (sp.unit_cost - sp.salvage_value) * sp.on_hand
 
 
 _SUMMED = (
@@ -681,7 +694,7 @@ _SUMMED = (
     "lost_orders", "avg_backlog_units", "avg_on_hand", "storage_cost", "ordering_cost",
     "purchase_cost", "handling_cost", "backlog_cost", "gross_profit", "churned_customers",
     "customer_cash_held", "units_shipped", "units_received", "lost_in_transit",
-    "recovered_orders",
+    "recovered_orders", "leftover_units",
 )
 
 

@@ -185,6 +185,7 @@ class StockPoint:
         "revisable",
         "route",
         "rule",
+        "salvage_value",
         "up_to",
         "shipped_total",
         "supplied_total",
@@ -224,6 +225,7 @@ class StockPoint:
         self.id = pid
         self.price = price
         self.unit_cost = unit_cost
+        self.salvage_value = unit_cost  # a unit left at the horizon: set by the model
         self.release_day = release_day
         self.released = release_day <= 0
         self.rule = rule
@@ -321,6 +323,18 @@ class StockPoint:
         self.max_backlog = self.backlog
         self.counting = True
         self._mark = self._counters()
+
+    def exclude_opening_review(self) -> None:
+        """Leave the periodic review of day 0 out of a run with no warm-up. The window is
+        (0, horizon], like (warm-up, horizon] with one: a review on its first instant belongs
+        before it, so n review periods hold n reviews (those at R, 2R, ..., the horizon), with
+        a warm-up or without. The order it placed stays on order (and in the on-order level);
+        only its count, units and never-shipped units leave the window's counters."""
+        mark = list(self._mark)
+        now = self._counters()
+        for k in (2, 3, 4):  # replenishment_orders, units_ordered, never_shipped
+            mark[k] = now[k]
+        self._mark = tuple(mark)
 
     def _counters(self) -> tuple[int, ...]:
         return (
@@ -671,18 +685,22 @@ class StockPoint:
         ``revised`` are dropped when a closure has begun since they were computed; only
         shipments held by a known closure are re-estimated, so few are kept.
 
-        The answer holds from the start of that closure to the start of the next one
-        (``known_from``, ``known_until``): quotes in between are answered without a search."""
+        The answer holds from ``t`` to the start of the next closure (``known_from``,
+        ``known_until``): quotes in between are answered without a search. While a random
+        closure is in progress its believed end moves with ``t``: the answer, and the arrivals
+        re-estimated with it, hold at ``t`` alone."""
         if self.known_from <= t < self.known_until:
             return self.known_end
         closures = self.route.lane.closures.all  # type: ignore[union-attr]
         known, lane_end = closures.known(t)
-        if known != self.revised_known:
+        believed = closures.parts is not None and closures.believed_end(t) is not None
+        key = (known, t) if believed else known
+        if key != self.revised_known:
             self.revised.clear()
-            self.revised_known = known
+            self.revised_known = key
         starts = closures.starts
-        self.known_from = starts[known - 1] if known else -math.inf
-        self.known_until = starts[known] if known < len(starts) else math.inf
+        self.known_from = t
+        self.known_until = t if believed else starts[known] if known < len(starts) else math.inf
         self.known_end = lane_end
         return lane_end
 

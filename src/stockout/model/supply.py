@@ -5,9 +5,10 @@ supplier's line (FIFO, 1/capacity days a unit or a random time per unit, paused 
 then the lead time (paused by outages), then the transit on the lane (a shipment waits while the
 lane is closed and goods in transit are held, resuming with their remaining transit time). The
 model schedules one event, the receipt. The *expected* arrival uses only what the business knows
-when it asks: the supplier's queue, scheduled windows and random ones already begun, and mean
-production, lead and transit times (or, for a pessimistic quote, a percentile of the lead and
-transit times).
+when it asks: the supplier's queue, the windows already begun (a scheduled one with its end, a
+random one in progress with its expected remaining duration given its age: ``Blackouts``), and
+mean production, lead and transit times (or, for a pessimistic quote, a percentile of the lead
+and transit times and of the remaining duration).
 """
 
 from __future__ import annotations
@@ -20,8 +21,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..distributions import Sampler, batch_drawer, mean_of, quantile_of, uniforms, variance_of
-from ..scenario.schema import Constant, Lane, Supplier
+from ..distributions import (
+    Sampler,
+    batch_drawer,
+    mean_of,
+    quantile_of,
+    sorted_with_tail_means,
+    uniforms,
+    variance_of,
+)
+from ..scenario.schema import Constant, Lane, RandomWindows, Supplier
 from .stockpoint import LOST, NEVER_SHIPPED, RECEIVE
 from .windows import Blackouts, draw_windows, merge
 
@@ -50,9 +59,7 @@ def _residual_table(lead: object, transit: object | None) -> tuple[list[float], 
         total = batch_drawer(lead)(rng, 8192)
         if transit is not None:
             total = total + batch_drawer(transit)(rng, 8192)
-        total.sort()
-        tail_mean = np.cumsum(total[::-1])[::-1] / np.arange(len(total), 0, -1)
-        table = (total.tolist(), tail_mean.tolist())
+        table = sorted_with_tail_means(total)
         if len(_RESIDUALS) > 1024:
             _RESIDUALS.clear()
         _RESIDUALS[key] = table
@@ -60,19 +67,33 @@ def _residual_table(lead: object, transit: object | None) -> tuple[list[float], 
 
 
 class _Windows:
-    """All windows of one supplier or lane, and the part of them known at a given time."""
+    """All windows of one supplier or lane, and the part of them known at a given time (a
+    random window in progress believed to last its expected remaining duration, or with
+    ``quantile`` that quantile of it: see ``Blackouts``)."""
 
     __slots__ = ("all", "raw")
 
-    def __init__(self, specs: list, horizon: float, rng_for: RngFor, prefix: str) -> None:
-        raw = draw_windows(specs, horizon, lambda i: rng_for(f"{prefix}:{i}"))
+    def __init__(
+        self, specs: list, horizon: float, rng_for: RngFor, prefix: str,
+        quantile: float | None = None,
+    ) -> None:
+        raw: list[tuple[float, float, float]] = []
+        parts: list[tuple[float, float, object | None]] = []  # with each one's duration spec
+        for i, spec in enumerate(specs):  # one spec at a time, each from its own stream
+            drawn = draw_windows([spec], horizon, lambda _j, i=i: rng_for(f"{prefix}:{i}"))
+            raw += drawn
+            duration = spec.duration_days if isinstance(spec, RandomWindows) else None
+            parts += [(a, b, duration) for a, b, _ in drawn]
+        raw.sort()
         self.raw = raw
-        self.all = Blackouts(merge(raw))
+        self.all = Blackouts(merge(raw), parts, quantile)
 
 class SupplierRun:
     """A supplier during one run: its production line, lead times and outages."""
 
-    def __init__(self, spec: Supplier, horizon: float, rng_for: RngFor) -> None:
+    def __init__(
+        self, spec: Supplier, horizon: float, rng_for: RngFor, quantile: float | None = None
+    ) -> None:
         self.id = spec.id
         self.lead = Sampler(spec.lead_time_days, rng_for(f"lead:{spec.id}"))
         self.lead_spec = spec.lead_time_days
@@ -87,7 +108,7 @@ class SupplierRun:
         self._many: np.random.Generator | None = None  # (for orders above EXACT_UNITS units)
         self.min_order_qty = spec.min_order_qty or 0
         self.busy_until = 0.0
-        self.outages = _Windows(spec.outages, horizon, rng_for, f"outage:{spec.id}")
+        self.outages = _Windows(spec.outages, horizon, rng_for, f"outage:{spec.id}", quantile)
         self.p_short = spec.short_shipment_probability
         self.short_share = spec.short_shipment_share
         self.short_later = spec.short_shipment_remainder == "later"
@@ -111,11 +132,15 @@ class SupplierRun:
 class LaneRun:
     """A transport lane during one run: transit times and closures."""
 
-    def __init__(self, spec: Lane, horizon: float, rng_for: RngFor) -> None:
+    def __init__(
+        self, spec: Lane, horizon: float, rng_for: RngFor, quantile: float | None = None
+    ) -> None:
         self.id = spec.id
         self.transit = Sampler(spec.transit_days, rng_for(f"transit:{spec.id}"))
         self.transit_spec = spec.transit_days
-        self.closures = _Windows(spec.disruptions, horizon, rng_for, f"disruption:{spec.id}")
+        self.closures = _Windows(
+            spec.disruptions, horizon, rng_for, f"disruption:{spec.id}", quantile
+        )
         self.p_loss = spec.loss_probability
         self.u_loss = uniforms(rng_for(f"loss:{spec.id}"))
 
@@ -207,8 +232,10 @@ class Route:
         ready = done + lead
         # Inside the kept gap between outages (``Blackouts``) from start to the later of the
         # two, no outage meets any step: ``finish(a, work)`` is ``a + work`` for each of them
+        # (unless a random outage is in progress at t, believed to last past its real end)
         if not (outages.gap_start <= start
-                and (expected if expected > ready else ready) < outages.gap_end):
+                and (expected if expected > ready else ready) < outages.gap_end
+                and (outages.parts is None or t >= outages.gap_start)):
             finish = outages.finish  # an outage is near: the sums above may not hold
             expected = finish(finish(start, work, t), self.lead_quote, t)
             done = finish(start, made)
@@ -221,7 +248,7 @@ class Route:
             gap_end = closures.gap_end
             if closures.gap_start <= expected and (
                 t < gap_end or (expected < gap_end and expected + self.transit_quote <= gap_end)
-            ):
+            ) and (closures.parts is None or t >= closures.gap_start):
                 expected += self.transit_quote
             else:
                 expected = closures.finish(expected, self.transit_quote, t)
@@ -304,13 +331,13 @@ class Route:
 
     def expected(self, now: float, t: float, qty: int) -> float:
         """Expected arrival of ``qty`` units ordered at ``t`` (>= now), as known at ``now``: the
-        supplier's line and outages as known at ``t``, the lane's closures as known at ``now``,
-        and the quoted lead and transit times."""
+        supplier's line, its outages and the lane's closures as known at ``now``, and the
+        quoted lead and transit times."""
         supplier = self.supplier
         finish = supplier.outages.all.finish
         busy = supplier.busy_until
         start = busy if busy > t else t  # max(t, busy)
-        ready = finish(finish(start, qty * supplier.unit_days, t), self.lead_quote, t)
+        ready = finish(finish(start, qty * supplier.unit_days, now), self.lead_quote, now)
         if self.lane is None:
             return ready
         return self.lane.closures.all.finish(ready, self.transit_quote, now)
