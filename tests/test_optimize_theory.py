@@ -14,11 +14,9 @@ import itertools
 from typing import Any
 
 import numpy as np
-import pytest
 from scipy import stats
 
 import stockout
-from stockout.scenario.schema import Product
 
 LAM, LEAD = 2.0, 5.0  # orders per day, constant lead time: lead-time demand N ~ Poisson(10)
 A = LAM * LEAD
@@ -129,8 +127,6 @@ def test_r_q_neighbourhood_search_reaches_the_exact_optimum() -> None:
     assert len(result.candidates) < len(grid) / 2  # a local search, not an enumeration
 
 
-@pytest.mark.skipif("salvage_value" not in Product.model_fields,
-                    reason="salvage_value arrives with issue 19")
 def test_newsvendor_with_salvage_value() -> None:
     """Profit p E[min(D, Q)] + s E[(Q − D)+] − c Q; best Q: smallest with
     P(D ≤ Q) ≥ (p − c)/(p − s) (Snyder & Shen §4). D ~ Poisson(λT) over a season of T days."""
