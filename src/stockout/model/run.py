@@ -1,8 +1,8 @@
 """Build the runtime model from a scenario, run one replication of one policy, return its record.
 
 ``build`` is the one place where configuration becomes runtime objects; ``simulate`` runs SimPy to
-the horizon, closes the time-weighted statistics, checks the invariants of DESIGN §3 and turns the
-counters into the glossary's metrics.
+the horizon, closes the time-weighted statistics, checks the invariants of docs/glossary.md and
+turns the counters into the glossary's metrics.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ _READ = 5  # numbers read per stock point (and the population once per point)
 
 
 class InvariantError(AssertionError):
-    """A conservation law of DESIGN §3 failed: a bug in stockout, never the user's input."""
+    """A conservation law of docs/glossary.md ("Invariants") failed: a bug in stockout, never the
+    user's input."""
 
 
 class Population:
@@ -724,7 +725,8 @@ def _total_metrics(model: Model, per: dict[str, dict[str, float]]) -> dict[str, 
 
 
 def check_invariants(model: Model, per: dict[str, dict[str, float]]) -> None:
-    """The conservation laws of DESIGN §3; a failure is a bug and stops the run loudly."""
+    """The conservation laws of docs/glossary.md ("Invariants"); a failure is a bug and stops the
+    run loudly."""
     problems = []
     for sp in model.products:
         waiting = [o for o in sp.queue if not o.done]

@@ -11,9 +11,10 @@ multiply-add per change: the integral of a level L over (w, H] is L(w)·(H − w
 its changes ΔL at times t in (w, H], so each change adds ``delta * (horizon - t)`` to the level's
 area and nothing needs closing at the horizon.
 
-Accounting conventions (DESIGN §3): order-based statistics belong to the orders *arriving* after
-the warm-up (a cohort: ``Order.counted``), wherever their outcome happens; levels and costs in time
-are integrated over (warm-up, horizon]; replenishment orders count when placed after the warm-up.
+Accounting conventions (docs/glossary.md, "Conventions"): order-based statistics belong to the
+orders *arriving* after the warm-up (a cohort: ``Order.counted``), wherever their outcome happens;
+levels and costs in time are integrated over (warm-up, horizon]; replenishment orders count when
+placed after the warm-up.
 """
 
 from __future__ import annotations
