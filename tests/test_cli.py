@@ -411,3 +411,23 @@ def test_python_dash_m_works() -> None:
         [sys.executable, "-m", "stockout", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.startswith("stockout ")
+
+
+def test_stage_times_are_written_when_asked(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """STOCKOUT_TIMINGS: the command's stages beside the simulation's own time, as JSON."""
+    from stockout import stages
+
+    monkeypatch.setattr(stages, "TIMES", {})
+    timings = tmp_path / "timings.json"
+    monkeypatch.setenv("STOCKOUT_TIMINGS", str(timings))
+    code, _, err = stockout_cmd("run", good, "--out", tmp_path / "out", "--reps", "2",
+                                "--jobs", "1", capsys=capsys)  # fmt: skip
+    assert code == 0, err
+    data = json.loads(timings.read_text(encoding="utf-8"))
+    stages_seen = data["stages"]
+    assert set(stages_seen) == {"load", "simulate", "summarise", "timeseries", "report", "write"}
+    assert all(t >= 0 for t in stages_seen.values())
+    assert sum(stages_seen.values()) <= data["command_seconds"]

@@ -8,6 +8,7 @@ differences policy − baseline (common random numbers pair replication k of eve
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -236,3 +237,36 @@ def test_winners() -> None:
     summary = summary_frame(rep_frame({"a": [1.0, 2.0], "b": [3.0, 4.0]}), "a", ["a", "b"])
     assert winners(summary)["revenue_kept"] == "b"
     assert pd.isna(winners(summary)["storage_cost"])
+
+
+# ---- time series spread: one call per table, numpy's own numbers ----------------------------
+
+
+@pytest.mark.parametrize("reps", [1, 2, 5, 20])
+def test_timeseries_spread_is_numpys_nanpercentile_bit_for_bit(reps: int) -> None:
+    """The grouped percentile path gives exactly what np.nanmean and np.nanpercentile give
+    (the reference: numpy's NaN-aware functions, column by column), NaN holes included."""
+    rng = np.random.default_rng(reps)
+    days = np.arange(1.0, 41.0)
+    runs, stacks = [], {}
+    for k in range(reps):
+        series = {}
+        for product in ("a", "b"):
+            s = rng.gamma(2.0, 30.0, size=(len(days), len(SERIES)))
+            s[rng.random(s.shape) < 0.2] = np.nan  # undefined points, different per replication
+            s[:5, SERIES.index("on_hand")] = np.nan if product == "a" else s[:5, 0]
+            series[product] = s
+            stacks.setdefault(product, []).append(s)
+        runs.append(run("p", k, {"a": {}, "b": {}}, days=days, series=series))
+    frame = timeseries_frame(runs)
+    for product, stack in stacks.items():
+        cube = np.stack(stack)
+        for j, name in enumerate(SERIES):
+            got = frame[(frame["product"] == product) & (frame["series"] == name)]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns warn
+                mean = np.nanmean(cube[:, :, j], axis=0)
+                low, high = np.nanpercentile(cube[:, :, j], [5.0, 95.0], axis=0)
+            for column, want in (("mean", mean), ("low", low), ("high", high)):
+                assert np.array_equal(got[column].to_numpy(), want, equal_nan=True), column
+

@@ -43,6 +43,7 @@ from .records import RunResult
 from .scenario.errors import Problem, ScenarioError, did_you_mean
 from .scenario.load import load_scenario, scenario_from_dict
 from .scenario.schema import Scenario
+from .stages import stage
 
 __all__ = [
     "Results",
@@ -183,13 +184,14 @@ def run(
         search_dir = Path(scenario).parent
     started = datetime.now().astimezone()
     clock = time.perf_counter()
-    runs = run_replications(
-        resolved,
-        jobs=jobs,
-        progress=progress,
-        search_dir=Path(search_dir) if search_dir is not None else None,
-        executor=executor,
-    )
+    with stage("simulate"):
+        runs = run_replications(
+            resolved,
+            jobs=jobs,
+            progress=progress,
+            search_dir=Path(search_dir) if search_dir is not None else None,
+            executor=executor,
+        )
     return Results(
         scenario=resolved,
         runs=list(runs),

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,8 +37,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
+from . import __version__, stages
 from .scenario.errors import Problem, ScenarioError, did_you_mean
+from .stages import stage
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -226,15 +228,15 @@ def run_command(
     from . import api, results_io
     from .executors import ExecutorError
 
-    scenario = _load(file)
-    scenario = api.with_overrides(
-        scenario,
-        replications=reps,
-        seed=seed,
-        horizon_days=horizon,
-        policies=_split_policies(policies),
-        source=f"{file} (with command-line options)",
-    )
+    with stage("load"):
+        scenario = api.with_overrides(
+            _load(file),
+            replications=reps,
+            seed=seed,
+            horizon_days=horizon,
+            policies=_split_policies(policies),
+            source=f"{file} (with command-line options)",
+        )
     # The folder is made before the simulation, so a place where the results cannot be
     # written is found before the work is done, not after; it is removed again if still empty.
     if out is not None:
@@ -642,6 +644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("interrupted", err=True)
         return EXIT_INTERRUPTED
 
+    clock = time.perf_counter()
     args = list(sys.argv[1:] if argv is None else argv)
     state = State(debug=_debug_requested(args), argv=["stockout", *args])
     command = typer.main.get_command(app)
@@ -683,6 +686,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        stages.dump(clock)
     return code if isinstance(code, int) else EXIT_OK
 
 

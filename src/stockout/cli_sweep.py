@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .scenario.errors import ScenarioError
+from .stages import stage
 
 if TYPE_CHECKING:
     from .executors import Executor
@@ -235,6 +236,7 @@ def sweep_command(
                 search_dir=file.parent if file is not None else None,
                 source=str(file) if file is not None else str(resume),
                 report=not no_report,
+                command=getattr(ctx.find_root().obj, "argv", ()),
             )
     except ScenarioError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
@@ -272,15 +274,15 @@ def _inputs(
         raise sw.SweepError("give a scenario file (or --resume DIR)")
     if not vary:
         raise sw.SweepError("name at least one parameter: --vary PATH=v1,v2,...")
-    scenario = api.load(file)
     names = [n.strip() for n in policies.split(",") if n.strip()] if policies else None
-    scenario = api.with_overrides(
-        scenario,
-        replications=reps,
-        seed=seed,
-        policies=names,
-        source=f"{file} (with command-line options)",
-    )
+    with stage("load"):
+        scenario = api.with_overrides(
+            api.load(file),
+            replications=reps,
+            seed=seed,
+            policies=names,
+            source=f"{file} (with command-line options)",
+        )
     values: dict[str, list[object]] = {}
     for option in vary:
         path, parsed = sw.parse_vary(option, str(file))

@@ -37,6 +37,7 @@ import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,7 @@ from .records import HIGHER_IS_BETTER, KEY_METRICS, METRICS
 from .scenario.errors import Problem, ScenarioError, did_you_mean
 from .scenario.load import load_scenario_text, scenario_from_dict
 from .scenario.schema import Scenario
+from .stages import stage
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -453,7 +455,9 @@ def _point_name(k: int) -> str:
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
+    from .results_io import csv_bytes
+
+    return csv_bytes(frame)
 
 
 def _read_csv(data: bytes | Path) -> pd.DataFrame:
@@ -686,6 +690,7 @@ def sweep(
     search_dir: str | Path | None = None,
     source: str | None = None,
     report: bool = True,
+    command: Sequence[str] = (),
 ) -> SweepResult:
     """Run ``scenario`` at every point of the grid ``vary`` (parameter path → values).
 
@@ -758,6 +763,8 @@ def sweep(
         "fingerprint": _fingerprint(config),
         "stockout_version": _version(),
     }
+    if command:  # the report's footer shows it; not part of the fingerprint
+        meta["command"] = [str(c) for c in command]
     # folders started before the fingerprint covered the whole scenario
     legacy = _fingerprint({**config, "scenario": base_data})
     folder = Path(out_dir) if out_dir is not None else None
@@ -780,24 +787,25 @@ def sweep(
 
     todo = [_Point(k, points[k], scenarios[k]) for k in range(len(points)) if k not in finished]
     outcomes = dict(finished)
-    _drive(
-        todo,
-        policies=policies,
-        initial=initial,
-        cap=cap,
-        precision=precision,
-        metric=metric,
-        folder=folder,
-        frames=frames,
-        outcomes=outcomes,
-        total_points=len(points),
-        progress=progress,
-        search_dir=Path(search_dir) if search_dir is not None else None,
-        executor=executor,
-        jobs=jobs,
-        scheduler=scheduler,
-        done_reps=sum(o.replications * len(policies) for o in finished.values()),
-    )
+    with stage("simulate"):  # each point's replications are also saved as it finishes
+        _drive(
+            todo,
+            policies=policies,
+            initial=initial,
+            cap=cap,
+            precision=precision,
+            metric=metric,
+            folder=folder,
+            frames=frames,
+            outcomes=outcomes,
+            total_points=len(points),
+            progress=progress,
+            search_dir=Path(search_dir) if search_dir is not None else None,
+            executor=executor,
+            jobs=jobs,
+            scheduler=scheduler,
+            done_reps=sum(o.replications * len(policies) for o in finished.values()),
+        )
     return _assemble(
         points,
         parameters,
@@ -952,6 +960,66 @@ def _assemble(
     report: bool,
     elapsed: float,
 ) -> SweepResult:
+    with stage("summarise"):
+        sweep_df, points_df, winners_df, reps_df = _sweep_tables(
+            points, parameters, policies, baseline, frames, outcomes
+        )
+    outcome_info: dict[str, Any] | None = None
+    if precision is not None:
+        met = [k for k in range(len(points)) if outcomes[k].precision_met]
+        capped = [k for k in range(len(points)) if not outcomes[k].precision_met]
+        outcome_info = {
+            **meta["precision"],
+            "met": not capped,
+            "points_met": met,
+            "points_capped": capped,
+        }
+    if folder is not None:
+        final = {
+            **meta,
+            "status": "complete",
+            "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "replications_per_point": [outcomes[k].replications for k in range(len(points))],
+        }
+        if outcome_info is not None:
+            final["precision"] = outcome_info
+        try:
+            with stage("write"):
+                _write_atomic(folder / "sweep.csv", _csv_bytes(sweep_df))
+                _write_atomic(folder / "points.csv", _csv_bytes(points_df))
+                _write_atomic(folder / "winners.csv", _csv_bytes(winners_df))
+                _write_atomic(folder / "sweep.json", _json_bytes(final))
+        except OSError as error:  # every point is saved: a resume only writes these again
+            reason = f"cannot write in {folder}: {error.strerror or error}"
+            raise SweepInterrupted(reason, sorted(outcomes), len(points), folder,
+                                   bad_input=True) from error
+        if report:
+            with stage("report"):
+                _write_report(folder)
+    return SweepResult(
+        parameters=parameters,
+        values=values,
+        baseline=baseline,
+        policies=policies,
+        summary=sweep_df,
+        points=points_df,
+        winners=winners_df,
+        replications=reps_df,
+        precision=outcome_info,
+        out_dir=folder,
+        elapsed_seconds=elapsed,
+    )
+
+
+def _sweep_tables(
+    points: list[dict[str, Scalar]],
+    parameters: list[str],
+    policies: list[str],
+    baseline: str,
+    frames: dict[int, pd.DataFrame],
+    outcomes: dict[int, PointOutcome],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """sweep.csv, points.csv, winners.csv and every point's replications, from the points."""
     summaries, point_rows, winner_rows, replications = [], [], [], []
     for k, point in enumerate(points):
         frame = frames[k]
@@ -983,49 +1051,7 @@ def _assemble(
     points_df = pd.DataFrame(point_rows)
     winners_df = pd.DataFrame(winner_rows)
     reps_df = pd.concat(replications, ignore_index=True)
-
-    outcome_info: dict[str, Any] | None = None
-    if precision is not None:
-        met = [k for k in range(len(points)) if outcomes[k].precision_met]
-        capped = [k for k in range(len(points)) if not outcomes[k].precision_met]
-        outcome_info = {
-            **meta["precision"],
-            "met": not capped,
-            "points_met": met,
-            "points_capped": capped,
-        }
-    if folder is not None:
-        final = {
-            **meta,
-            "status": "complete",
-            "replications_per_point": [outcomes[k].replications for k in range(len(points))],
-        }
-        if outcome_info is not None:
-            final["precision"] = outcome_info
-        try:
-            _write_atomic(folder / "sweep.csv", _csv_bytes(sweep_df))
-            _write_atomic(folder / "points.csv", _csv_bytes(points_df))
-            _write_atomic(folder / "winners.csv", _csv_bytes(winners_df))
-            _write_atomic(folder / "sweep.json", _json_bytes(final))
-        except OSError as error:  # every point is saved: a resume only writes these again
-            reason = f"cannot write in {folder}: {error.strerror or error}"
-            raise SweepInterrupted(reason, sorted(outcomes), len(points), folder,
-                                   bad_input=True) from error
-        if report:
-            _write_report(folder)
-    return SweepResult(
-        parameters=parameters,
-        values=values,
-        baseline=baseline,
-        policies=policies,
-        summary=sweep_df,
-        points=points_df,
-        winners=winners_df,
-        replications=reps_df,
-        precision=outcome_info,
-        out_dir=folder,
-        elapsed_seconds=elapsed,
-    )
+    return sweep_df, points_df, winners_df, reps_df
 
 
 def _write_report(folder: Path) -> Path | None:
