@@ -235,3 +235,17 @@ def test_sigint_to_a_real_optimisation_on_a_pool(tmp_path: Path) -> None:
     assert took < 10, f"took {took:.1f} s to stop"
     assert not (out / "manifest.json").exists()
     assert (out / "optimize.json").is_file()
+
+
+def test_report_rebuilds_an_optimisation_folder_of_either_kind(
+        scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = stockout.load(scenario_file)
+    out = tmp_path / "map"
+    stockout.optimize(scenario, [SEARCH], indifference=5.0, vary={"products.w.price": [6, 30]},
+                      out_dir=out)
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0
+    assert "Policy map at optimal stock" in (out / "report.html").read_text()
+    (out / "manifest.json").unlink()  # as if interrupted before the end
+    assert main(["report", str(out)]) == 2
+    assert "stockout optimize --resume" in capsys.readouterr().err

@@ -164,7 +164,7 @@ def test_folder_follows_the_contract(tmp_path: Path, monkeypatch: pytest.MonkeyP
     columns = {name: list(pd.read_csv(tmp_path / name).columns) for name in files if ".csv" in name}
     assert columns["summary.csv"] == [
         "policy", "product", "metric", "mean", "ci_low", "ci_high", "diff", "diff_ci_low",
-        "diff_ci_high",
+        "diff_ci_high", "significant",
     ]  # fmt: skip
     assert columns["replications.csv"] == ["replication", "policy", "product", *METRICS]
     assert columns["timeseries.csv"] == [

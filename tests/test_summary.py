@@ -80,10 +80,20 @@ def test_summary_interval_matches_hand_computation() -> None:
     assert math.isnan(r["diff"]) and math.isnan(r["diff_ci_low"]) and math.isnan(r["diff_ci_high"])
 
 
-def test_one_replication_collapses_the_interval_to_the_mean() -> None:
+def test_one_replication_has_no_interval_and_no_significance() -> None:
     r = row(summary_frame(rep_frame({"a": [7.25], "b": [8.0]}), "a", ["a", "b"]), "b")
-    assert (r["mean"], r["ci_low"], r["ci_high"]) == (8.0, 8.0, 8.0)
-    assert (r["diff"], r["diff_ci_low"], r["diff_ci_high"]) == (0.75, 0.75, 0.75)
+    assert r["mean"] == 8.0 and r["diff"] == 0.75
+    for column in ("ci_low", "ci_high", "diff_ci_low", "diff_ci_high"):
+        assert math.isnan(r[column]), column
+    assert r["significant"] is None
+
+
+def test_significant_says_whether_the_interval_excludes_zero() -> None:
+    reps = rep_frame({"a": [1.0, 2.0, 3.0], "b": [3.0, 4.1, 5.0], "c": [1.0, 3.0, 2.0]})
+    table = summary_frame(reps, "a", ["a", "b", "c"])
+    assert row(table, "b")["significant"] is True
+    assert row(table, "c")["significant"] is False
+    assert row(table, "a")["significant"] is None  # the baseline is not compared with itself
 
 
 def test_no_spread_collapses_the_interval() -> None:

@@ -362,10 +362,12 @@ def _scenario_info(path: Path) -> ScenarioInfo:
 
 
 def build_report(results_dir: str | os.PathLike[str]) -> Path:
-    """(Re)build ``report.html`` in a results folder and return its path."""
-    from .report import write_report
+    """(Re)build ``report.html`` in a results folder of any kind (a run, a sweep) and return
+    its path. Raises ``stockout.report.ResultsFolderError`` for a folder that is not a complete
+    results folder (naming the results folders inside it, if any)."""
+    from .report.folders import build
 
-    return Path(write_report(Path(results_dir)))
+    return build(Path(results_dir))
 
 
 def trace(

@@ -30,6 +30,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "diff",
     "diff_ci_low",
     "diff_ci_high",
+    "significant",
 )
 TIMESERIES_COLUMNS: tuple[str, ...] = ("policy", "product", "day", "series", "mean", "low", "high")
 WAITS_COLUMNS: tuple[str, ...] = ("policy", "product", "wait_low", "wait_high", "orders")
@@ -122,15 +123,27 @@ def _half_width(sd: float | np.ndarray, n: float | np.ndarray) -> np.ndarray:
 
 
 def _interval_table(long: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Mean and t interval of ``long['value']`` per group of ``keys``, NaN values left out."""
+    """Mean and t interval of ``long['value']`` per group of ``keys``, NaN values left out.
+
+    A group with fewer than two values has no interval: its bounds are NaN (empty in the CSV),
+    never an interval of no width that would read as certainty."""
     valid = long.dropna(subset=["value"])
     grouped = valid.groupby(keys, sort=False)["value"]
     table = pd.DataFrame({"n": grouped.count(), "mean": grouped.mean(), "sd": grouped.std(ddof=1)})
-    half = _half_width(table["sd"].to_numpy(), table["n"].to_numpy())
+    n = table["n"].to_numpy()
+    half = _half_width(table["sd"].to_numpy(), n)
     mean = table["mean"].to_numpy()
-    table["ci_low"] = np.where(half > 0, mean - half, mean)
-    table["ci_high"] = np.where(half > 0, mean + half, mean)
+    table["ci_low"] = np.where(n < 2, np.nan, np.where(half > 0, mean - half, mean))
+    table["ci_high"] = np.where(n < 2, np.nan, np.where(half > 0, mean + half, mean))
     return table[["mean", "ci_low", "ci_high"]]
+
+
+def _significance(low: pd.Series, high: pd.Series) -> pd.Series:
+    """``True``/``False`` where the paired difference has an interval (it excludes 0 or not),
+    ``None`` (an empty cell) where it has none: the baseline's rows, one replication."""
+    known = low.notna() & high.notna()
+    flags = ((low > 0) | (high < 0)).astype(object)
+    return flags.where(known, None)
 
 
 def _long(rep_df: pd.DataFrame, policies: Sequence[str]) -> pd.DataFrame:
@@ -158,7 +171,8 @@ def _paired_differences(long: pd.DataFrame, baseline: str) -> pd.DataFrame:
 
 def summary_frame(rep_df: pd.DataFrame, baseline: str, policies: Sequence[str]) -> pd.DataFrame:
     """summary.csv: per policy × product × metric, the mean over replications with its 95% t
-    interval, and the mean paired difference *policy − baseline* with its own interval.
+    interval, and the mean paired difference *policy − baseline* with its own interval and
+    whether that interval excludes 0 (``significant``; empty without an interval).
 
     Replications where a metric is undefined (NaN) are left out of that metric's mean, and out of
     the differences when either side is NaN. The baseline's difference columns are NaN.
@@ -181,6 +195,7 @@ def summary_frame(rep_df: pd.DataFrame, baseline: str, policies: Sequence[str]) 
         [list(policies), _unique(rep_df["product"]), metrics], names=keys
     )
     table = levels.join(diffs, how="outer").reindex(index)
+    table["significant"] = _significance(table["diff_ci_low"], table["diff_ci_high"])
     return table.reset_index()[list(SUMMARY_COLUMNS)]
 
 

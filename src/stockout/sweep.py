@@ -35,6 +35,7 @@ import math
 import re
 import time
 import tomllib
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -674,6 +675,65 @@ def _normalised(frames: list[pd.DataFrame], policies: Sequence[str]) -> pd.DataF
     return _read_csv(_csv_bytes(frame.drop(columns="_rank")))
 
 
+class OverriddenParameterWarning(UserWarning):
+    """A varied product setting that some policies set for themselves: they do not move."""
+
+
+def check_sweep(
+    scenario: Scenario,
+    vary: Mapping[str, Sequence[Scalar]],
+    source: str,
+    *,
+    metric: str = "revenue_kept",
+    precision: float | None = None,
+) -> tuple[list[dict[str, Scalar]], list[Scenario]]:
+    """Validate a sweep before anything is run or written: the paths, every point's values, the
+    metric and the precision. Returns the grid's points and their scenarios; raises
+    :class:`ScenarioError` naming what is wrong."""
+    values = {path: list(vs) for path, vs in vary.items()}
+    _check_vary(values, source)
+    if metric not in METRICS:
+        raise ScenarioError([Problem(
+            source, "--metric",
+            f"unknown metric '{metric}'{did_you_mean(metric, METRICS)}; one of: "
+            + ", ".join(METRICS),
+        )])  # fmt: skip
+    if precision is not None and not (precision > 0 and math.isfinite(precision)):
+        raise ScenarioError([Problem(source, "--precision", "must be a number above 0, e.g. 0.02")])
+    points = grid(values)
+    return points, _variants(scenario, points, source)
+
+
+_PRODUCT_RULE = re.compile(r"^products\.(?P<product>.+)\.replenishment\.(?P<key>[^.]+)$")
+
+
+def overridden(scenario: Scenario, vary: Mapping[str, Sequence[Scalar]]) -> list[str]:
+    """One message per varied ``products.<id>.replenishment.<key>`` that some policies set for
+    themselves (``[policies.replenishment.<id>]``): those policies keep their own value at every
+    point. The message names them and the path that varies their value."""
+    products = {p.id for p in scenario.products}
+    messages = []
+    for path in vary:
+        match = _PRODUCT_RULE.match(dotted(path))
+        if match is None or match["product"] not in products:
+            continue
+        product, key = match["product"], match["key"]
+        own = [
+            p.name for p in scenario.policies
+            if key in (p.replenishment.get(product) or {})
+        ]  # fmt: skip
+        if not own:
+            continue
+        paths = ", ".join(f"policies.{name}.replenishment.{product}.{key}" for name in own)
+        messages.append(
+            f"--vary {path} does not change {', '.join(own)}: "
+            f"{'they set their' if len(own) > 1 else 'it sets its'} own {key} for {product}, "
+            f"so {'they stay' if len(own) > 1 else 'it stays'} the same at every point. "
+            f"To vary {'theirs' if len(own) > 1 else 'it'} too, add --vary for {paths}"
+        )
+    return messages
+
+
 def sweep(
     scenario: Scenario,
     vary: Mapping[str, Sequence[Scalar]],
@@ -716,15 +776,9 @@ def sweep(
     started = time.perf_counter()
     src = source or scenario.scenario.name
     values = {path: list(vs) for path, vs in vary.items()}
-    _check_vary(values, src)
-    if metric not in METRICS:
-        raise ScenarioError(
-            [Problem(src, "--metric", f"unknown metric '{metric}'{did_you_mean(metric, METRICS)}")]
-        )
-    if precision is not None and not (precision > 0 and math.isfinite(precision)):
-        raise ScenarioError([Problem(src, "--precision", "must be a number above 0, e.g. 0.02")])
-    points = grid(values)
-    scenarios = _variants(scenario, points, src)
+    points, scenarios = check_sweep(scenario, values, src, metric=metric, precision=precision)
+    for message in overridden(scenario, values):
+        warnings.warn(message, OverriddenParameterWarning, stacklevel=2)
     policies = [p.name for p in scenario.policies]
     baseline = scenario.baseline
     reps = scenario.scenario.replications

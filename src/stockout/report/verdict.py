@@ -51,12 +51,19 @@ class Difference:
 
 
 def difference(tables: ResultTables, policy: str, metric: str) -> Difference | None:
-    stats = [value(tables, policy, metric, s) for s in ("diff", "diff_ci_low", "diff_ci_high")]
-    if any(s is None for s in stats):
+    """The paired difference, or None when there is none. Without an interval (one replication:
+    summary.csv leaves its bounds empty) the difference is kept, untested."""
+    d = value(tables, policy, metric, "diff")
+    if d is None:
         return None
-    d, lo, hi = (float(s) for s in stats)  # type: ignore[arg-type]
+    lo = value(tables, policy, metric, "diff_ci_low")
+    hi = value(tables, policy, metric, "diff_ci_high")
+    tested = tables.has_intervals and lo is not None and hi is not None
     base = value(tables, tables.baseline, metric)
-    return Difference(metric, d, lo, hi, base, tested=tables.has_intervals)
+    return Difference(
+        metric, float(d), float(d if lo is None else lo), float(d if hi is None else hi), base,
+        tested=tested,
+    )
 
 
 def _more_less(x: float, more: str = "more", less: str = "less") -> str:
