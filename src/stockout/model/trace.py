@@ -204,6 +204,31 @@ class TracingModel(Model):
                     f"({self.population.n} active customers left)")
 
 
+def run_traced(
+    scenario: Scenario,
+    policy: str,
+    log: Any,
+    *,
+    replication: int = 0,
+    days: float | None = None,
+    search_dir: Path | None = None,
+) -> None:
+    """Run the replication, every narrated event going to ``log`` (a list, or any object with
+    ``append``, ``insert`` and ``len`` that keeps them in that order: e.g. one that streams them
+    to disk), in the order they happened, which is day order but for a few same-run reorderings.
+    """
+    if days is not None:
+        data = scenario.model_dump(by_alias=True, exclude_unset=True)
+        meta = data["scenario"]
+        meta["horizon_days"] = min(float(days), scenario.scenario.horizon_days)
+        meta["warmup_days"] = min(scenario.scenario.warmup_days, meta["horizon_days"] / 2)
+        scenario = Scenario.model_validate(data)
+    model = TracingModel(scenario, policy, replication, search_dir)
+    for sp in model.products:
+        sp.setup_trace(log)  # type: ignore[attr-defined]
+    model.run()
+
+
 def trace(
     scenario: Scenario,
     policy: str,
@@ -218,17 +243,8 @@ def trace(
     ``days`` stops the story at that day; ``orders`` keeps the first N orders' stories (and the
     shipments and reorders up to the day the last of them is settled or the horizon).
     """
-    if days is not None:
-        data = scenario.model_dump(by_alias=True, exclude_unset=True)
-        meta = data["scenario"]
-        meta["horizon_days"] = min(float(days), scenario.scenario.horizon_days)
-        meta["warmup_days"] = min(scenario.scenario.warmup_days, meta["horizon_days"] / 2)
-        scenario = Scenario.model_validate(data)
     log: list[TraceEvent] = []
-    model = TracingModel(scenario, policy, replication, search_dir)
-    for sp in model.products:
-        sp.setup_trace(log)  # type: ignore[attr-defined]
-    model.run()
+    run_traced(scenario, policy, log, replication=replication, days=days, search_dir=search_dir)
     log.sort(key=lambda e: e.day)  # stable: same-day events keep the order they happened in
     if orders is not None:
         keep = {e.order for e in log if e.order is not None and e.order <= orders}
