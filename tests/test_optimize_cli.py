@@ -249,3 +249,20 @@ def test_report_rebuilds_an_optimisation_folder_of_either_kind(
     (out / "manifest.json").unlink()  # as if interrupted before the end
     assert main(["report", str(out)]) == 2
     assert "stockout optimize --resume" in capsys.readouterr().err
+
+
+def test_a_scenario_with_code_needs_allow_code(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario is data: optimize, like run and sweep, runs no custom policy without
+    --allow-code (exit 2 before any folder is made)."""
+    text = SCENARIO.replace('name = "out-of-stock"\navailability = "out_of_stock"',
+                            'name = "mine"\navailability = "custom"\nclass = "mypolicy:Mine"')
+    path = tmp_path / "code.toml"
+    path.write_text(text)
+    (tmp_path / "mypolicy.py").write_text("class Mine:\n    pass\n")
+    out = tmp_path / "out"
+    code = main(["optimize", str(path), "--search", SEARCH, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "--allow-code" in err
+    assert not out.exists()

@@ -24,6 +24,7 @@ from .cli_sweep import (
     SeedOption,
     open_executor,
 )
+from .cli_trust import AllowCodeOption, check_code_allowed
 from .scenario.errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ def optimize_command(
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Print only the output folder.")] = False,
+    allow_code: AllowCodeOption = False,
 ) -> None:
     """Find each policy's best stock level (with a statistical guarantee) and compare them there."""
     from .optimizer.run import OptimizeError, OptimizeInterrupted
@@ -117,7 +119,7 @@ def optimize_command(
     options: dict[str, Any] = dict(
         maximize=maximize, minimize=minimize, subject_to=subject_to or [],
         indifference=indifference, confidence=confidence, first_stage=first_stage,
-        max_reps=max_reps, exhaustive=exhaustive)
+        max_reps=max_reps, exhaustive=exhaustive, allow_code=allow_code)
     try:
         call = _prepare(file, search or [], policies, vary or [], reps, seed, out, resume,
                         results_root, options)
@@ -172,7 +174,8 @@ def _prepare(file: Path | None, search: list[str], policies: str | None, vary: l
             raise opt.OptimizeError("--resume takes everything from the folder: give only "
                                     "--resume DIR (and --jobs / --scheduler)")
         opt.resume_config(resume)  # a folder that cannot be resumed: said before any work
-        return lambda **kw: opt.resume(resume, **kw)
+        allow = options["allow_code"]
+        return lambda **kw: opt.resume(resume, allow_code=allow, **kw)
     if file is None:
         raise opt.OptimizeError("give a scenario file (or --resume DIR)")
     if not search:
@@ -184,7 +187,9 @@ def _prepare(file: Path | None, search: list[str], policies: str | None, vary: l
     for option in vary:
         path, parsed = parse_vary(option, str(file))
         values[path] = list(parsed)
-    opt.plan(scenario, search, vary=values, source=str(file), **options)  # bad input: now
+    check_code_allowed(scenario, options["allow_code"], file.parent)
+    planned = {k: v for k, v in options.items() if k != "allow_code"}
+    opt.plan(scenario, search, vary=values, source=str(file), **planned)  # bad input: now
     if out is not None:
         check_out_dir(out)
         folder = out

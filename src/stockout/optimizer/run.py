@@ -263,6 +263,7 @@ def optimize(
     source: str | None = None,
     report: bool = True,
     command: Sequence[str] = (),
+    allow_code: bool = False,
 ) -> OptimizeResult:
     """Find each policy's best value of one or two integer stock parameters, with a statistical
     guarantee (docs/howto-optimize.md), and compare the policies there.
@@ -270,7 +271,9 @@ def optimize(
     ``search`` lists ``PATH=LO..HI[..STEP]`` strings; ``subject_to`` ``METRIC>=VALUE`` strings;
     ``indifference`` is δ in objective units or a percentage string (``"1%"``: of |objective| at
     the starting stock). With ``out_dir`` the folder of docs/results-format.md is written
-    (``resume=True`` completes an interrupted one). Raises :class:`ScenarioError` for bad input,
+    (``resume=True`` completes an interrupted one). A custom policy's code runs only with
+    ``allow_code=True`` (else ``stockout.trust.CodeNotAllowed`` before anything starts).
+    Raises :class:`ScenarioError` for bad input,
     :class:`OptimizeError` for an unusable folder and :class:`OptimizeInterrupted` when stopped.
     """
     started = time.perf_counter()
@@ -283,6 +286,9 @@ def optimize(
     from . import folder as store
 
     sdir = Path(search_dir) if search_dir is not None else None
+    from ..trust import require_allowed
+
+    require_allowed(scenario, allow_code, sdir)  # before a folder is made or anything runs
     done = store.prepare(folder, the_plan, resume, sdir) if folder is not None else {}
     # an executor made here is closed here: terminated at once on Ctrl-C or an error
     with (make_executor(jobs, scheduler) if executor is None else nullcontext(executor)
@@ -374,8 +380,9 @@ def _run_at_optima(the_plan: Plan, optimum: pd.DataFrame, runner: Executor,
         if progress is not None:
             progress(OptimizeProgress(searches, searches, "", 0, 0, done, f"{total}", "final"))
 
+    # optimize() has already refused a scenario with code unless the user allowed it
     return run(final, jobs=runner.workers, executor=runner, search_dir=search_dir,
-               progress=tick)
+               progress=tick, allow_code=True)
 
 
 def resume_config(folder: str | Path) -> tuple[Scenario, dict[str, Any]]:
