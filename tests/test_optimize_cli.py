@@ -266,3 +266,24 @@ def test_a_scenario_with_code_needs_allow_code(
     assert code == 2, err
     assert "--allow-code" in err
     assert not out.exists()
+
+
+def test_second_optimisation_into_an_out_claimed_by_a_live_run_exits_2_and_leaves_it_alone(
+        scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Optimisation folders are claimed like run and sweep folders: a second live process
+    writing into the same --out is refused before it writes anything."""
+    import os
+
+    from stockout.claim import CLAIM_FILE, claim_folder, holder_of
+
+    out = tmp_path / "out"
+    claim = claim_folder(out)  # another run, still working
+    try:
+        code = main(["optimize", str(scenario_file), "--search", SEARCH, "--jobs", "1",
+                     "--out", str(out)])
+        err = capsys.readouterr().err
+        assert code == 2 and "in use by another run" in err and f"pid {os.getpid()}" in err
+        assert sorted(p.name for p in out.iterdir()) == [CLAIM_FILE]  # nothing written
+    finally:
+        claim.release()
+    assert holder_of(out) is None

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .claim import CannotCreate, Claim, FolderInUse, claim_folder
+from .claim import CannotCreate, Claim, FolderInUse, claim_folder, holder_of, in_use
 from .stages import stage
 
 if TYPE_CHECKING:
@@ -65,8 +65,12 @@ class ReportError(RuntimeError):
 
 
 def check_out_dir(path: Path) -> None:
-    """Raise :class:`OutDirError` unless ``path`` is missing or an empty directory."""
+    """Raise :class:`OutDirError` unless ``path`` is missing or an empty directory (saying so
+    when a live run holds it)."""
     if path.is_dir():
+        holder = holder_of(path)
+        if holder is not None:
+            raise OutDirError(in_use(path, holder))
         if any(path.iterdir()):
             raise OutDirError(f"{path}: output folder exists and is not empty; {NOT_EMPTY_ADVICE}")
     elif path.exists() or path.is_symlink():

@@ -22,6 +22,7 @@ from ..scenario.schema import Scenario
 from .run import BASE_FILE, CONFIG_FILE, POINTS_DIR, OptimizeError
 
 if TYPE_CHECKING:
+    from ..claim import Claim
     from .run import OptimizeResult, Plan
 
 
@@ -50,6 +51,17 @@ def _json(data: Any) -> bytes:
     return (json.dumps(data, indent=1, default=default) + "\n").encode("utf-8")
 
 
+def claim(folder: Path, resume: bool) -> Claim:
+    """This optimisation's claim on ``folder`` (made if missing; refused if another live run
+    holds it, or if it is not empty and this is not a resume)."""
+    from ..claim import claim_work_folder
+
+    if resume and not (folder / CONFIG_FILE).is_file():
+        raise OptimizeError(f"{folder}: not an optimisation folder (no {CONFIG_FILE}): "
+                            "nothing to resume")
+    return claim_work_folder(folder, resume=resume, error=OptimizeError, what="optimisation")
+
+
 def prepare(folder: Path, the_plan: Plan, resume: bool, search_dir: Path | None = None
             ) -> dict[tuple[int, str], dict[str, Any]]:
     """Create the folder (or check the one resumed) and return the searches already saved.
@@ -69,9 +81,6 @@ def prepare(folder: Path, the_plan: Plan, resume: bool, search_dir: Path | None 
             raise OptimizeError(f"{folder}: started with other settings; resume it from the "
                                 "folder alone (stockout optimize --resume DIR)")
         return _saved(folder, the_plan)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise OptimizeError(f"{folder}: exists and is not an empty folder; choose a new --out "
-                            "folder, or resume it with --resume")
     try:
         (folder / POINTS_DIR).mkdir(parents=True, exist_ok=True)
         data = the_plan.scenario.model_dump(by_alias=True, exclude_unset=True)

@@ -289,12 +289,18 @@ def optimize(
     from ..trust import require_allowed
 
     require_allowed(scenario, allow_code, sdir)  # before a folder is made or anything runs
-    done = store.prepare(folder, the_plan, resume, sdir) if folder is not None else {}
-    # an executor made here is closed here: terminated at once on Ctrl-C or an error
-    with (make_executor(jobs, scheduler) if executor is None else nullcontext(executor)
-          ) as runner:
-        return _optimize_on(runner, the_plan, folder, done, progress, sdir, started, command,
-                            report)
+    # claimed for this process: no other live run, sweep or optimisation writes into it
+    claim = store.claim(folder, resume) if folder is not None else None
+    try:
+        done = store.prepare(folder, the_plan, resume, sdir) if folder is not None else {}
+        # an executor made here is closed here: terminated at once on Ctrl-C or an error
+        with (make_executor(jobs, scheduler) if executor is None else nullcontext(executor)
+              ) as runner:
+            return _optimize_on(runner, the_plan, folder, done, progress, sdir, started,
+                                command, report)
+    finally:
+        if claim is not None:
+            claim.release()
 
 
 def _optimize_on(
