@@ -44,10 +44,11 @@ def small(horizon: float = 30.0, reps: int = 2) -> dict[str, Any]:
 
 
 def long_scenario(tmp_path: Path) -> Path:
-    """Takes tens of seconds: 4 runs of 1.6 million customers each."""
+    """Takes tens of seconds: 4 runs of 1.6 million customers each (a run that ends before the
+    signal comes cannot show that the signal stops it)."""
     path = tmp_path / "long.toml"
-    path.write_text(to_toml(small(horizon=40_000.0, reps=2) | {"scenario": {
-        "name": "long", "horizon_days": 40_000.0, "replications": 2, "seed": 5}}))
+    path.write_text(to_toml(small(horizon=400_000.0, reps=2) | {"scenario": {
+        "name": "long", "horizon_days": 400_000.0, "replications": 2, "seed": 5}}))
     return path
 
 
