@@ -18,15 +18,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stockout.model.run import forget_candidates
 from stockout.scenario.schema import Scenario
-
-
-@pytest.fixture(autouse=True)
-def _fresh_candidates() -> None:
-    """Each test draws its own demand: none kept for the next policy by an earlier test (which
-    may have patched how candidates are drawn)."""
-    forget_candidates()
 
 
 def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
