@@ -90,8 +90,14 @@ class Tally(Recorder):
             self.recovered_orders += 1
             self.recovered_units += qty
 
-    def received(self, sp: StockPoint, t: float, qty: int, source: str | None) -> None:
+    def received(self, sp: StockPoint, t: float, qty: int, source: str) -> None:
         if self.counting:
+            self.supplied += qty
+
+    def delivered(self, sp: StockPoint, t: float, qty: int) -> None:
+        if self.counting:  # a replenishment order, received as it is placed
+            self.replenishment_orders += 1
+            self.units_ordered += qty
             self.supplied += qty
 
     def lost_in_transit(self, sp: StockPoint, t: float, qty: int) -> None:

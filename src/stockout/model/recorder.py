@@ -48,8 +48,11 @@ class Recorder:
     def recovered(self, sp: StockPoint, t: float, day: float, qty: int, counted: bool) -> None:
         """A customer turned away on ``day`` and notified of the restock came back and bought."""
 
-    def received(self, sp: StockPoint, t: float, qty: int, source: str | None) -> None:
-        """``qty`` units arrived (``source``: the supplier, None for a scheduled delivery)."""
+    def received(self, sp: StockPoint, t: float, qty: int, source: str) -> None:
+        """A shipment of ``qty`` units arrived from ``source`` (a supplier)."""
+
+    def delivered(self, sp: StockPoint, t: float, qty: int) -> None:
+        """A scheduled delivery of ``qty`` units arrived (rule 'scheduled')."""
 
     def reordered(self, sp: StockPoint, t: float, qty: int, position: int,
                   expected: float) -> None:

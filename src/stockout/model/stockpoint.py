@@ -305,11 +305,10 @@ class StockPoint:
 
     # ------------------------------------------------------------------ stock
 
-    def receive(self, t: float, qty: int, source: str | None) -> None:
+    def _stock_in(self, t: float, qty: int) -> None:
         """Goods arrive: put them on hand and give them to the oldest waiting orders first."""
         self._on_hand_add(qty, t)
         self.supplied_total += qty
-        self.recorder.received(self, t, qty, source)
         if self.backlog_orders:
             self._allocate(t)
         if self.notify and self.on_hand - self.reserved > 0:
@@ -322,7 +321,8 @@ class StockPoint:
         qty = self.pipeline.remove(sid)
         self._on_order_add(-qty, t)
         if end == ShipmentEnd.RECEIVED:
-            self.receive(t, qty, self.route.source if self.route else None)
+            self.recorder.received(self, t, qty, self.route.source)  # type: ignore[union-attr]
+            self._stock_in(t, qty)
             return
         if end == ShipmentEnd.LOST:
             self.lost_in_transit_total += qty
@@ -336,8 +336,8 @@ class StockPoint:
         sid = event.value
         t = self.env.now
         qty = self.pipeline.remove(sid)
-        self.recorder.reordered(self, t, qty, self.position(), t)
-        self.receive(t, qty, None)
+        self.recorder.delivered(self, t, qty)
+        self._stock_in(t, qty)
 
     def release(self, t: float) -> None:
         """The release day: the product exists from now on; waiting pre-orders can ship."""

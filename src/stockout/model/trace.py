@@ -119,17 +119,17 @@ class TraceRecorder(Recorder):
                   f"order #{oid} cancelled by the customer after waiting "
                   f"{t - order.day:.2f} days (promised {_day(order.quote)}); refunded")
 
-    def received(self, sp: StockPoint, t: float, qty: int, source: str | None) -> None:
-        where = f"from {source}" if source is not None else "as scheduled"
-        self._say(sp, t, None, "receipt", qty, f"{_units(qty)} of {sp.id} arrive {where}")
+    def received(self, sp: StockPoint, t: float, qty: int, source: str) -> None:
+        self._say(sp, t, None, "receipt", qty, f"{_units(qty)} of {sp.id} arrive from {source}")
+
+    def delivered(self, sp: StockPoint, t: float, qty: int) -> None:
+        self._say(sp, t, None, "receipt", qty, f"{_units(qty)} of {sp.id} arrive as scheduled")
 
     def reordered(self, sp: StockPoint, t: float, qty: int, position: int,
                   expected: float) -> None:
-        if sp.route is None:
-            return  # a scheduled delivery: its receipt tells it
         self._say(sp, t, None, "reorder", qty,
                   f"inventory position {position} → orders {_units(qty)} of {sp.id} from "
-                  f"{sp.route.source}, expected {_day(expected)}")
+                  f"{sp.route.source}, expected {_day(expected)}")  # type: ignore[union-attr]
 
     def recovered(self, sp: StockPoint, t: float, day: float, qty: int, counted: bool) -> None:
         self._say(sp, t, None, "recovered", qty,
