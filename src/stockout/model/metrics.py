@@ -62,7 +62,8 @@ class Tally(Recorder):
         self.flows_from = max(warmup, 0.0)
         self.filled_orders = self.filled_units = 0  # orders filled from stock on arrival
         self.other_units = 0  # units of orders not filled from stock on arrival
-        self.backorders = self.preorders = self.lost_orders = self.cancelled_orders = self.shipped_late = 0
+        self.backorders = self.preorders = self.lost_orders = self.cancelled_orders = 0
+        self.shipped_late = 0
         self.partial_on_arrival = 0  # units shipped on arrival from orders that then waited
         self.late_units = 0  # units shipped to orders after they waited
         self.lost_units = self.cancelled_units = 0

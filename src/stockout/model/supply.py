@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable
-from itertools import islice
 from enum import IntEnum
+from itertools import islice
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -146,12 +146,12 @@ class LaneRun:
     def __init__(
         self, spec: Lane, horizon: float, rng_for: RngFor, quantile: float | None = None
     ) -> None:
-        self.id = spec.id
-        self.transit = Sampler(spec.transit_days, rng_for(f"transit:{spec.id}"))
-        self.transit_spec = spec.transit_days
         self.windows, self.closures = _windows(
             spec.disruptions, horizon, rng_for, f"disruption:{spec.id}", quantile
         )
+        self.id = spec.id
+        self.transit_spec = spec.transit_days
+        self.transit = Sampler(spec.transit_days, rng_for(f"transit:{spec.id}"))
         self.down = 0  # closures in progress (``processes.windows`` keeps it)
         self.p_loss = spec.loss_probability
         self.u_loss = uniforms(rng_for(f"loss:{spec.id}"))
