@@ -188,7 +188,7 @@ class StockPoint:
         self.deliveries: list[tuple[float, int]] = []  # scheduled: (day, shipment id)
         self.notify: deque[NotifyRequest] = deque()
         self.preorders_taken = 0
-        self.demand_recorded = 0  # units the business's own data shows (DESIGN §2)
+        self.demand_recorded = 0  # units the business's own data shows (recorded demand)
         self.demand_days: deque[int] = deque(maxlen=366)  # demand_recorded at each day's start
 
         # time-weighted areas over (warm-up, horizon] (see the module docstring)
