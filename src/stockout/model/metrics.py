@@ -1,4 +1,5 @@
-"""From a finished run to the glossary's metrics (docs/glossary.md), and the invariants they must keep.
+"""From a finished run to the glossary's metrics (docs/glossary.md), and the invariants they
+must keep.
 
 The statistics window is (warm-up, horizon] ((0, horizon] without a warm-up). Order-based
 statistics belong to the orders *arriving* in it (a cohort: ``WaitingOrder.counted``; without a
