@@ -292,3 +292,19 @@ def test_custom_policy_module_is_shipped_and_never_stale(
         assert replications_frame(there).equals(replications_frame(here))
         frames.append(replications_frame(there))
     assert not frames[0].equals(frames[1])  # the edit took effect everywhere
+
+
+def test_optimize_on_a_dask_cluster_chooses_as_locally(
+    cluster: distributed.LocalCluster,
+) -> None:
+    """``stockout.optimize`` runs its replications on the cluster, with the same choices."""
+    import stockout
+
+    scenario = _scenario()
+    search = ["products.widget.replenishment.order_up_to=10..30..5"]
+    local = stockout.optimize(scenario, search, indifference=5.0)
+    remote = stockout.optimize(scenario, search, indifference=5.0,
+                               scheduler=cluster.scheduler_address)
+    keep = [c for c in local.optimum.columns if c not in ("search_seconds", "runs_simulated")]
+    assert local.optimum[keep].equals(remote.optimum[keep])
+    assert local.candidates.equals(remote.candidates)

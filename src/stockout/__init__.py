@@ -36,20 +36,22 @@ if TYPE_CHECKING:
         trace,
         with_overrides,
     )
+    from .optimizer.run import optimize
     from .scenario.errors import ScenarioError
     from .scenario.schema import Scenario
     from .sweep import sweep
 
 __all__ = [  # the whole of stockout.api, and the scenario, its error and the sweep
     "Results", "Scenario", "ScenarioError", "ScenarioInfo", "__version__", "build_report",
-    "format_trace", "json_schema", "list_scenarios", "load", "run", "scenario_dict", "sweep",
-    "trace", "with_overrides",
+    "format_trace", "json_schema", "list_scenarios", "load", "optimize", "run", "scenario_dict",
+    "sweep", "trace", "with_overrides",
 ]  # fmt: skip
 
 #: The module each name lives in: stockout.api unless stated.
 _LAZY = {
     **{name: "stockout.api" for name in __all__ if name[0] != "_"},
     "sweep": "stockout.sweep",
+    "optimize": "stockout.optimizer.run",
     "Scenario": "stockout.scenario.schema",
     "ScenarioError": "stockout.scenario.errors",
 }

@@ -93,6 +93,14 @@ def _describe(info: dict[str, Any]) -> str:
     return f"pid {pid} on {host}, started {started}"
 
 
+def in_use(folder: Path, info: dict[str, Any]) -> str:
+    """What to tell a run that finds ``folder`` held by the live run ``info`` describes."""
+    return (
+        f"{folder}: in use by another run ({_describe(info)}); a run never writes into "
+        "another's folder: choose another --out, or wait until that run has finished"
+    )
+
+
 def holder_of(folder: Path) -> dict[str, Any] | None:
     """What the claim of a live run on ``folder`` says about it, or None if no live run holds
     it (no marker, or a stale one)."""
@@ -146,10 +154,7 @@ def _lock(folder: Path) -> tuple[int, bool]:
         except BlockingIOError:
             info = _read_info(fd)
             os.close(fd)
-            raise FolderInUse(
-                f"{folder}: in use by another run ({_describe(info)}); a run never writes into "
-                "another's folder: choose another --out, or wait until that run has finished"
-            ) from None
+            raise FolderInUse(in_use(folder, info)) from None
         except BaseException:
             os.close(fd)
             raise
@@ -199,3 +204,22 @@ def claim_folder(folder: Path, *, must_be_new: bool = False, resume: bool = Fals
         claim.abandon()
         raise
     return claim
+
+
+def claim_work_folder(folder: Path, *, resume: bool, error: type[Exception], what: str) -> Claim:
+    """Claim the folder of a sweep or an optimisation (``what``) for this process, or raise
+    ``error`` saying what to do: a live run holds it, it is not empty (and this is not a
+    resume), or it cannot be made."""
+    try:
+        return claim_folder(folder, resume=resume)
+    except FolderInUse as problem:
+        raise error(str(problem)) from None
+    except FileExistsError:
+        raise error(
+            f"{folder}: exists and is not empty; choose a new folder, or resume it with --resume"
+        ) from None
+    except (CannotCreate, NotADirectoryError) as problem:
+        raise error(
+            f"{folder}: cannot be used as the {what} folder ({problem.strerror or problem}); "
+            "choose a new folder you can write to"
+        ) from None

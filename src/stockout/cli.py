@@ -678,6 +678,10 @@ from .cli_sweep import JobsOption, SchedulerOption, SeedOption, open_executor, r
 
 register(app)
 
+from .cli_optimize import register as register_optimize  # noqa: E402
+
+register_optimize(app)
+
 #: One line each in ``stockout --help`` (the docstring's first sentence is too long for 80
 #: columns); a command not listed here shows its docstring's start.
 SHORT_HELP = {
@@ -688,6 +692,7 @@ SHORT_HELP = {
     "schema": "Print the JSON Schema of the scenario format.",
     "scenarios": "List scenario files with a one-line summary each.",
     "report": "Rebuild report.html of a run or sweep folder.",
+    "optimize": "Find each policy's best stock level; compare them there.",
 }
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .claim import CannotCreate, Claim, FolderInUse, claim_folder
+from .claim import CannotCreate, Claim, FolderInUse, claim_folder, holder_of, in_use
 from .stages import stage
 
 if TYPE_CHECKING:
@@ -65,8 +65,12 @@ class ReportError(RuntimeError):
 
 
 def check_out_dir(path: Path) -> None:
-    """Raise :class:`OutDirError` unless ``path`` is missing or an empty directory."""
+    """Raise :class:`OutDirError` unless ``path`` is missing or an empty directory (saying so
+    when a live run holds it)."""
     if path.is_dir():
+        holder = holder_of(path)
+        if holder is not None:
+            raise OutDirError(in_use(path, holder))
         if any(path.iterdir()):
             raise OutDirError(f"{path}: output folder exists and is not empty; {NOT_EMPTY_ADVICE}")
     elif path.exists() or path.is_symlink():
@@ -477,9 +481,14 @@ def write_results(
     jobs: int | None = None,
     *,
     report: bool = True,
+    extra: Mapping[str, bytes] | None = None,
+    manifest_extra: Mapping[str, Any] | None = None,
     claim: Claim | None = None,
 ) -> list[str]:
     """Write the results folder into the existing, empty ``out_dir``; return the file names.
+
+    ``extra`` files (name → bytes, e.g. an optimisation's optimum.csv) are written after the
+    scenario and listed in the manifest; ``manifest_extra`` keys are added to the manifest.
 
     Order: ``scenario.toml``, the CSV tables, ``report.html`` (unless ``report`` is false),
     then ``manifest.json`` last: a folder without it is incomplete. The manifest records a run
@@ -519,6 +528,8 @@ def write_results(
         results.timeseries  # noqa: B018 - computed (and cached) here, timed as its own stage
     with stage("write"):
         put(SCENARIO_FILE, scenario_toml(results).encode("utf-8"))
+        for name, data in (extra or {}).items():
+            put(name, data)
         for name, frame in _tables(results).items():
             put(name, csv_bytes(frame))
     with stage("report"):
@@ -529,6 +540,7 @@ def write_results(
             claim.written.append(REPORT_FILE)
     final = content()
     final["files"] = list(files)
+    final.update(manifest_extra or {})
     text = json.dumps(final, indent=2, allow_nan=False) + "\n"
     if claim is not None:
         claim.written.append(MANIFEST)

@@ -978,24 +978,11 @@ def _claim(folder: Path | None, resume: bool) -> Claim | None:
     """This sweep's claim on its folder: no other live sweep or run writes into it meanwhile."""
     if folder is None:
         return None
-    from .claim import CannotCreate, FolderInUse, claim_folder
+    from .claim import claim_work_folder
 
     if resume and not (folder / "sweep.json").is_file():
         raise SweepError(f"{folder}: not a sweep folder (no sweep.json): nothing to resume")
-
-    try:
-        return claim_folder(folder, resume=resume)
-    except FolderInUse as error:
-        raise SweepError(str(error)) from None
-    except FileExistsError:
-        raise SweepError(
-            f"{folder}: exists and is not empty; choose a new folder, or resume it with --resume"
-        ) from None
-    except (CannotCreate, NotADirectoryError) as error:
-        raise SweepError(
-            f"{folder}: cannot be used as the sweep folder ({error.strerror or error}); "
-            "choose a new folder you can write to"
-        ) from None
+    return claim_work_folder(folder, resume=resume, error=SweepError, what="sweep")
 
 
 def _version() -> str:

@@ -46,7 +46,7 @@ def register(kind: FolderKind) -> FolderKind:
 def _json(path: Path) -> dict[str, object]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # damaged: the kind's own reader says how
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -151,3 +151,21 @@ def _build_sweep(folder: Path) -> Path:
 
 register(FolderKind("run", MANIFEST, _run_incomplete, _build_run))
 register(FolderKind("sweep", "sweep.json", _sweep_incomplete, _build_sweep))
+
+
+def _optimize_incomplete(folder: Path) -> str | None:
+    if not (folder / MANIFEST).is_file():
+        return (
+            "the optimisation did not finish (no manifest.json); complete it with: "
+            f"stockout optimize --resume {folder}"
+        )
+    return None
+
+
+def _build_optimize(folder: Path) -> Path:
+    from stockout.report.optimum import build_optimize_report
+
+    return build_optimize_report(folder)
+
+
+register(FolderKind("optimize", "optimize.json", _optimize_incomplete, _build_optimize))

@@ -420,13 +420,15 @@ def footer_html(m: dict) -> str:
     return f"<footer>{escape(' · '.join(str(b) for b in bits))}</footer>"
 
 
-def build_report_html(tables: ResultTables) -> str:
-    """The complete, self-contained HTML of the run report."""
+def build_report_html(tables: ResultTables, lead: tuple[str, ...] = ()) -> str:
+    """The complete, self-contained HTML of the run report; ``lead`` sections come right after
+    the header (an optimisation's best stock levels)."""
     meta = tables.meta
     title = str(meta.get("title") or tables.manifest.get("title") or meta.get("name") or "stockout")
     page = Page(title=f"{title} · stockout report")
     page.sections += [
         header_section(tables),
+        *lead,
         verdict_section(tables),
         kpi_section(tables),
         charts_section(tables, page),
@@ -448,6 +450,9 @@ def write_report(
 
     ``manifest`` lets a run build its report before it writes ``manifest.json``, last.
     """
+    from stockout.report.optimum import optimum_section
+
     folder = Path(results_dir)
-    html = build_report_html(load_tables(folder, manifest))
+    optimum = optimum_section(folder)
+    html = build_report_html(load_tables(folder, manifest), (optimum,) if optimum else ())
     return write_atomic(Path(out) if out is not None else folder / "report.html", html)
