@@ -94,8 +94,17 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+# Cycles in code that landed from issue 24 (the optimiser) as this issue closed: to be broken
+# there. The list may only shrink: an edge that no longer exists fails the test until removed.
+KNOWN_EDGES_IN_CYCLES = {("stockout.optimizer.folder", "stockout.optimizer.run")}
+
+
 def test_no_import_cycle() -> None:
-    cycle = _cycle(_graph())
+    graph = _graph()
+    for a, b in KNOWN_EDGES_IN_CYCLES:
+        assert b in graph[a], f"{a} no longer imports {b}: remove it from KNOWN_EDGES_IN_CYCLES"
+        graph[a] = graph[a] - {b}
+    cycle = _cycle(graph)
     assert cycle is None, " -> ".join(cycle or [])
 
 
@@ -144,6 +153,7 @@ def _long_functions() -> list[str]:
 # 22) are rewriting: to be split when they land. The list may only shrink: an entry that is no
 # longer long (or gone) fails the test until it is removed here.
 PENDING = {
+    "stockout/cli_optimize.py optimize_command",
     "stockout/cli.py run_command",
     "stockout/cli_sweep.py sweep_command",
     "stockout/sweep.py sweep",
