@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stockout.model.run import forget_candidates
 from stockout.scenario.schema import Scenario
 
 CHECKOUT_RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -44,13 +43,6 @@ def _checkout_results_untouched() -> Iterator[None]:
         f"the tests wrote into {CHECKOUT_RESULTS}: {', '.join(gained[:10])}; "
         "write under tmp_path (--out or --results-root) instead"
     )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_candidates() -> None:
-    """Each test draws its own demand: none kept for the next policy by an earlier test (which
-    may have patched how candidates are drawn)."""
-    forget_candidates()
 
 
 def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

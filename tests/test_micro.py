@@ -3,10 +3,11 @@
 Random demand is switched off (``orders_per_day = 0``) and a hand-made sequence of customers is fed
 to the model's stock point (``sp.arrive(t, qty, patience, u_churn, u_notify)``) from a SimPy
 process of our own, inside the real ``simulate()`` (so the metrics and the run's own invariant
-checks are the real ones). Lead times are constant; arrival times are chosen off the daily ticks so
-that no two events tie. Every expected number below was computed by hand from the conventions of
-docs/glossary.md and docs/concepts.md (offers, quotes, stock to the oldest waiting order first):
-the timeline is written out in each test's docstring.
+checks are the real ones), and a recorder of our own logs the events. Lead times are constant;
+arrival times are chosen off the daily ticks so that no two events tie. Every expected number
+below was computed by hand from the conventions of docs/glossary.md and docs/concepts.md
+(offers, quotes, stock to the oldest waiting order first): the timeline is written out in each
+test's docstring.
 
 The event log records, in order: ``("arrive", t, qty, outcome, quote)`` with outcome "filled",
 "lost", "backorder" or "preorder" (quote = the promised ship day of a waiting order, else None);
@@ -24,10 +25,8 @@ from typing import Any
 
 import pytest
 from conftest import make_scenario
-from simpy.events import Timeout
 
-import stockout.model.run as run_module
-from stockout.model.stockpoint import StockPoint
+from stockout.model import Recorder, simulate
 from stockout.records import SERIES
 from stockout.scenario.schema import Scenario
 
@@ -47,10 +46,41 @@ class Customer:
     u_notify: float = 1.0  # never asks to be notified unless a test asks
 
 
-def _flush(sp: StockPoint, t: float) -> None:
-    flush = getattr(sp.model, "flush", None)  # lazily applied receipts, if the model has them
-    if flush is not None:
-        flush(t)
+class LoggingRecorder(Recorder):
+    """The event log of the module docstring, from the stock point's recorder seam."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple] = []
+
+    def filled(self, sp: Any, t: float, qty: int) -> None:
+        self.log.append(("arrive", t, qty, "filled", None))
+
+    def queued(self, sp: Any, t: float, order: Any, patience: float, free: int,
+               shipped_now: int) -> None:
+        kind = "preorder" if order.kind == 2 else "backorder"
+        self.log.append(("arrive", t, order.qty, kind, order.quote))
+
+    def lost(self, sp: Any, t: float, qty: int, offer: Any, patience: float, free: int,
+             notify: bool) -> None:
+        self.log.append(("arrive", t, qty, "lost", None))
+
+    def reordered(self, sp: Any, t: float, qty: int, position: int, expected: float) -> None:
+        self.log.append(("order", t, qty))
+
+    def received(self, sp: Any, t: float, qty: int, source: str) -> None:
+        self.log.append(("receive", t, qty))
+
+    def delivered(self, sp: Any, t: float, qty: int) -> None:
+        self.log.append(("receive", t, qty))
+
+    def shipped(self, sp: Any, t: float, order: Any, qty: int) -> None:
+        self.log.append(("ship", order.day, qty, t))
+
+    def completed(self, sp: Any, t: float, order: Any) -> None:
+        self.log.append(("done", order.day, t))
+
+    def cancelled(self, sp: Any, t: float, order: Any, qty: int) -> None:
+        self.log.append(("cancel", order.day, t))
 
 
 def run_hand(
@@ -64,72 +94,16 @@ def run_hand(
     event log, RunResult)."""
     data["products"][0]["demand"]["orders_per_day"] = 0.0
     sc = Scenario.model_validate(data)
-    log: list[tuple] = []
+    recorder = LoggingRecorder()
 
-    orig_arrive = StockPoint.arrive
-    orig_place = StockPoint.place_order
-    orig_receive = StockPoint.receive
-    orig_ship = StockPoint._ship
-    orig_complete = StockPoint._complete
-    orig_cancel = StockPoint.cancel
+    def feed(model: Any) -> Any:
+        env, sp = model.env, model.stock_point(product)
+        for c in customers:
+            yield env.timeout(c.t - env.now)
+            sp.arrive(c.t, c.qty, c.patience, c.u_churn, c.u_notify)
 
-    def arrive(self, t, qty, patience, u_churn, u_notify):  # noqa: ANN001
-        _flush(self, t)
-        waiting, on_hand, at = self.backlog_orders, self.on_hand, len(log)
-        orig_arrive(self, t, qty, patience, u_churn, u_notify)
-        if self.backlog_orders > waiting:
-            order = self.queue[-1]
-            kind = "preorder" if order.kind == 2 else "backorder"
-            entry = ("arrive", t, qty, kind, order.quote)
-        elif on_hand - self.on_hand == qty:
-            entry = ("arrive", t, qty, "filled", None)
-        else:
-            entry = ("arrive", t, qty, "lost", None)
-        log.insert(at, entry)  # before what the arrival caused (its replenishment order)
-
-    def place_order(self, t, qty):  # noqa: ANN001
-        before = self.on_order
-        orig_place(self, t, qty)
-        if self.on_order > before:
-            log.append(("order", t, self.on_order - before))
-
-    def receive(self, t, qty, shipment):  # noqa: ANN001
-        log.append(("receive", t, qty))
-        orig_receive(self, t, qty, shipment)
-
-    def ship(self, order, units, t):  # noqa: ANN001
-        log.append(("ship", order.day, units, t))
-        orig_ship(self, order, units, t)
-
-    def complete(self, order, t):  # noqa: ANN001
-        log.append(("done", order.day, t))
-        orig_complete(self, order, t)
-
-    def cancel(self, order, t):  # noqa: ANN001
-        log.append(("cancel", order.day, t))
-        orig_cancel(self, order, t)
-
-    for name, fn in [("arrive", arrive), ("place_order", place_order), ("receive", receive),
-                     ("_ship", ship), ("_complete", complete), ("cancel", cancel)]:
-        monkeypatch.setattr(StockPoint, name, fn)
-
-    base = run_module.Model
-
-    class HandModel(base):  # type: ignore[misc, valid-type]
-        def run(self) -> None:
-            sp = self.by_id[product]
-
-            def feed():  # noqa: ANN202
-                for c in customers:
-                    yield Timeout(self.env, c.t - self.env.now)
-                    sp.arrive(c.t, c.qty, c.patience, c.u_churn, c.u_notify)
-
-            self.env.process(feed())
-            super().run()
-
-    monkeypatch.setattr(run_module, "Model", HandModel)
-    result = run_module.simulate(sc, policy, 0)
-    return result.metrics[product], log, result
+    result = simulate(sc, policy, 0, recorder=recorder, processes=[feed])
+    return result.metrics[product], recorder.log, result
 
 
 def kinds(log: list[tuple], *names: str) -> list[tuple]:
@@ -592,6 +566,6 @@ def test_never_shipped_units_credit_matches_the_window() -> None:
         supplier={"short_shipment_probability": 1.0, "short_shipment_share": 0.5,
                   "short_shipment_remainder": "never"},
         product={"unit_cost": 1.0})
-    m = run_module.simulate(Scenario.model_validate(data), "p", 0).metrics["w"]
+    m = simulate(Scenario.model_validate(data), "p", 0).metrics["w"]
     assert m["units_received"] == 2
     assert m["purchase_cost"] == 0.0

@@ -15,7 +15,7 @@ from conftest import make_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stockout.model import kernel, stockpoint
+from stockout.model import pipeline
 from stockout.model import pipeline_index as pi
 from stockout.model.pipeline_index import PipelineIndex
 from stockout.model.run import simulate
@@ -98,8 +98,8 @@ def deep(**kwargs: Any) -> Scenario:
 
 
 CASES = {
-    # one product, constant lead time: the fast path of kernel.py
-    "kernel": deep(lead_time_days={"dist": "constant", "value": 8.0}),
+    # one product, constant lead time
+    "constant": deep(lead_time_days={"dist": "constant", "value": 8.0}),
     # random lead times, quantities, patience: shipments leave out of order, orders cancel
     "general": deep(
         lead_time_days={"dist": "gamma", "mean": 8.0, "cv": 0.3},
@@ -136,11 +136,10 @@ def run_with(
         original(self, pipeline)
 
     with monkeypatch.context() as m:
-        for module in (stockpoint, kernel):
-            m.setattr(module, "LONG_WALK", long_walk)
-            if long_walk == 0:  # every walk through the index, never dropped
-                m.setattr(module, "BLOCK", 0)
-                m.setattr(module, "SHORT", 0)
+        m.setattr(pipeline, "LONG_WALK", long_walk)
+        if long_walk == 0:  # every walk through the index, never dropped
+            m.setattr(pipeline, "BLOCK", 0)
+            m.setattr(pipeline, "SHORT", 0)
         m.setattr(PipelineIndex, "__init__", counting)
         return simulate(scenario, "p", 0), len(built)
 

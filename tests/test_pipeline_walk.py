@@ -1,4 +1,4 @@
-"""The quote's pipeline walk (``StockPoint._pipeline_day``) against a plain walk.
+"""The quote's pipeline walk (``Pipeline.day_for``) against a plain walk.
 
 The walk from the start of the pipeline resumes where the last one stopped, with the units of
 the walked prefix kept up to date as shipments leave it. Whatever sequence of shipments joining,
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from conftest import make_scenario
 
-from stockout.model import stockpoint
-from stockout.model.run import Model
-from stockout.model.stockpoint import RECEIVE
+from stockout.model import Model, pipeline
+from stockout.model.pipeline import Pipeline
+from stockout.model.supply import ShipmentEnd
 from stockout.scenario.schema import Scenario
 
 
@@ -39,9 +39,9 @@ def test_resumed_walk_equals_the_plain_walk(
     """Long random sequences (quotes ask for any number of units, shipments leave from
     anywhere, by arriving or otherwise), every quote checked; walking the pipeline, or with
     every walk going through the pipeline index (``model/pipeline_index.py``)."""
-    monkeypatch.setattr(stockpoint, "LONG_WALK", 0 if through_index else 10**9)
-    monkeypatch.setattr(stockpoint, "BLOCK", 0)  # once built, every walk goes through it
-    monkeypatch.setattr(stockpoint, "SHORT", 0)  # and it is never dropped
+    monkeypatch.setattr(pipeline, "LONG_WALK", 0 if through_index else 10**9)
+    monkeypatch.setattr(pipeline, "BLOCK", 0)  # once built, every walk goes through it
+    monkeypatch.setattr(pipeline, "SHORT", 0)  # and it is never dropped
     rng = np.random.default_rng(seed)
     data = make_scenario(lead_time_days={"dist": "constant", "value": 3.0}, horizon_days=50)
     sp = Model(Scenario.model_validate(data), "p", 0).products[0]
@@ -50,22 +50,19 @@ def test_resumed_walk_equals_the_plain_walk(
         op = rng.choice(["add", "add", "leave", "quote", "quote"])
         if op == "add":  # a shipment joins, expected no earlier than the last (in order)
             expected += float(rng.exponential(0.5))
-            sp.add_shipment(math.inf, expected, int(rng.integers(1, 6)), RECEIVE)
-        elif op == "leave" and sp.pipeline:
-            sid = list(sp.pipeline)[int(rng.integers(len(sp.pipeline)))]
-            if rng.random() < 0.5:
-                sp.receive(1.0, sp.pipeline[sid][1], sid)
-            else:
-                sp._pipeline_pop(sid)  # noqa: SLF001 - lost or cancelled
-        elif op == "quote" and sp.pipeline_units:
-            need = int(rng.integers(1, sp.pipeline_units + 1))
-            assert sp._pipeline_day(0.0, need) == plain_day(sp.pipeline, need)  # noqa: SLF001
+            sp.add_shipment(math.inf, expected, int(rng.integers(1, 6)), ShipmentEnd.RECEIVED)
+        elif op == "leave" and sp.pipeline.entries:
+            sid = list(sp.pipeline.entries)[int(rng.integers(len(sp.pipeline.entries)))]
+            sp.pipeline.remove(sid)  # arrived, lost or never shipped
+        elif op == "quote" and sp.pipeline.units:
+            need = int(rng.integers(1, sp.pipeline.units + 1))
+            assert sp.pipeline.day_for(0.0, need) == plain_day(sp.pipeline.entries, need)
             checked += 1
     assert checked > 500
-    assert sp.pipeline_units == sum(q for _, q in sp.pipeline.values())
-    assert (sp.pipeline_index is not None) == through_index
+    assert sp.pipeline.units == sum(q for _, q in sp.pipeline.entries.values())
+    assert (sp.pipeline.index is not None) == through_index
     if through_index:
-        sp.pipeline_index.check(sp.pipeline)
+        sp.pipeline.index.check(sp.pipeline.entries)
 
 
 def sorted_day(pipeline: dict[int, tuple[float, int]], need: int) -> float:
@@ -91,18 +88,19 @@ def test_a_pipeline_out_of_order_is_walked_in_order_again_once_the_disorder_has_
             expected += float(rng.exponential(0.5))
             early = rng.random() < 0.05  # this one is expected before the last
             day = expected - float(rng.uniform(0.5, 3.0)) if early else expected
-            sp.add_shipment(math.inf, day, int(rng.integers(1, 6)), RECEIVE)
-        elif op == "leave" and sp.pipeline:
-            sid = list(sp.pipeline)[int(rng.integers(min(3, len(sp.pipeline))))]  # mostly old
-            sp.receive(1.0, sp.pipeline[sid][1], sid)
-        elif op == "quote" and sp.pipeline_units:
-            need = int(rng.integers(1, sp.pipeline_units + 1))
-            was = sp.pipeline_in_order
-            assert sp._pipeline_day(0.0, need) == sorted_day(sp.pipeline, need)  # noqa: SLF001
-            regained += sp.pipeline_in_order and not was
+            sp.add_shipment(math.inf, day, int(rng.integers(1, 6)), ShipmentEnd.RECEIVED)
+        elif op == "leave" and sp.pipeline.entries:
+            entries = sp.pipeline.entries
+            sid = list(entries)[int(rng.integers(min(3, len(entries))))]  # mostly old
+            sp.pipeline.remove(sid)
+        elif op == "quote" and sp.pipeline.units:
+            need = int(rng.integers(1, sp.pipeline.units + 1))
+            was = sp.pipeline.in_order
+            assert sp.pipeline.day_for(0.0, need) == sorted_day(sp.pipeline.entries, need)
+            regained += sp.pipeline.in_order and not was
             checked += 1
-        days = [e for e, _ in sp.pipeline.values()]
-        if sp.pipeline_in_order:
+        days = [e for e, _ in sp.pipeline.entries.values()]
+        if sp.pipeline.in_order:
             assert days == sorted(days)
     assert checked > 500 and regained > 3
 
@@ -110,7 +108,8 @@ def test_a_pipeline_out_of_order_is_walked_in_order_again_once_the_disorder_has_
 def overdue_sorted_day(sp: Any, t: float, need: int) -> float:
     """The plain computation for a pipeline out of order: every shipment past its expected day
     re-estimated (``route.overdue``), all sorted by day, walked from the start."""
-    shipments = [(sp.route.overdue(t, e) if e < t else e, q) for e, q in sp.pipeline.values()]
+    entries = sp.pipeline.entries.values()
+    shipments = [(sp.route.overdue(t, e) if e < t else e, q) for e, q in entries]
     return plain_day(dict(enumerate(sorted(shipments))), need)
 
 
@@ -131,16 +130,18 @@ def test_quotes_on_a_pipeline_out_of_order_with_overdue_shipments(seed: int) -> 
             expected += float(rng.exponential(0.3))
             late = rng.random() < 0.1  # a short shipment's rest: expected after later orders
             day = expected + float(rng.uniform(1.0, 4.0)) if late else expected
-            sp.add_shipment(math.inf, day, int(rng.integers(1, 6)), RECEIVE)
-        elif op == "leave" and sp.pipeline:
-            sid = list(sp.pipeline)[int(rng.integers(min(4, len(sp.pipeline))))]
-            sp.receive(1.0, sp.pipeline[sid][1], sid)
-        elif op == "quote" and sp.pipeline_units and next(iter(sp.pipeline)) < sp.disorder:
+            sp.add_shipment(math.inf, day, int(rng.integers(1, 6)), ShipmentEnd.RECEIVED)
+        elif op == "leave" and sp.pipeline.entries:
+            entries = sp.pipeline.entries
+            sid = list(entries)[int(rng.integers(min(4, len(entries))))]
+            sp.pipeline.remove(sid)
+        elif (op == "quote" and sp.pipeline.units
+              and next(iter(sp.pipeline.entries)) < sp.pipeline.disorder):
             # (out of order, and stays so for this quote: a shipment added before the disorder
             # is still there)
-            need = int(rng.integers(1, sp.pipeline_units + 1))
+            need = int(rng.integers(1, sp.pipeline.units + 1))
             t = expected + float(rng.uniform(-4.0, 2.0))
-            assert sp._pipeline_day(t, need) == overdue_sorted_day(sp, t, need)  # noqa: SLF001
+            assert sp.pipeline.day_for(t, need) == overdue_sorted_day(sp, t, need)
             checked += 1
     assert checked > 200
 
@@ -165,13 +166,12 @@ def test_cached_reestimates_equal_fresh_ones(monkeypatch: pytest.MonkeyPatch) ->
     """Quotes on a lane with frequent random closures: every quote equals the one computed
     with the caches (re-estimated arrivals, the closures known) emptied first."""
     from stockout.model import simulate
-    from stockout.model.stockpoint import StockPoint
 
     data = closing_lane(horizon_days=400, closures_every=12)
-    original = StockPoint._pipeline_day  # noqa: SLF001
+    original = Pipeline.day_for
     calls = {"quotes": 0, "cached": 0}
 
-    def checked(self: StockPoint, t: float, need: int) -> float:
+    def checked(self: Pipeline, t: float, need: int) -> float:
         calls["cached"] += bool(self.revised)
         got = original(self, t, need)
         kept = dict(self.revised), (self.known_from, self.known_until, self.known_end)
@@ -182,29 +182,29 @@ def test_cached_reestimates_equal_fresh_ones(monkeypatch: pytest.MonkeyPatch) ->
         self.known_from, self.known_until, self.known_end = kept[1]
         assert got == fresh
         # the kept answer of which closures are known is the search's
-        assert self._known_closures(t) == self.route.lane.closures.all.known(t)[1]  # noqa: SLF001
+        assert self._known_closures(t) == self.route.lane.closures.known(t)[1]
         calls["quotes"] += 1
         return got
 
-    monkeypatch.setattr(StockPoint, "_pipeline_day", checked)
+    monkeypatch.setattr(Pipeline, "day_for", checked)
     simulate(Scenario.model_validate(data), "p", 0)
     assert calls["quotes"] > 200 and calls["cached"] > 50, calls
 
 
-def held_prefix_day(sp: Any, t: float, need: int) -> float:
+def held_prefix_day(pl: Pipeline, t: float, need: int) -> float:
     """The quote of an in-order pipeline on a lane with closures, the plain way: the first
     shipments, each revisable and leaving before the last closure known at ``t`` ends, are
     re-estimated (``route.revise``), the rest keep their expected day; then the plain walk, and
     the residual-time estimate if the shipment found is overdue."""
-    route = sp.route
-    lane_end = route.lane.closures.all.known(t)[1]
+    route = pl.route
+    lane_end = route.lane.closures.known(t)[1]
     days, holding = {}, True
-    for sid, (e, _) in sp.pipeline.items():
-        departs = sp.revisable.get(sid)
+    for sid, (e, _) in pl.entries.items():
+        departs = pl.revisable.get(sid)
         holding = holding and departs is not None and departs < lane_end
         days[sid] = route.revise(t, e, departs) if holding else e
     cum = 0
-    for sid, (_, q) in sp.pipeline.items():
+    for sid, (_, q) in pl.entries.items():
         cum += q
         if cum >= need:
             found = days[sid]
@@ -220,24 +220,23 @@ def test_only_the_shipment_found_is_reestimated_and_it_is_the_held_prefixs(
     never comes (a part of the pipeline that is not revisable and ends the held prefix): every
     in-order quote equals the plain computation over the whole pipeline."""
     from stockout.model import simulate
-    from stockout.model.stockpoint import StockPoint
 
     data = closing_lane(horizon_days=300, closures_every=10, supplier={
         "short_shipment_probability": short, "short_shipment_share": 0.5,
         "short_shipment_remainder": "never"})
-    original = StockPoint._pipeline_day  # noqa: SLF001
+    original = Pipeline.day_for
     calls = {"checked": 0, "held": 0, "mixed": 0}
 
-    def checked(self: StockPoint, t: float, need: int) -> float:
+    def checked(self: Pipeline, t: float, need: int) -> float:
         got = original(self, t, need)
-        if self.pipeline_in_order:
+        if self.in_order:
             assert got == held_prefix_day(self, t, need)
             calls["checked"] += 1
             calls["held"] += bool(self.revised)
-            calls["mixed"] += len(self.revisable) < len(self.pipeline)
+            calls["mixed"] += len(self.revisable) < len(self.entries)
         return got
 
-    monkeypatch.setattr(StockPoint, "_pipeline_day", checked)
+    monkeypatch.setattr(Pipeline, "day_for", checked)
     simulate(Scenario.model_validate(data), "p", 0)
     assert calls["checked"] > 200 and calls["held"] > 50, calls
     assert (calls["mixed"] > 50) == (short > 0), calls

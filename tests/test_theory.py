@@ -341,19 +341,16 @@ def test_periodic_review_base_stock() -> None:
     assert math.isclose(on_hand - backlog, S - lam * (lead + period / 2), rel_tol=1e-9)
 
 
-@pytest.mark.parametrize("use_kernel", [True, False], ids=["kernel", "general"])
-def test_periodic_review_no_warmup_counts_n_reviews(use_kernel: bool, monkeypatch) -> None:  # noqa: ANN001
+def test_periodic_review_no_warmup_counts_n_reviews() -> None:
     """With no warm-up the window is (0, H]: n review periods hold n reviews (R, 2R, ..., the
     horizon), as they do with a warm-up; the review of day 0 belongs before it. (R, S) with
     backorders and infinite patience, Poisson unit demand λ, starting empty: the review at kR
     orders the demand of ((k − 1)R, kR], so over the window
       E[orders] = n · P(D(R) > 0) = n (1 − e^{−λR}),   E[units bought] = λ n R.
     Counting the day-0 review too (which orders S) would add 1 order and S units. λ = 0.2,
-    R = 5, n = 12, S = 5; 400 replications; both the fast path (``kernel.py``) and the general
-    arrival loop. Tolerance: 2 × the 95% half-width."""
-    from stockout.model.run import Model, simulate
+    R = 5, n = 12, S = 5; 400 replications. Tolerance: 2 × the 95% half-width."""
+    from stockout.model import simulate
 
-    monkeypatch.setattr(Model, "use_kernel", use_kernel)
     lam, period, n, S = 0.2, 5.0, 12, 5
     sc = scenario(
         orders_per_day=lam,

@@ -29,7 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .policies.availability import PolicyError, module_files
+from .policies.errors import PolicyError, module_files
 
 if TYPE_CHECKING:
     from .scenario.schema import Scenario

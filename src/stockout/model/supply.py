@@ -4,7 +4,9 @@ Everything about a replenishment order's timing is decided when it is placed: pr
 supplier's line (FIFO, 1/capacity days a unit or a random time per unit, paused by outages),
 then the lead time (paused by outages), then the transit on the lane (a shipment waits while the
 lane is closed and goods in transit are held, resuming with their remaining transit time). The
-model schedules one event, the receipt. The *expected* arrival uses only what the business knows
+model schedules one SimPy event, the shipment's end (``StockPoint.add_shipment``); the outages
+and closures themselves are SimPy processes too (``processes.windows``), which show the world
+when lines and lanes close and reopen. The *expected* arrival uses only what the business knows
 when it asks: the supplier's queue, the windows already begun (a scheduled one with its end, a
 random one in progress with its expected remaining duration given its age: ``Blackouts``), and
 mean production, lead and transit times (or, for a pessimistic quote, a percentile of the lead
@@ -16,6 +18,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable
+from enum import IntEnum
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -31,13 +34,23 @@ from ..distributions import (
     variance_of,
 )
 from ..scenario.schema import Constant, Lane, RandomWindows, Supplier
-from .stockpoint import LOST, NEVER_SHIPPED, RECEIVE
 from .windows import Blackouts, draw_windows, merge
 
 if TYPE_CHECKING:
     from .stockpoint import StockPoint
 
 RngFor = Callable[[str], np.random.Generator]
+
+
+class ShipmentEnd(IntEnum):
+    """How a shipment leaves the pipeline."""
+
+    RECEIVED = 0
+    LOST = 1  # lost in transit
+    NEVER_SHIPPED = 2  # the part of a short shipment the supplier will never send
+
+
+RECEIVED, LOST, NEVER_SHIPPED = ShipmentEnd.RECEIVED, ShipmentEnd.LOST, ShipmentEnd.NEVER_SHIPPED
 
 # An order of at most this many units on a line with a random unit time takes the exact sum of
 # its units' times; a larger one a normal time with the sum's mean and variance (the central
@@ -66,27 +79,23 @@ def _residual_table(lead: object, transit: object | None) -> tuple[list[float], 
     return table
 
 
-class _Windows:
-    """All windows of one supplier or lane, and the part of them known at a given time (a
-    random window in progress believed to last its expected remaining duration, or with
-    ``quantile`` that quantile of it: see ``Blackouts``)."""
+def _windows(
+    specs: list, horizon: float, rng_for: RngFor, prefix: str, quantile: float | None
+) -> tuple[list[tuple[float, float, float]], Blackouts]:
+    """The windows of one supplier or lane (sorted (start, end, 1.0)), and the union of them as
+    :class:`Blackouts`, which knows what a business knows of them at a given time (a random
+    window in progress believed to last its expected remaining duration, or with ``quantile``
+    that quantile of it)."""
+    raw: list[tuple[float, float, float]] = []
+    parts: list[tuple[float, float, object | None]] = []  # with each one's duration spec
+    for i, spec in enumerate(specs):  # one spec at a time, each from its own stream
+        drawn = draw_windows([spec], horizon, lambda _j, i=i: rng_for(f"{prefix}:{i}"))
+        raw += drawn
+        duration = spec.duration_days if isinstance(spec, RandomWindows) else None
+        parts += [(a, b, duration) for a, b, _ in drawn]
+    raw.sort()
+    return raw, Blackouts(merge(raw), parts, quantile)
 
-    __slots__ = ("all", "raw")
-
-    def __init__(
-        self, specs: list, horizon: float, rng_for: RngFor, prefix: str,
-        quantile: float | None = None,
-    ) -> None:
-        raw: list[tuple[float, float, float]] = []
-        parts: list[tuple[float, float, object | None]] = []  # with each one's duration spec
-        for i, spec in enumerate(specs):  # one spec at a time, each from its own stream
-            drawn = draw_windows([spec], horizon, lambda _j, i=i: rng_for(f"{prefix}:{i}"))
-            raw += drawn
-            duration = spec.duration_days if isinstance(spec, RandomWindows) else None
-            parts += [(a, b, duration) for a, b, _ in drawn]
-        raw.sort()
-        self.raw = raw
-        self.all = Blackouts(merge(raw), parts, quantile)
 
 class SupplierRun:
     """A supplier during one run: its production line, lead times and outages."""
@@ -108,7 +117,10 @@ class SupplierRun:
         self._many: np.random.Generator | None = None  # (for orders above EXACT_UNITS units)
         self.min_order_qty = spec.min_order_qty or 0
         self.busy_until = 0.0
-        self.outages = _Windows(spec.outages, horizon, rng_for, f"outage:{spec.id}", quantile)
+        self.windows, self.outages = _windows(
+            spec.outages, horizon, rng_for, f"outage:{spec.id}", quantile
+        )
+        self.down = 0  # outages in progress (``processes.windows`` keeps it)
         self.p_short = spec.short_shipment_probability
         self.short_share = spec.short_shipment_share
         self.short_later = spec.short_shipment_remainder == "later"
@@ -128,45 +140,55 @@ class SupplierRun:
         return max(0.0, float(self._many.normal(mean, sd)))
 
 
-
 class LaneRun:
     """A transport lane during one run: transit times and closures."""
 
     def __init__(
         self, spec: Lane, horizon: float, rng_for: RngFor, quantile: float | None = None
     ) -> None:
-        self.id = spec.id
-        self.transit = Sampler(spec.transit_days, rng_for(f"transit:{spec.id}"))
-        self.transit_spec = spec.transit_days
-        self.closures = _Windows(
+        self.windows, self.closures = _windows(
             spec.disruptions, horizon, rng_for, f"disruption:{spec.id}", quantile
         )
+        self.id = spec.id
+        self.transit_spec = spec.transit_days
+        self.transit = Sampler(spec.transit_days, rng_for(f"transit:{spec.id}"))
+        self.down = 0  # closures in progress (``processes.windows`` keeps it)
         self.p_loss = spec.loss_probability
         self.u_loss = uniforms(rng_for(f"loss:{spec.id}"))
 
 
-
 class Route:
-    """Where one product's replenishment orders come from: a supplier and an optional lane."""
+    """Where one stock point's replenishment orders come from: a source (a supplier; later
+    another location) and an optional lane to the stock point's location."""
+
+    __slots__ = (
+        "_closures",
+        "_outages",
+        "_residual",
+        "lane",
+        "lane_closes",
+        "lead_quote",
+        "leads",
+        "min_order_qty",
+        "quote_days",
+        "quote_quantile",
+        "source",
+        "supplier",
+        "transit_quote",
+        "transits",
+        "uncertain",
+    )
 
     def __init__(
         self, supplier: SupplierRun, lane: LaneRun | None, quote_quantile: float | None = None
     ) -> None:
         self.supplier = supplier
         self.lane = lane
+        self.source = supplier.id
         self.min_order_qty = supplier.min_order_qty
-        # the samplers' draws, each taken by ``next(...)``
-        self.leads = supplier.lead.it
+        self.leads = supplier.lead.it  # draws, each taken by ``next(...)``
         self.transits = lane.transit.it if lane else None
-        self.lane_closes = bool(lane and lane.closures.all)  # shipments can be held on the way
-        # no line, no outages, no closures: arrival = now + lead (+ transit), nothing to walk
-        self.simple = (
-            not supplier.unit_days
-            and not supplier.outages.all
-            and not (lane and lane.closures.all)
-            and not supplier.p_short
-            and not (lane and lane.p_loss)
-        )
+        self.lane_closes = bool(lane and lane.closures)  # shipments can be held on the way
         if quote_quantile is None:
             self.lead_quote = supplier.lead.mean
             self.transit_quote = lane.transit.mean if lane else 0.0
@@ -180,15 +202,9 @@ class Route:
             lane is not None and not isinstance(lane.transit_spec, Constant)
         )
         self._residual: tuple[list[float], list[float]] | None = None
-        # what ``place`` reads for every order, bound once
-        self._outages = supplier.outages.all
-        self._closures = lane.closures.all if lane else None  # (empty: a lane never closed)
-        self._p_loss = lane.p_loss if lane else 0.0
-        self._u_loss = lane.u_loss if lane else None
-        self._p_short = supplier.p_short
-        # ``StockPoint.add_shipment`` is written out in ``place``, unless the stock point has
-        # one of its own (it says so when it takes the route)
-        self.inline_shipments = True
+        # outages to work around (None: none at all, ``finish(a, b)`` is ``a + b``)
+        self._outages = supplier.outages if supplier.outages else None
+        self._closures = lane.closures if lane is not None else None
 
     def overdue(self, now: float, expected: float) -> float:
         """Expected arrival of a shipment still under way at ``now`` though expected at
@@ -208,125 +224,72 @@ class Route:
         j = i + int(self.quote_quantile * (len(total) - 1 - i))
         return now + total[j] - age
 
-    # ``place`` and ``expected`` run for nearly every customer under continuous review, so their
-    # steps are written out rather than split into small methods. Without outages or closures,
-    # ``finish(a, b)`` is ``a + b``: no special case is needed for them.
-
-    def place(self, sp: StockPoint, t: float, qty: int) -> None:
-        """Place an order of ``qty`` units for ``sp`` at ``t`` and put it in the pipeline."""
+    def place(self, sp: StockPoint, t: float, qty: int) -> float:
+        """Place an order of ``qty`` units for ``sp`` at ``t``: its shipments join ``sp``'s
+        pipeline. Returns the day the (first) shipment is expected."""
+        ready, expected = self._ready(t, qty)
         supplier = self.supplier
-        outages = self._outages
-        busy = supplier.busy_until
-        start = busy if busy > t else t  # max(t, busy): the line is first in, first out
-        work = qty * supplier.unit_days  # planned: with a random unit time, at its mean
-        lead = next(self.leads)
-        # Expected ready (from what is known at t, with the quoted lead time) and ready (what
-        # happens): production on the line, then the lead time, both paused by outages. Times
-        # are never negative, so [start, the later of the two] holds every step.
-        done = start + work
-        expected = done + self.lead_quote
-        made = work
-        if supplier.production is not None:  # what the line really takes
-            made = supplier.work(qty)
-            done = start + made
-        ready = done + lead
-        # Inside the kept gap between outages (``Blackouts``) from start to the later of the
-        # two, no outage meets any step: ``finish(a, work)`` is ``a + work`` for each of them
-        # (unless a random outage is in progress at t, believed to last past its real end)
-        if not (outages.gap_start <= start
-                and (expected if expected > ready else ready) < outages.gap_end
-                and (outages.parts is None or t >= outages.gap_start)):
-            finish = outages.finish  # an outage is near: the sums above may not hold
-            expected = finish(finish(start, work, t), self.lead_quote, t)
-            done = finish(start, made)
-            ready = finish(done, lead)
-        if supplier.unit_days:
-            supplier.busy_until = done
-        closures = self._closures
-        if closures is not None:  # expected arrival, with the closures known at t
-            # closures.finish(expected, self.transit_quote, t), its fast test inlined
-            gap_end = closures.gap_end
-            if closures.gap_start <= expected and (
-                t < gap_end or (expected < gap_end and expected + self.transit_quote <= gap_end)
-            ) and (closures.parts is None or t >= closures.gap_start):
-                expected += self.transit_quote
-            else:
-                expected = closures.finish(expected, self.transit_quote, t)
-        p_short = self._p_short
+        p_short = supplier.p_short
         if p_short > 0.0 and next(supplier.u_short) < p_short:  # a short shipment
             short = qty - int(qty * supplier.short_share)
             self._ship(sp, ready, expected, qty - short)
             if supplier.short_later:
-                # the rest is made and sent one more lead time after the first part is ready
-                later = outages.finish(ready, next(supplier.lead.it))
-                # the business learns of the shortfall at the first delivery: expect the rest a
-                # quoted lead time after it
+                # the rest is made and sent one more lead time after the first part is ready;
+                # the business learns of the shortfall then: it expects the rest a quoted lead
+                # time after the first part
+                later = supplier.outages.finish(ready, next(supplier.lead.it))
                 self._ship(sp, later, expected + self.lead_quote, short)
             else:
-                sp.never_shipped += short  # known now, so the refund counts with the order
-                sp.add_shipment(ready, expected, short, NEVER_SHIPPED)
-            return
-        # self._ship(sp, ready, expected, qty), inlined: under continuous review this runs for
-        # nearly every customer
-        kind = RECEIVE
-        if self.lane is not None:
-            # the trip, held while the lane is closed (closures.finish's fast test, inlined);
-            # perhaps lost on the way
-            transit = next(self.transits)  # type: ignore[arg-type]
-            gap_end = closures.gap_end
-            if closures.gap_start <= ready < gap_end and ready + transit <= gap_end:
-                arrival = ready + transit
-            else:
-                arrival = closures.finish(ready, transit)
-            p_loss = self._p_loss
-            if p_loss > 0.0 and next(self._u_loss) < p_loss:  # type: ignore[arg-type]
-                kind = LOST
+                sp.never_ships(t, ready, expected, short)
+            return expected
+        self._ship(sp, ready, expected, qty)
+        return expected
+
+    def _ready(self, t: float, qty: int) -> tuple[float, float]:
+        """When an order of ``qty`` units placed at ``t`` is ready to leave the supplier, and
+        when it is expected at the stock point (from what is known at ``t``): production on
+        the line (first in, first out), then the lead time, both paused by outages."""
+        supplier = self.supplier
+        outages = self._outages
+        busy = supplier.busy_until
+        start = busy if busy > t else t
+        work = qty * supplier.unit_days  # planned: with a random unit time, at its mean
+        lead = next(self.leads)
+        made = supplier.work(qty) if supplier.production is not None else work
+        if outages is not None:
+            expected = outages.finish(outages.finish(start, work, t), self.lead_quote, t)
+            done = outages.finish(start, made)
+            ready = outages.finish(done, lead)
         else:
-            arrival = ready
-        if self.inline_shipments:
-            # sp.add_shipment(arrival, expected, qty, kind), inlined (a call for nearly every
-            # customer under continuous review)
-            model = sp.model
-            model.shipment_id += 1
-            sid = model.shipment_id
-            sp.pipeline[sid] = (expected, qty)
-            sp.pipeline_units += qty
-            if sp.pipeline_index is not None:
-                sp.pipeline_index.add(sid, qty)
-            if expected < sp.last_expected:
-                sp.pipeline_in_order = False
-                sp.disorder = sid
-            sp.last_expected = expected
-            if arrival < sp.horizon:  # else it is still on order at the horizon
-                agenda = model.agenda  # (Agenda.push, inlined)
-                if arrival >= agenda.bound:
-                    agenda.far.append((arrival, sid, sp, qty, kind))
-                else:
-                    agenda.insert((arrival, sid, sp, qty, kind))
-        else:  # the stock point has an add_shipment of its own
-            sid = sp.add_shipment(arrival, expected, qty, kind)
-        if self.lane_closes:
-            sp.revisable[sid] = expected - self.transit_quote
+            expected = start + work + self.lead_quote
+            done = start + made
+            ready = done + lead
+        if supplier.unit_days:
+            supplier.busy_until = done
+        if self._closures is not None:  # expected arrival, with the closures known at t
+            expected = self._closures.finish(expected, self.transit_quote, t)
+        return ready, expected
 
     def _ship(self, sp: StockPoint, ready: float, expected: float, qty: int) -> None:
+        """A shipment of ``qty`` units leaves at ``ready``: on the lane (held while it is
+        closed, perhaps lost on the way) to ``sp``."""
         if qty <= 0:
             return
         lane = self.lane
         if lane is None:
-            sp.add_shipment(ready, expected, qty, RECEIVE)
+            sp.add_shipment(ready, expected, qty, RECEIVED)
             return
-        # the trip, held while the lane is closed; perhaps lost on the way
-        arrival = lane.closures.all.finish(ready, next(lane.transit.it))
+        arrival = lane.closures.finish(ready, next(self.transits))  # type: ignore[arg-type]
         lost = lane.p_loss > 0 and next(lane.u_loss) < lane.p_loss
-        sid = sp.add_shipment(arrival, expected, qty, LOST if lost else RECEIVE)
-        if self.lane_closes:
-            sp.revisable[sid] = expected - self.transit_quote
+        end = LOST if lost else RECEIVED
+        departs = expected - self.transit_quote if self.lane_closes else None
+        sp.add_shipment(arrival, expected, qty, end, departs)
 
     def revise(self, now: float, expected: float, departs: float) -> float:
         """Re-estimate a shipment's arrival at ``now`` with the closures known by then (goods
         in transit are held while the lane is closed)."""
         assert self.lane is not None
-        arrival = self.lane.closures.all.finish(departs, self.transit_quote, now)
+        arrival = self.lane.closures.finish(departs, self.transit_quote, now)
         return arrival if arrival > expected else expected  # max(expected, arrival)
 
     def expected(self, now: float, t: float, qty: int) -> float:
@@ -334,10 +297,9 @@ class Route:
         supplier's line, its outages and the lane's closures as known at ``now``, and the
         quoted lead and transit times."""
         supplier = self.supplier
-        finish = supplier.outages.all.finish
-        busy = supplier.busy_until
-        start = busy if busy > t else t  # max(t, busy)
+        finish = supplier.outages.finish
+        start = max(t, supplier.busy_until)
         ready = finish(finish(start, qty * supplier.unit_days, now), self.lead_quote, now)
         if self.lane is None:
             return ready
-        return self.lane.closures.all.finish(ready, self.transit_quote, now)
+        return self.lane.closures.finish(ready, self.transit_quote, now)

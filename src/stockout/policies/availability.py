@@ -42,21 +42,31 @@ import numbers
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..scenario.schema import BackorderPolicy, CustomPolicy, OutOfStockPolicy, PreorderPolicy
+from .errors import PolicyError as PolicyError
+from .errors import module_files as module_files
 
-REFUSE = 0
-BACKORDER = 1
-PREORDER = 2
+
+class OfferKind(IntEnum):
+    """What a customer is offered when stock is short."""
+
+    REFUSE = 0  # shown out of stock: the sale is lost
+    BACKORDER = 1  # taken to wait, shipped when stock arrives
+    PREORDER = 2  # taken before the release day, shipped at release
+
+
+REFUSE, BACKORDER, PREORDER = OfferKind.REFUSE, OfferKind.BACKORDER, OfferKind.PREORDER
 
 
 @dataclass(frozen=True, slots=True)
 class Offer:
     """A policy's decision: refuse the order, or offer to take it with a quoted ship day."""
 
-    kind: int  # REFUSE, BACKORDER or PREORDER
+    kind: OfferKind
     quote_day: float = 0.0
 
     @staticmethod
@@ -173,9 +183,7 @@ class Backorder:
     def decide(
         self, day: float, quantity: int, available: int, backlog_units: int, quote_day: float
     ) -> float | None:
-        """The decision for a released product, without the view: the promised ship day, or
-        None to refuse. (The model calls it directly for this built-in policy, on its hot path.)
-        """
+        """The decision for a released product: the promised ship day, or None to refuse."""
         quote = quote_day + self.quote_buffer_days
         if self.max_quoted_wait_days is not None and quote - day > self.max_quoted_wait_days:
             return None
@@ -234,22 +242,6 @@ class Preorder:
         if self.max_preorders is not None and s.preorders_taken >= self.max_preorders:
             return _REFUSE
         return Offer(PREORDER, max(s.quote_day, s.release_day) + self.quote_buffer_days)
-
-
-class PolicyError(Exception):
-    """A user's policy could not be loaded or made an impossible decision."""
-
-
-def module_files(top: str, search_dir: Path) -> list[Path]:
-    """The source files of module ``top`` in ``search_dir``: a module ``top.py``, or every
-    ``.py`` file of a package ``top/``; none if the folder has no such module."""
-    single = search_dir / f"{top}.py"
-    package = search_dir / top
-    if single.is_file():
-        return [single]
-    if (package / "__init__.py").is_file():
-        return sorted(f for f in package.rglob("*.py") if "__pycache__" not in f.parts)
-    return []
 
 
 def _stamp(top: str, search_dir: Path) -> tuple[tuple[str, int, int], ...]:
@@ -337,67 +329,88 @@ class UserPolicy:
         return offer
 
 
+def _backorder(spec: BackorderPolicy, search_dir: Path | None) -> AvailabilityPolicy:
+    return Backorder(
+        spec.max_quoted_wait_days, spec.max_backlog_units, spec.quote_buffer_days,
+        spec.partial_shipments, spec.payment,
+    )
+
+
+def _out_of_stock(spec: OutOfStockPolicy, search_dir: Path | None) -> AvailabilityPolicy:
+    return OutOfStock(spec.notify_me_share)
+
+
+def _preorder(spec: PreorderPolicy, search_dir: Path | None) -> AvailabilityPolicy:
+    return Preorder(
+        spec.after_release, spec.max_preorders, spec.max_quoted_wait_days,
+        spec.max_backlog_units, spec.quote_buffer_days, spec.partial_shipments,
+        spec.payment, spec.notify_me_share,
+    )
+
+
+def _custom(spec: CustomPolicy, search_dir: Path | None) -> AvailabilityPolicy:
+    try:
+        cls = load_class(spec.class_path, search_dir)
+    except PolicyError as exc:
+        raise PolicyError(f"policy '{spec.name}': {exc}") from exc.__cause__
+    try:
+        policy = cls(**spec.options)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the user's constructor failed
+        raise PolicyError(
+            f"policy '{spec.name}': {spec.class_path}(**options) failed: {exc}"
+        ) from exc
+    for attr, default in (
+        ("partial_shipments", False), ("payment", "at_order"), ("notify_me_share", 0.0),
+    ):
+        if not hasattr(policy, attr):
+            try:
+                setattr(policy, attr, default)
+            except Exception:  # noqa: BLE001
+                pass
+    _check_custom(policy, spec)
+    return UserPolicy(policy, spec.name)
+
+
+def _check_custom(policy: Any, spec: CustomPolicy) -> None:
+    """A user's policy object has the interface's method and attributes, with valid values."""
+    if not callable(getattr(policy, "on_shortage", None)):
+        raise PolicyError(
+            f"policy '{spec.name}': {spec.class_path} has no method on_shortage(shortage)"
+        )
+    if getattr(policy, "payment", None) not in ("at_order", "at_shipment"):
+        raise PolicyError(
+            f"policy '{spec.name}': payment must be 'at_order' or 'at_shipment', "
+            f"got {getattr(policy, 'payment', None)!r}"
+        )
+    partial = getattr(policy, "partial_shipments", None)
+    if not isinstance(partial, bool):
+        raise PolicyError(
+            f"policy '{spec.name}': partial_shipments must be true or false, "
+            f"got {partial!r:.100}"
+        )
+    share = getattr(policy, "notify_me_share", None)
+    if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0 <= share <= 1:
+        raise PolicyError(
+            f"policy '{spec.name}': notify_me_share must be a number from 0 to 1, "
+            f"got {share!r:.100}"
+        )
+
+
+# The availability policies by the scenario's tag (``availability = "..."``): a new built-in
+# policy is a class above and one entry here (plus its schema entry in scenario/schema.py).
+POLICIES: dict[str, Callable[[Any, Path | None], AvailabilityPolicy]] = {
+    "backorder": _backorder,
+    "out_of_stock": _out_of_stock,
+    "preorder": _preorder,
+    "custom": _custom,
+}
+
+
 def make_policy(spec: Any, search_dir: Path | None = None) -> AvailabilityPolicy:
-    """Build the runtime policy object from its scenario entry."""
-    match spec:
-        case BackorderPolicy():
-            return Backorder(
-                spec.max_quoted_wait_days, spec.max_backlog_units, spec.quote_buffer_days,
-                spec.partial_shipments, spec.payment,
-            )
-        case OutOfStockPolicy():
-            return OutOfStock(spec.notify_me_share)
-        case PreorderPolicy():
-            return Preorder(
-                spec.after_release, spec.max_preorders, spec.max_quoted_wait_days,
-                spec.max_backlog_units, spec.quote_buffer_days, spec.partial_shipments,
-                spec.payment, spec.notify_me_share,
-            )
-        case CustomPolicy():
-            try:
-                cls = load_class(spec.class_path, search_dir)
-            except PolicyError as exc:
-                raise PolicyError(f"policy '{spec.name}': {exc}") from exc.__cause__
-            try:
-                policy = cls(**spec.options)
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:  # noqa: BLE001 - the user's constructor failed
-                raise PolicyError(
-                    f"policy '{spec.name}': {spec.class_path}(**options) failed: {exc}"
-                ) from exc
-            for attr, default in (
-                ("partial_shipments", False), ("payment", "at_order"), ("notify_me_share", 0.0),
-            ):
-                if not hasattr(policy, attr):
-                    try:
-                        setattr(policy, attr, default)
-                    except Exception:  # noqa: BLE001
-                        pass
-            if not callable(getattr(policy, "on_shortage", None)):
-                raise PolicyError(
-                    f"policy '{spec.name}': {spec.class_path} has no method on_shortage(shortage)"
-                )
-            if getattr(policy, "payment", None) not in ("at_order", "at_shipment"):
-                raise PolicyError(
-                    f"policy '{spec.name}': payment must be 'at_order' or 'at_shipment', "
-                    f"got {getattr(policy, 'payment', None)!r}"
-                )
-            partial = getattr(policy, "partial_shipments", None)
-            if not isinstance(partial, bool):
-                raise PolicyError(
-                    f"policy '{spec.name}': partial_shipments must be true or false, "
-                    f"got {partial!r:.100}"
-                )
-            share = getattr(policy, "notify_me_share", None)
-            if (
-                isinstance(share, bool)
-                or not isinstance(share, numbers.Real)
-                or not 0 <= share <= 1
-            ):
-                raise PolicyError(
-                    f"policy '{spec.name}': notify_me_share must be a number from 0 to 1, "
-                    f"got {share!r:.100}"
-                )
-            return UserPolicy(policy, spec.name)
-    raise TypeError(f"unknown policy spec {spec!r}")
+    """Build the runtime policy object from its scenario entry, by its tag."""
+    build = POLICIES.get(getattr(spec, "availability", None))
+    if build is None:
+        raise TypeError(f"unknown policy spec {spec!r}")
+    return build(spec, search_dir)

@@ -163,9 +163,15 @@ def _optimize_incomplete(folder: Path) -> str | None:
 
 
 def _build_optimize(folder: Path) -> Path:
-    from stockout.report.optimum import build_optimize_report
+    """report.html of an optimisation folder: the run report at the optima (opening with the
+    best levels), or the policy map when the search was repeated over a sweep."""
+    if (folder / "winners.csv").is_file():
+        from stockout.report.optimum import write_optimize_sweep_report
 
-    return build_optimize_report(folder)
+        return write_optimize_sweep_report(folder)
+    from stockout.report.html import write_report
+
+    return Path(write_report(folder))
 
 
 register(FolderKind("optimize", "optimize.json", _optimize_incomplete, _build_optimize))

@@ -156,14 +156,3 @@ def write_optimize_sweep_report(folder: Path | str, out: Path | None = None) -> 
     page.sections.append("<section><h2>Best stock level per point and policy</h2>"
                          + optimum_table(opt, searched, parameters) + "</section>")
     return write_atomic(Path(out) if out is not None else folder / "report.html", page.render())
-
-
-def build_optimize_report(folder: Path | str) -> Path:
-    """report.html of an optimisation folder: the run report at the optima (opening with the
-    best levels), or the policy map when the search was repeated over a sweep."""
-    folder = Path(folder)
-    if (folder / "winners.csv").is_file():
-        return write_optimize_sweep_report(folder)
-    from stockout.report.html import write_report
-
-    return Path(write_report(folder))

@@ -1,0 +1,210 @@
+"""Scenario -> runtime objects: the one place where configuration becomes a SimPy model.
+
+A :class:`Model` holds one replication of one policy: the SimPy environment, the population, the
+suppliers and lanes, and a stock point per (location, product) with its route (a supplier and an
+optional lane to the location), rule, policy and recorder. The scenario format has one location,
+``MAIN``; a second would be another key in ``stock_points`` and a route from a supplier or another
+location, built here.
+
+Build it, add processes of your own if you like (``model.env.process(...)``), then ``run()``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import simpy
+
+from ..policies.availability import make_policy
+from ..policies.replenishment import make_rule
+from ..scenario.schema import Scenario, ScheduledRule
+from ..streams import Streams
+from . import processes
+from .demand import DemandCandidates, scripted_orders
+from .metrics import Tally
+from .population import Population
+from .recorder import Fanout, Recorder
+from .series import Series
+from .stockpoint import Network, StockPoint
+from .supply import LaneRun, Route, SupplierRun
+from .windows import draw_windows
+
+MAIN = "main"  # the scenario's one stocking location
+
+
+class Model:
+    """The runtime objects of one replication of one policy (see the module docstring).
+
+    Public attributes: ``env`` (the SimPy environment), ``horizon``, ``warmup``, ``population``
+    (``n``: active customers), ``stock_points`` ({(location, product id): StockPoint}),
+    ``suppliers`` and ``lanes`` (by id), ``windows`` (the windows begun so far: (kind, id, start,
+    end)), ``tallies`` (the metrics' recorders, by stock point).
+    """
+
+    def __init__(self, scenario: Scenario, policy_name: str, replication: int,
+                 search_dir: Path | None = None, recorder: Recorder | None = None) -> None:
+        meta = scenario.scenario
+        self.env = simpy.Environment()
+        self.horizon = float(meta.horizon_days)
+        self.warmup = float(meta.warmup_days)
+        self.streams = Streams(meta.seed, replication)
+        n_days = max(1, math.ceil(self.horizon))
+        self.population = Population(scenario.customers, n_days, self.streams)
+        self.network = Network(self.env, self.horizon, self.warmup, self.population)
+        self.windows: list[tuple[str, str, float, float]] = []
+        spec = scenario.policy(policy_name)
+        quantile = getattr(spec, "quote_percentile", None)
+        self.suppliers = {s.id: SupplierRun(s, self.horizon, self.streams, quantile)
+                          for s in scenario.suppliers}
+        self.lanes = {x.id: LaneRun(x, self.horizon, self.streams, quantile)
+                      for x in scenario.lanes}
+        policy = make_policy(spec, search_dir)
+        self.stock_points: dict[tuple[str, str], StockPoint] = {}
+        self.tallies: list[Tally] = []
+        self.demand: list[tuple[StockPoint, DemandCandidates]] = []
+        self.scripted: list[tuple[StockPoint, list[tuple[float, int, float, float]]]] = []
+        self.spikes: list[tuple[str, list[tuple[float, float, float]]]] = []
+        for product in scenario.products:
+            tally = Tally(self.warmup)
+            sp = self._stock_point(scenario, policy_name, product, policy,
+                                   tally if recorder is None else Fanout(tally, recorder))
+            self.tallies.append(tally)
+            self.stock_points[(MAIN, product.id)] = sp
+            self._demand(scenario, sp, product)
+        self.products = list(self.stock_points.values())
+        self.series = Series(self.products, self.population, self.horizon)
+
+    def _stock_point(self, scenario: Scenario, policy_name: str, product: Any, policy: Any,
+                     recorder: Recorder) -> StockPoint:
+        """The product's stock point at the main location, with its route and rule."""
+        rspec = scenario.replenishment_for(policy_name, product.id)
+        supplier_id = getattr(rspec, "supplier", None)
+        lane_id = getattr(rspec, "lane", None)
+        route = None
+        if supplier_id is not None and not isinstance(rspec, ScheduledRule):
+            route = Route(self.suppliers[supplier_id], self.lanes.get(lane_id) if lane_id else None,
+                          getattr(scenario.policy(policy_name), "quote_percentile", None))
+        review = float(getattr(rspec, "review_period_days", 0.0))
+        handling = (scenario.costs.backorder_handling, scenario.costs.cancellation_handling)
+        sp = StockPoint(
+            self.network, MAIN, product, make_rule(rspec), review <= 0, route,
+            float(getattr(rspec, "order_cost", 0.0)), policy, policy_name,
+            scenario.customers.churn, handling, recorder,
+        )
+        sp.review_period = review
+        if product.salvage_value is not None:
+            sp.salvage_value = product.salvage_value
+        if isinstance(rspec, ScheduledRule):
+            for d in rspec.deliveries:
+                if d.quantity > 0:  # known in advance: in the pipeline, quotable
+                    self.network.shipment_ids += 1
+                    sid = self.network.shipment_ids
+                    sp.pipeline.add(sid, d.day, d.quantity)
+                    sp.deliveries.append((d.day, sid))
+        return sp
+
+    def _demand(self, scenario: Scenario, sp: StockPoint, product: Any) -> None:
+        spikes = draw_windows(
+            product.demand.spikes, self.horizon,
+            lambda i, pid=product.id: self.streams(f"spike:{pid}:{i}"),
+        )
+        self.spikes.append((product.id, spikes))
+        patience = product.patience_days or scenario.customers.patience_days
+        self.demand.append((sp, DemandCandidates(
+            product, patience, self.horizon, spikes, self.population.untouched,
+            scenario.customers.population, self.streams,
+        )))
+        if product.demand.scripted_orders:
+            self.scripted.append((sp, scripted_orders(
+                product, patience, self.horizon, self.streams(f"scripted:{product.id}"),
+            )))
+
+    def stock_point(self, product: str, location: str = MAIN) -> StockPoint:
+        """The stock point of ``product`` at ``location``."""
+        return self.stock_points[(location, product)]
+
+    # ------------------------------------------------------------------ the run
+
+    def end_warmup(self, _event: Any = None) -> None:
+        """The levels' integrals start now (the window's counts start by time: ``Tally``)."""
+        t = self.env.now
+        for sp in self.products:
+            sp.start_window(t)
+        self.network.max_backlog_total = self.network.backlog_total
+        self.population.at_warmup = self.population.n
+
+    def start(self) -> None:
+        """Schedule the run's events and start its processes."""
+        env = self.env
+        if 0 < self.warmup < self.horizon:
+            processes.at(env, self.warmup, self.end_warmup)
+        self._start_windows()
+        notify = any(sp.notify_share for sp in self.products)
+        churn = any(sp.p_stockout or sp.p_declined or sp.p_cancel or sp.p_late
+                    for sp in self.products)
+        for sp, candidates in self.demand:
+            if not sp.released:
+                processes.at(env, sp.release_day, lambda _e, sp=sp: sp.release(env.now))
+            if sp.continuous:
+                sp.review(0.0)
+            else:
+                env.process(processes.periodic_review(env, sp, sp.review_period))
+            for day, sid in sp.deliveries:
+                if day < self.horizon:
+                    processes.at(env, day, sp.deliver, sid)
+            if getattr(sp.rule, "history_days", 0):
+                env.process(processes.demand_history(env, sp))
+            if candidates.base > 0:
+                chunks = candidates.chunks(not self.population.varies, notify, churn)
+                processes.Customers(env, sp, chunks, self.population)
+        for sp, orders in self.scripted:
+            env.process(processes.scripted(env, sp, orders))
+        env.process(processes.clock(env, self.population, self.series, self.warmup))
+
+    def _start_windows(self) -> None:
+        """Outages, closures and spikes as processes that mark them as they begin and end."""
+        env = self.env
+        for kind, owner, spans in (
+            [("supplier", s, s.windows) for s in self.suppliers.values()]
+            + [("lane", x, x.windows) for x in self.lanes.values()]
+        ):
+            if spans:
+                env.process(processes.windows(env, spans, self._begins(kind, owner),
+                                              self._ends(owner)))
+        for pid, spans in self.spikes:
+            if spans:
+                env.process(processes.windows(env, spans, self._begins("spike", pid),
+                                              lambda: None))
+
+    def _begins(self, kind: str, owner: Any) -> Any:
+        name = owner if isinstance(owner, str) else owner.id
+
+        def begins(start: float, end: float) -> None:
+            self.windows.append((kind, name, start, end))
+            if not isinstance(owner, str):
+                owner.down += 1
+        return begins
+
+    @staticmethod
+    def _ends(owner: Any) -> Any:
+        def ends() -> None:
+            owner.down -= 1
+        return ends
+
+    def run(self) -> None:
+        """Start the run's processes and run SimPy to the horizon."""
+        self.start()
+        self.env.run(until=self.horizon)
+        self._reviews_at_horizon()
+        self.series.finish()
+
+    def _reviews_at_horizon(self) -> None:
+        """The periodic reviews due at the horizon itself: the window (warm-up, horizon] holds
+        them, but SimPy stops before the events of that instant. (A review due a hair past the
+        horizon by rounding, k · R, is the same review.)"""
+        tolerance = 1e-9 * max(1.0, self.horizon)
+        for sp in self.products:
+            if sp.review_period > 0 and sp.next_review <= self.horizon + tolerance:
+                sp.review(self.horizon)
