@@ -26,7 +26,6 @@ from ..streams import Streams
 from . import processes
 from .demand import DemandCandidates, scripted_orders
 from .demand_record import DemandRecord, PeriodVariance
-from .metrics import Tally
 from .population import Population
 from .recorder import Fanout, Recorder
 from .series import Series
@@ -43,8 +42,8 @@ class Model:
     Public attributes: ``env`` (the SimPy environment), ``horizon``, ``warmup``, ``population``
     (``n``: active customers), ``stock_points`` ({(location, product id): StockPoint}),
     ``suppliers`` and ``lanes`` (by id), ``windows`` (the windows begun so far: (kind, id, start,
-    end)), ``tallies`` (the metrics' recorders, by stock point), ``records`` (what the
-    business's data shows of demand, by stock point: ``demand_record.py``).
+    end)), ``tallies`` (the metrics' recorders, by stock point, with what the business's data
+    shows of demand: ``demand_record.py``).
     """
 
     def __init__(self, scenario: Scenario, policy_name: str, replication: int,
@@ -64,17 +63,16 @@ class Model:
         spec = scenario.policy(policy_name)
         policy = make_policy(spec, search_dir)
         self.stock_points: dict[tuple[str, str], StockPoint] = {}
-        self.tallies: list[Tally] = []
-        self.records: list[DemandRecord] = []
+        self.tallies: list[DemandRecord] = []  # the metrics' recorders
         self.total_periods = _shared_periods(scenario, policy_name, self.warmup, self.horizon)
         self.demand: list[tuple[StockPoint, DemandCandidates]] = []
         self.scripted: list[tuple[StockPoint, list[tuple[float, int, float, float]]]] = []
         self.spikes: list[tuple[str, list[tuple[float, float, float]]]] = []
         for product in scenario.products:
-            tally = Tally()
-            sp = self._stock_point(scenario, policy_name, product, policy, tally)
-            record = self._demand_record(sp, product)
-            sp.recorder = Fanout(tally, record, *([] if recorder is None else [recorder]))
+            tally = DemandRecord()
+            sp = self._stock_point(scenario, policy_name, product, policy,
+                                   tally if recorder is None else Fanout(tally, recorder))
+            self._demand_record(sp, tally, product)
             self.tallies.append(tally)
             self.stock_points[(MAIN, product.id)] = sp
             self._demand(scenario, sp, product)
@@ -108,16 +106,15 @@ class Model:
                     sp.deliveries.append((d.day, sid))
         return sp
 
-    def _demand_record(self, sp: StockPoint, product: Any) -> DemandRecord:
-        """The stock point's demand record (heard after the tally); a forecast rule's plan."""
+    def _demand_record(self, sp: StockPoint, record: DemandRecord, product: Any) -> None:
+        """The tally's demand records of ``sp``; a forecast rule's plan."""
         periods = []
         if sp.review_period > 0:
             periods.append(PeriodVariance(sp.review_period, self.warmup, self.horizon))
             if self.total_periods is not None:
                 periods.append(self.total_periods)
-        record = DemandRecord(sp, periods)
+        record.attach(sp, periods)
         sp.demand_record = record
-        self.records.append(record)
         start = getattr(sp.rule, "start", None)  # a rule that plans (policies/forecast.py)
         if start is not None:
             route = sp.route
@@ -126,7 +123,6 @@ class Model:
             rate = product.demand.orders_per_day
             q = product.demand.quantity
             start(Plan(lead, rate * mean_of(q), rate * (variance_of(q) + mean_of(q) ** 2)))
-        return record
 
     def _demand(self, scenario: Scenario, sp: StockPoint, product: Any) -> None:
         spikes = draw_windows(
@@ -153,10 +149,10 @@ class Model:
     def end_warmup(self, _event: Any = None) -> None:
         """The statistics window starts now (first of the events at this instant)."""
         t = self.env.now
-        for sp, tally, record in zip(self.products, self.tallies, self.records, strict=True):
+        for sp, tally in zip(self.products, self.tallies, strict=True):
             sp.start_window(t)
             tally.counting = True
-            record.start_window(t)
+            tally.start_window(t)
         self.network.max_backlog_total = self.network.backlog_total
         self.population.at_warmup = self.population.n
 
@@ -225,7 +221,7 @@ class Model:
         self.start()
         self.env.run(until=self.horizon)
         self.series.finish()
-        for record in self.records:
+        for record in self.tallies:
             for periods in record.periods[:1]:
                 periods.finish()
         if self.total_periods is not None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from .recorder import Recorder
+from .metrics import Tally
 
 if TYPE_CHECKING:
     from .orders import WaitingOrder
@@ -88,19 +88,31 @@ class PeriodVariance:
         return self.m2_o / self.m2_d
 
 
-class DemandRecord(Recorder):
-    """One stock point's demand records (see the module docstring)."""
+class DemandRecord(Tally):
+    """One stock point's metrics' tally with its demand records (see the module docstring):
+    each hook does the tally's part, then its own (one recorder, not two: it is the hot path).
+    """
 
-    def __init__(self, sp: StockPoint, periods: list[PeriodVariance]) -> None:
-        self.sp = sp
-        self.periods = periods  # the product's own, then the total's (periodic review only)
+    sp: StockPoint
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.periods: list[PeriodVariance] = []
         self.units = 0  # true demand, units, whole run
         self.recorded_in_stock_units = 0
-        self._seen = sp.demand_recorded
-        self.in_stock = self._state()
+        self._seen = 0
+        self.in_stock = False
         self.since = 0.0
         self.area = 0.0  # days in stock up to ``since``
         self.start: tuple[int, int, int, float] = (0, 0, 0, 0.0)  # at the warm-up's end
+
+    def attach(self, sp: StockPoint, periods: list[PeriodVariance]) -> None:
+        """Listen to ``sp`` from its start; ``periods``: the product's own, then the total's
+        (periodic review only)."""
+        self.sp = sp
+        self.periods = periods
+        self._seen = sp.demand_recorded
+        self.in_stock = self._state()
 
     # ------------------------------------------------------------------ what the rule reads
 
@@ -146,38 +158,47 @@ class DemandRecord(Recorder):
     # ------------------------------------------------------------------ hooks
 
     def filled(self, sp: StockPoint, t: float, qty: int) -> None:
+        Tally.filled(self, sp, t, qty)
         self._arrived(t, qty)
         if sp.on_hand - sp.reserved < 1:
             self._mark(t, False)
 
     def queued(self, sp: StockPoint, t: float, order: WaitingOrder, patience: float,
                free: int, shipped_now: int) -> None:
+        Tally.queued(self, sp, t, order, patience, free, shipped_now)
         self._arrived(t, order.qty)
         self._mark(t, False)
 
     def lost(self, sp: StockPoint, t: float, qty: int, offer: Any, patience: float,
              free: int, notify: bool) -> None:
+        Tally.lost(self, sp, t, qty, offer, patience, free, notify)
         self._arrived(t, qty)
 
     def shipped(self, sp: StockPoint, t: float, order: WaitingOrder, qty: int) -> None:
+        Tally.shipped(self, sp, t, order, qty)
         self._mark(t, self._state())
 
     def completed(self, sp: StockPoint, t: float, order: WaitingOrder) -> None:
+        Tally.completed(self, sp, t, order)
         self._mark(t, self._state())
 
     def cancelled(self, sp: StockPoint, t: float, order: WaitingOrder, qty: int) -> None:
+        Tally.cancelled(self, sp, t, order, qty)
         self._mark(t, self._state())
 
     def recovered(self, sp: StockPoint, t: float, day: float, qty: int, counted: bool) -> None:
+        Tally.recovered(self, sp, t, day, qty, counted)
         self._mark(t, self._state())
 
     def released(self, sp: StockPoint, t: float) -> None:
         self._mark(t, self._state())
 
     def received(self, sp: StockPoint, t: float, qty: int, source: str) -> None:
+        Tally.received(self, sp, t, qty, source)
         self._arriving(t, qty)
 
     def delivered(self, sp: StockPoint, t: float, qty: int) -> None:
+        Tally.delivered(self, sp, t, qty)
         self._arriving(t, qty)
 
     def _arriving(self, t: float, qty: int) -> None:
@@ -188,6 +209,7 @@ class DemandRecord(Recorder):
 
     def reordered(self, sp: StockPoint, t: float, qty: int, position: int,
                   expected: float) -> None:
+        Tally.reordered(self, sp, t, qty, position, expected)
         for p in self.periods:
             p.order(t, qty)
 

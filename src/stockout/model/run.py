@@ -48,7 +48,7 @@ def result_of(model: Model, policy_name: str, replication: int) -> RunResult:
     per = {sp.id: product_metrics(sp, t, span, n_start)
            for sp, t in zip(sps, tallies, strict=True)}
     check_invariants(sps, tallies, per)
-    for sp, record in zip(sps, model.records, strict=True):
+    for sp, record in zip(sps, tallies, strict=True):
         per[sp.id].update(demand_metrics(record, per[sp.id]["units_demanded"], model.horizon,
                                          span))
     ids = [sp.id for sp in sps]
