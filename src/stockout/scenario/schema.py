@@ -685,10 +685,13 @@ def merge_replenishment(base: dict[str, Any], override: dict[str, Any]) -> dict[
     """Overlay a policy's per-product override on a product's replenishment table.
 
     When the override switches to another rule, the base table's rule-specific keys are dropped
-    (they may not belong to the new rule); supplier and lane are kept.
+    (they may not belong to the new rule); supplier and lane are kept. Likewise a forecast's
+    switch to another method drops the old method's parameter (window_days or alpha).
     """
     if "rule" in override and override["rule"] != base.get("rule"):
         base = {k: v for k, v in base.items() if k in ("supplier", "lane", "order_cost")}
+    if "method" in override and override["method"] != base.get("method", "moving_average"):
+        base = {k: v for k, v in base.items() if k not in ("window_days", "alpha")}
     return {**base, **override}
 
 
