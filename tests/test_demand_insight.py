@@ -29,6 +29,9 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -232,6 +235,7 @@ def bullwhip_runs(**rule_keys: Any) -> list[float]:
     return [m["bullwhip_ratio"] for m in by_policy(sc)["p"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("p", [4, 8])
 def test_bullwhip_moving_average_chen_et_al(p: int) -> None:
     """Moving average over p periods, L = 3: Var(q)/Var(D) = 1 + 2L/p + 2L²/p² (Chen, Drezner,
@@ -242,6 +246,7 @@ def test_bullwhip_moving_average_chen_et_al(p: int) -> None:
                            f"bullwhip, moving average p = {p}")
 
 
+@pytest.mark.slow
 def test_bullwhip_exponential_smoothing_chen_et_al() -> None:
     """Exponential smoothing α = 0.3, L = 3: Var(q)/Var(D) = (1 + Lα)² + L²α³/(2 − α) = 3.753
     (Chen, Drezner, Ryan & Simchi-Levi 2000; derived in the module docstring)."""
@@ -317,3 +322,91 @@ def test_spiral_down_disappears_with_records_of_every_order_or_the_corrected_est
     """With backorders (recorded = true) or the in-stock-corrected estimator (unbiased for
     Poisson arrivals by PASTA), the final forecast stays within its interval of the true 20."""
     assert_close_to_theory(spiral_final_forecasts()[policy], 20.0, f"final forecast, {policy}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The new keys validate like every other
+# ---------------------------------------------------------------------------------------------
+
+BULLWHIP = SPIRAL.with_name("bullwhip.toml")
+
+
+def broken_spiral(tmp_path: Path, old: str, new: str) -> tuple[Path, str]:
+    text = SPIRAL.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path = tmp_path / "spiral.toml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path, text.replace(old, new)
+
+
+@pytest.mark.parametrize(("old", "new", "key_path", "says"), [
+    ('method = "moving_average"', 'method = "moving_avg"',
+     "products[gadget].replenishment.method", "did you mean 'moving_average'?"),
+    ('estimator = "recorded"', 'estimator = "recordd"',
+     "products[gadget].replenishment.estimator", "did you mean 'recorded'?"),
+    ("window_days = 28", "windows_days = 28",
+     "products[gadget].replenishment.windows_days", "did you mean 'window_days'?"),
+    ("initial_stock = 420", "initial_stock = 420\nlost_demand_recorded = 1.5",
+     "products[gadget].lost_demand_recorded", "1"),
+    ("initial_stock = 420", "initial_stock = 420\nlost_demand_recordd = 0.5",
+     "products[gadget].lost_demand_recordd", "did you mean 'lost_demand_recorded'?"),
+    ("window_days = 28", "window_days = 30",
+     "products[gadget].replenishment", "whole number of review periods (7 days): e.g. 28 or 35"),
+    ("window_days = 28", "window_days = 28\nalpha = 0.2",
+     "products[gadget].replenishment", "alpha is for method 'exponential_smoothing'"),
+    ("review_period_days = 7", "review_period_days = 0",
+     "products[gadget].replenishment", "needs review_period_days > 0"),
+    ('estimator = "in_stock_corrected"', 'estimator = "corrected"',
+     "policies[out-of-stock-corrected].replenishment.gadget", "in_stock_corrected"),
+])
+def test_a_bad_forecast_or_capture_key_is_located_and_explained(
+        tmp_path: Path, old: str, new: str, key_path: str, says: str) -> None:
+    from stockout.scenario.errors import ScenarioError
+
+    path, _ = broken_spiral(tmp_path, old, new)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    hits = [p for p in caught.value.problems if p.key_path.startswith(key_path)]
+    assert hits, str(caught.value)
+    assert any(says in p.message for p in hits), str(caught.value)
+    assert all(p.file == str(path) and p.line for p in hits)
+
+
+def test_a_bad_forecast_key_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    path, _ = broken_spiral(tmp_path, 'method = "moving_average"', 'method = "moving_avg"')
+    done = subprocess.run([sys.executable, "-m", "stockout", "validate", str(path)],
+                          capture_output=True, text=True,
+                          env={**os.environ, "STOCKOUT_DEBUG": ""})
+    assert done.returncode == 2
+    assert "Traceback" not in done.stdout + done.stderr
+    said = done.stdout + done.stderr  # validate lists the problems on stdout
+    assert "products[gadget].replenishment.method" in said
+    assert "did you mean 'moving_average'?" in said
+
+
+# ---------------------------------------------------------------------------------------------
+# The bullwhip teaching scenario (scenarios/bullwhip.toml)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_bullwhip_scenario_shorter_memory_swings_orders_more() -> None:
+    """Its claim: with L = 3 review periods, the moving average over p weeks gives
+    1 + 2L/p + 2L²/p² (8.5, 3.6, 2.0 for p = 2, 4, 8) and smoothing with α = 0.3 gives
+    (1 + 3α)² + 9α³/(2 − α) (Chen et al. 2000); the shorter the window, the larger the ratio,
+    each paired difference significant under common random numbers. Read from summary.csv's
+    table, as a user would."""
+    from stockout import api
+
+    res = api.run(load_scenario(BULLWHIP), jobs=JOBS)
+    reps = res.replications[res.replications["product"] == "all"]
+    by = {p: reps[reps.policy == p].sort_values("replication")["bullwhip_ratio"].to_numpy()
+          for p in ("ma-2-weeks", "ma-4-weeks", "ma-8-weeks", "smoothing-0.3")}
+    for policy, p in (("ma-2-weeks", 2), ("ma-4-weeks", 4), ("ma-8-weeks", 8)):
+        assert_close_to_theory(by[policy], 1 + 6 / p + 18 / p**2, policy)
+    assert_close_to_theory(by["smoothing-0.3"], (1 + 0.9) ** 2 + 9 * 0.027 / 1.7, "smoothing")
+    for short, long in (("ma-2-weeks", "ma-4-weeks"), ("ma-4-weeks", "ma-8-weeks")):
+        d, h = ci(by[short] - by[long])
+        assert d - 2 * h > 0, (short, long, d, h)
+    s = res.summary
+    assert set(s[s.metric == "bullwhip_ratio"].policy) == set(by)
