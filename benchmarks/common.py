@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from stockout.model import run as model_run
-from stockout.model.run import forget_candidates, simulate
-from stockout.model.stockpoint import StockPoint
+from stockout.model import Model
+from stockout.model.run import result_of
 from stockout.scenario.schema import Scenario
 
 HERE = Path(__file__).resolve().parent
@@ -141,36 +140,18 @@ def w2(days: float, replications: int = 1) -> Scenario:
 WORKLOADS: dict[str, Callable[..., Scenario]] = {"w1": w1, "w2": w2}
 
 
-def arrivals(sp: StockPoint) -> int:
-    """Orders that arrived at a stock point over the whole run, warm-up included: each was
-    filled on arrival, accepted to wait, or refused (lost, or later recovered)."""
-    return sp.filled + sp.waiting_total + sp.ends[1] + sp.ends[3]
-
-
 def run_workload(scenario: Scenario) -> int:
-    """Simulate every policy of ``scenario`` (replication 0, the whole of ``simulate``); return
-    the customers simulated: every order that arrived, in the warm-up too (the metric ``orders``
-    counts only those after it, W2's 30 days being 8% of its year).
-
-    Each call draws its customers anew, as a new replication does: the policies of one
-    replication share one draw (``model.run._LastCandidates``), and a round after the first
-    would otherwise find the last round's draw kept and skip it (about 3% of a W2 round)."""
-    forget_candidates()
-    built: list[model_run.Model] = []
-    original = model_run.Model
-
-    class Counted(original):  # type: ignore[valid-type,misc]  # the same model, remembered so its counters can be read
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)
-            built.append(self)
-
-    model_run.Model = Counted  # type: ignore[misc] - simulate builds its model by this name
-    try:
-        for p in scenario.policies:
-            simulate(scenario, p.name, 0)
-    finally:
-        model_run.Model = original  # type: ignore[misc]
-    return sum(arrivals(sp) for model in built for sp in model.products)
+    """Simulate every policy of ``scenario`` (replication 0, the whole of ``simulate``: build,
+    run, metrics and checks); return the customers simulated: every order that arrived, in the
+    warm-up too (the metric ``orders`` counts only those after it, W2's 30 days being 8% of its
+    year)."""
+    customers = 0
+    for p in scenario.policies:
+        model = Model(scenario, p.name, 0)
+        model.run()
+        result_of(model, p.name, 0)
+        customers += sum(sp.arrivals for sp in model.products)
+    return customers
 
 
 # ---------------------------------------------------------------------------------- bare loop

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from conftest import make_scenario
 
-from stockout.model.run import Model
+from stockout.model import Model
 from stockout.scenario.schema import Scenario
 
 DAYS = 100_000
@@ -80,30 +80,26 @@ def test_a_high_rate_is_drawn_in_bounded_pieces_at_the_right_rate(
     """A rate of thousands of orders a day held hundreds of days of candidates in memory at
     once (gigabytes at 10^5 a day). With the limit lowered to 2,000 candidates, every piece
     holds at most that many (plus one day's), across all products together, and the orders
-    are still Poisson with the scenario's rate; the merged stream stays in time order."""
-    from stockout.model import demand, run
+    are still Poisson with the scenario's rate, in time order."""
+    from stockout.model import demand
 
     monkeypatch.setattr(demand, "MAX_CANDIDATES", 2_000)
-    monkeypatch.setattr(run, "BLOCK", 10**9)  # a piece in one block, to see its size
     rate, days = 300.0, 200
-    extra = {"products": [
+    data = make_scenario(orders_per_day=rate, horizon_days=days)
+    data["products"] += [
         {"id": f"x{i}", "price": 1, "initial_stock": 10, "demand": {"orders_per_day": rate}}
         for i in range(products - 1)
-    ]} if products > 1 else None
-    data = make_scenario(orders_per_day=rate, horizon_days=days)
-    if extra:
-        data["products"] += extra["products"]
+    ]
     model = Model(Scenario.model_validate(data), "p", 0)
-    blocks = list(model._merged_chunks(prethin=True))  # noqa: SLF001
-    sizes = [len(b[0]) for b in blocks]
-    assert len(blocks) > 10 and max(sizes) <= 2_000 + products * rate + 6 * math.sqrt(rate)
-    times = np.concatenate([b[0] for b in blocks])
-    assert np.all(np.diff(times) >= 0) and times[0] >= 0 and times[-1] < days
-    want = products * rate * days
-    assert abs(len(times) - want) <= 4.5 * math.sqrt(want), (len(times), want)
-    for k in range(products):  # each product at its own rate
-        got = sum(int(np.sum(np.asarray(b[6]) == k)) for b in blocks)
-        assert abs(got - rate * days) <= 4.5 * math.sqrt(rate * days), (k, got)
+    assert len(model.demand) == products
+    for _, candidates in model.demand:  # each product at its own rate, in time order
+        pieces = list(candidates.chunk_arrays(prethin=True))
+        sizes = [len(p[1]) for p in pieces]
+        assert len(pieces) > 10 and max(sizes) <= 2_000 + rate + 6 * math.sqrt(rate)
+        times = np.concatenate([p[1] for p in pieces])
+        assert np.all(np.diff(times) >= 0) and times[0] >= 0 and times[-1] < days
+        want = rate * days
+        assert abs(len(times) - want) <= 4.5 * math.sqrt(want), (len(times), want)
 
 
 def brute_multiplier(windows: list[tuple[float, float, float]], t: float) -> float:
@@ -174,8 +170,7 @@ def test_candidates_dropped_in_numpy_are_never_orders(
     run that keeps every candidate gives exactly the same result. The population here moves a
     lot (acquisition, background churn, churn on every stock-out), so the real population lies
     well below the untouched one and the live test rejects many candidates too."""
-    from stockout.model import demand
-    from stockout.model.run import forget_candidates, simulate
+    from stockout.model import demand, simulate
 
     data = make_scenario(
         orders_per_day=8.0, order_up_to=6, horizon_days=120.0, availability="out_of_stock",
@@ -189,11 +184,10 @@ def test_candidates_dropped_in_numpy_are_never_orders(
 
     def candidates() -> int:
         model = Model(scenario, "p", 0)
-        return sum(len(b[0]) for b in model._merged_chunks(prethin=False))  # noqa: SLF001
+        return sum(len(piece[1]) for _, c in model.demand for piece in c.chunk_arrays())
 
     filtered, filtered_count = simulate(scenario, "p", 0), candidates()
     monkeypatch.setattr(demand.DemandCandidates, "_population_bound", lambda self, d: np.inf)
-    forget_candidates()  # or the next run reads the filtered ones again
     kept, kept_count = simulate(scenario, "p", 0), candidates()
     assert filtered_count < 0.98 * kept_count  # the filter has work to do
     assert kept.metrics["all"]["orders"] < 0.8 * kept_count  # and so has the live test
@@ -203,58 +197,11 @@ def test_candidates_dropped_in_numpy_are_never_orders(
         np.testing.assert_array_equal(series, kept.series[pid])
 
 
-def test_the_next_policy_reads_the_candidates_kept_and_gets_the_same_runs(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Policies of one replication see the same candidates, so the second one reads those the
-    first one drew (a horizon of one chunk): its run is exactly the run it makes after drawing
-    them itself. Another replication or another scenario draws its own."""
-    from stockout.model import demand
-    from stockout.model.run import forget_candidates, simulate
-
-    data = make_scenario(
-        orders_per_day=6.0, order_up_to=5, horizon_days=200.0,
-        policies=[{"name": "bo", "availability": "backorder"},
-                  {"name": "oos", "availability": "out_of_stock"}],
-        extra={"customers": {"population": 300, "churn": {"on_stockout": 0.3}}},
-    )
-    data["products"].append({**data["products"][0], "id": "v"})
-    scenario = Scenario.model_validate(data)
-    draws = []
-    original = demand.DemandCandidates.draw
-    monkeypatch.setattr(demand.DemandCandidates, "draw",
-                        lambda self, *a: draws.append(1) or original(self, *a))
-
-    def fresh(policy: str, rep: int, sc: Scenario = scenario) -> object:
-        forget_candidates()
-        return simulate(sc, policy, rep)
-
-    def same(a: object, b: object) -> None:
-        for pid, metrics in a.metrics.items():
-            np.testing.assert_array_equal(list(metrics.values()), list(b.metrics[pid].values()))
-        for pid, series in a.series.items():
-            np.testing.assert_array_equal(series, b.series[pid])
-
-    want_oos, want_bo1 = fresh("oos", 0), fresh("bo", 1)
-    other = Scenario.model_validate({**data, "products": [
-        {**p, "demand": {"orders_per_day": 7.0}} for p in data["products"]]})
-    want_other = fresh("oos", 0, other)
-    draws.clear()
-    fresh("bo", 0)
-    assert len(draws) == 2  # two products
-    same(simulate(scenario, "oos", 0), want_oos)
-    assert len(draws) == 2  # read, not drawn
-    same(simulate(scenario, "bo", 1), want_bo1)
-    same(simulate(scenario, "oos", 0), want_oos)
-    same(simulate(other, "oos", 0), want_other)
-    assert len(draws) == 8
-
-
 def test_a_vanishing_rate_within_a_day_is_never_an_order() -> None:
     """A monthly factor of 1e-320 (subnormal) for January next to 1 for February: on the day
     the month changes, January's candidates have a ratio of rate to bound near 1e-320, and the
     population they need overflows to infinity: never an order, and no floating-point error."""
-    from stockout.model.run import simulate
+    from stockout.model import simulate
 
     monthly = [1e-320] + [1.0] * 11
     data = make_scenario(

@@ -41,7 +41,7 @@ import pandas as pd
 from . import summary
 from .records import RunResult
 from .scenario.errors import Problem, ScenarioError, did_you_mean
-from .scenario.load import load_scenario, scenario_from_dict
+from .scenario.load import load_scenario, scenario_dict, scenario_from_dict
 from .scenario.schema import Scenario
 
 __all__ = [
@@ -75,13 +75,6 @@ def load(source: ScenarioLike) -> Scenario:
     if isinstance(source, Mapping):
         return scenario_from_dict(dict(source), "<dict>")
     return load_scenario(Path(source))
-
-
-def scenario_dict(scenario: Scenario) -> dict[str, Any]:
-    """The scenario as a plain dict shaped like the TOML file, every value resolved (defaults
-    included, ``None`` left out since TOML has no null), such that validating it again gives an
-    equal Scenario."""
-    return scenario.model_dump(by_alias=True, exclude_none=True)
 
 
 def with_overrides(

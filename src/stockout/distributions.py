@@ -25,6 +25,7 @@ from .scenario.schema import (
     Poisson,
     Triangular,
     Uniform,
+    mean_of,  # (the scenario layer's: its checks need the mean too)
 )
 
 BATCH = 4096
@@ -81,19 +82,6 @@ def batch_drawer(spec: object) -> Callable[[np.random.Generator, int], np.ndarra
             probs = None if w is None else np.asarray(w, dtype=float) / sum(w)
             return lambda rng, n: rng.choice(values, size=n, p=probs)
     raise TypeError(f"not a distribution spec: {spec!r}")
-
-
-def mean_of(spec: object) -> float:
-    """The mean of a distribution spec (the truncated normal's mean is computed exactly)."""
-    if isinstance(spec, Normal):
-        if spec.sd == 0:
-            return max(spec.mean, 0.0)
-        # E[X | X >= 0] for X ~ N(mu, sd): mu + sd * phi(a) / (1 - Phi(a)), a = -mu / sd
-        a = -spec.mean / spec.sd
-        phi = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
-        tail = 0.5 * math.erfc(a / math.sqrt(2))
-        return spec.mean + spec.sd * phi / tail
-    return float(spec.mean)  # type: ignore[attr-defined]
 
 
 _SAMPLED_STATS: dict[str, float] = {}

@@ -100,9 +100,9 @@ class Job:
 
 
 def _run(scenario: Scenario, batch: Sequence[Task], search_dir: Path | None) -> list[RunResult]:
-    from .experiment import run_batch  # imported late: the model loads only where runs happen
+    from .model import simulate  # imported late: the model loads only where runs happen
 
-    return run_batch(scenario, batch, search_dir)
+    return [simulate(scenario, policy, rep, search_dir) for policy, rep in batch]
 
 
 @cache

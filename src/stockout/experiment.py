@@ -8,12 +8,11 @@ order in which they finish.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from .executors import Executor, InlineExecutor, Job, batch_size, make_executor
 from .executors import default_jobs as default_jobs
-from .model import simulate
 from .records import RunResult
 from .scenario.schema import Scenario
 
@@ -24,13 +23,6 @@ def tasks(scenario: Scenario) -> list[tuple[str, int]]:
     """Every (policy, replication) of the scenario, in output order."""
     reps = scenario.scenario.replications
     return [(p.name, k) for p in scenario.policies for k in range(reps)]
-
-
-def run_batch(
-    scenario: Scenario, batch: Iterable[tuple[str, int]], search_dir: Path | None = None
-) -> list[RunResult]:
-    """Run a batch of (policy, replication) tasks in this process (also the unit of remote work)."""
-    return [simulate(scenario, policy, rep, search_dir) for policy, rep in batch]
 
 
 def run_replications(
@@ -71,8 +63,7 @@ def _run_on(
 ) -> list[RunResult]:
     total = len(todo)
     size = 1 if isinstance(executor, InlineExecutor) else batch_size(total, executor)
-    # replication by replication: a worker running the policies of one replication one after
-    # another draws their common demand once (``model.run._LastCandidates``)
+    # replication by replication: a batch holds the policies of one replication together
     order = sorted(todo, key=lambda task: task[1])  # stable: policies in scenario order
     for i in range(0, total, size):
         executor.submit(Job(scenario, order[i : i + size], search_dir))

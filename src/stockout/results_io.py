@@ -318,7 +318,7 @@ def _tables(results: Results) -> dict[str, pd.DataFrame]:
 
 def scenario_toml(results: Results) -> str:
     """The scenario exactly as run, as TOML that loads back to an equal Scenario."""
-    from .api import scenario_dict
+    from .scenario.load import scenario_dict
 
     header = (
         f"Scenario as run by stockout {__version__} (command-line overrides applied).\n"

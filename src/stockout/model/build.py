@@ -181,7 +181,7 @@ class Model:
                 env.process(processes.demand_history(env, sp))
             if candidates.base > 0:
                 chunks = candidates.chunks(not self.population.varies, notify, churn)
-                env.process(processes.customers(env, sp, chunks, self.population))
+                processes.Customers(env, sp, chunks, self.population)
         for sp, orders in self.scripted:
             env.process(processes.scripted(env, sp, orders))
         env.process(processes.clock(env, self.population, self.series, self.warmup))

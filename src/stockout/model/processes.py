@@ -1,9 +1,9 @@
 """The SimPy processes of a run: customers, reviews, the daily clock, windows, scripted orders.
 
 Each is a generator function that receives what it works on (SimPy's ``car(env, ...)`` style);
-``Model.run`` starts them. One-off events (the warm-up's end, a release, a scheduled delivery, a
-shipment's end, a patience deadline) are timeouts with a plain callback
-(``env.timeout(delay).callbacks.append(fn)``): a whole process would read no better.
+``Model.start`` starts them. One-off events (the warm-up's end, a release, a scheduled delivery,
+a shipment's end, a patience deadline) and the customers are timeouts with a plain callback
+(``Timeout(env, delay).callbacks.append(fn)``): a whole process would read no better.
 
 A process of your own is started the same way, with ``simulate(..., processes=[fn])`` or
 ``model.env.process(...)`` before ``model.run()``: see docs/howto-simpy-process.md.
@@ -12,10 +12,11 @@ A process of your own is started the same way, with ``simulate(..., processes=[f
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
-from itertools import repeat
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 
 import simpy
+from simpy.events import Timeout
 
 if TYPE_CHECKING:
     from .population import Population
@@ -25,21 +26,39 @@ if TYPE_CHECKING:
 Process = Generator[simpy.Event, Any, None]
 
 
-def customers(env: simpy.Environment, sp: StockPoint, candidates: Iterable[tuple],
-              population: Population) -> Process:
-    """Customers of one stock point, one SimPy timeout each. Candidates come in chunks of
-    columns (times, threshold, quantity, patience, u_churn, u_notify) drawn in numpy batches
-    (``demand.py``); while the population can change, a candidate is an order only if the
-    population at its time exceeds its threshold (thinning)."""
-    live = population.varies
-    arrive, timeout = sp.arrive, env.timeout
-    for times, threshold, qty, patience, u_churn, u_notify in candidates:
-        columns = (times, threshold or repeat(0), qty, patience, u_churn, u_notify or repeat(1.0))
-        for t, h, q, p, uc, un in zip(*columns):  # noqa: B905 - equal lengths or repeats
-            yield timeout(t - env.now)
-            if live and h >= population.n:
-                continue
-            arrive(t, q, p, uc, un)
+class Customers:
+    """Customers of one stock point, each a SimPy timeout whose callback brings the customer
+    in and schedules the next one (a process would add a generator's resumption per customer,
+    a third of an event's cost, and read no better).
+
+    Candidates come in chunks of columns (times, threshold, quantity, patience, u_churn,
+    u_notify) drawn in numpy batches (``demand.py``); while the population can change, a
+    candidate is an order only if the population at its time exceeds its threshold (thinning).
+    """
+
+    def __init__(self, env: simpy.Environment, sp: StockPoint, chunks: Iterable[tuple],
+                 population: Population) -> None:
+        self.env, self.sp, self.population = env, sp, population
+        self.live = population.varies
+        self.candidates = chain.from_iterable(
+            zip(times, threshold or repeat(0), qty, patience, u_churn, u_notify or repeat(1.0))  # noqa: B905
+            for times, threshold, qty, patience, u_churn, u_notify in chunks
+        )
+        self.next: tuple | None = None
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """The next customer's timeout, if there is one."""
+        self.next = candidate = next(self.candidates, None)
+        if candidate is not None:
+            env = self.env
+            Timeout(env, candidate[0] - env.now).callbacks.append(self._arrive)
+
+    def _arrive(self, _event: simpy.Event) -> None:
+        t, h, q, p, uc, un = self.next  # type: ignore[misc]
+        if not self.live or h < self.population.n:
+            self.sp.arrive(t, q, p, uc, un)
+        self._schedule()
 
 
 def scripted(env: simpy.Environment, sp: StockPoint,

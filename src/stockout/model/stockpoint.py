@@ -19,10 +19,12 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from simpy.events import Timeout
+
 from ..policies.availability import BACKORDER, PREORDER, REFUSE, Offer, PolicyError, Shortage
 from .orders import NotifyRequest, WaitingOrder
 from .pipeline import Pipeline
-from .supply import ShipmentEnd
+from .supply import NEVER_SHIPPED, ShipmentEnd
 
 if TYPE_CHECKING:
     import simpy
@@ -89,6 +91,9 @@ class StockPoint:
         self.p_cancel, self.p_late = churn.on_cancel, churn.on_late
         self.recorder = recorder
         self.context = StockView(self)
+        self.source = route.source if route is not None else None
+        # what ends a shipment, by ShipmentEnd
+        self._ends = (self._received, self._lost_in_transit, self._never_shipped)
         self.counting = False  # past the warm-up: arriving orders belong to the cohort
 
         # state
@@ -246,7 +251,7 @@ class StockPoint:
         if self.continuous:
             self.review(t)
         if t + patience < self.horizon:  # (an infinite patience never comes due)
-            self.env.timeout(patience, order).callbacks.append(self._patience_ends)
+            Timeout(self.env, patience, order).callbacks.append(self._patience_ends)
 
     def _patience_ends(self, event: Any) -> None:
         """A waiting order's patience has run out. Goods arriving at this very instant ship
@@ -315,29 +320,43 @@ class StockPoint:
 
     # ------------------------------------------------------------------ stock
 
-    def _stock_in(self, t: float, qty: int) -> None:
-        """Goods arrive: put them on hand and give them to the oldest waiting orders first."""
-        self._on_hand_add(qty, t)
+    def _stock_in(self, t: float, qty: int, area: float) -> None:
+        """Goods arrive: put them on hand (``area``: what they add to on hand's integral) and
+        give them to the oldest waiting orders first."""
+        self.on_hand += qty
+        self.a_on_hand += area
         self.supplied_total += qty
         if self.backlog_orders:
             self._allocate(t)
         if self.notify and self.on_hand - self.reserved > 0:
             self._notify_returns(t)
 
-    def _shipment_ends(self, event: Any) -> None:
-        """A shipment's SimPy event: it arrives, is lost, or is never shipped."""
-        sid, end = event.value
+    def _received(self, event: Any) -> None:
+        """A shipment's SimPy event: it arrives (from on order to on hand)."""
         t = self.env.now
-        qty = self.pipeline.remove(sid)
+        qty = self.pipeline.remove(event.value)
+        area = qty * (self.horizon - t)
+        self.on_order -= qty
+        self.a_on_order -= area
+        self.recorder.received(self, t, qty, self.source)
+        self._stock_in(t, qty, area)
+
+    def _lost_in_transit(self, event: Any) -> None:
+        """A shipment's SimPy event: it was lost on the way."""
+        t = self.env.now
+        qty = self.pipeline.remove(event.value)
         self._on_order_add(-qty, t)
-        if end == ShipmentEnd.RECEIVED:
-            self.recorder.received(self, t, qty, self.route.source)  # type: ignore[union-attr]
-            self._stock_in(t, qty)
-            return
-        if end == ShipmentEnd.LOST:
-            self.lost_in_transit_total += qty
-            self.supplied_total += qty
-            self.recorder.lost_in_transit(self, t, qty)
+        self.lost_in_transit_total += qty
+        self.supplied_total += qty
+        self.recorder.lost_in_transit(self, t, qty)
+        if self.continuous:
+            self.review(t)
+
+    def _never_shipped(self, event: Any) -> None:
+        """The part of a short shipment that never comes leaves the pipeline."""
+        t = self.env.now
+        qty = self.pipeline.remove(event.value)
+        self._on_order_add(-qty, t)
         if self.continuous:
             self.review(t)
 
@@ -347,7 +366,7 @@ class StockPoint:
         t = self.env.now
         qty = self.pipeline.remove(sid)
         self.recorder.delivered(self, t, qty)
-        self._stock_in(t, qty)
+        self._stock_in(t, qty, qty * (self.horizon - t))
 
     def release(self, t: float) -> None:
         """The release day: the product exists from now on; waiting pre-orders can ship."""
@@ -425,7 +444,9 @@ class StockPoint:
         """Ask the replenishment rule, at the current inventory position, and apply its order."""
         position = self.on_hand + self.on_order - self.backlog
         if position <= self.rule.trigger:  # the rule may order
-            qty = self.rule.order_quantity(self.context)
+            ctx = self.context
+            ctx.time, ctx.position = t, position
+            qty = self.rule.order_quantity(ctx)
             if qty > 0:
                 self.place_order(t, qty, position)
 
@@ -434,8 +455,10 @@ class StockPoint:
         route = self.route
         if route is None:
             return
-        qty = max(qty, route.min_order_qty)
-        self._on_order_add(qty, t)
+        if qty < route.min_order_qty:
+            qty = route.min_order_qty
+        self.on_order += qty
+        self.a_on_order += qty * (self.horizon - t)
         expected = route.place(self, t, qty)
         self.recorder.reordered(self, t, qty, position, expected)
 
@@ -448,32 +471,26 @@ class StockPoint:
         sid = net.shipment_ids
         self.pipeline.add(sid, expected, qty, departs)
         if arrival < self.horizon:
-            now = self.env.now
-            self.env.timeout(arrival - now, (sid, end)).callbacks.append(self._shipment_ends)
+            env = self.env
+            Timeout(env, arrival - env.now, sid).callbacks.append(self._ends[end])
 
     def never_ships(self, t: float, ready: float, expected: float, qty: int) -> None:
         """The part of a short shipment the supplier will never send: known now (the refund
         counts with the order), it leaves the pipeline when the rest is ready."""
         self.recorder.short_shipped(self, t, qty)
-        self.add_shipment(ready, expected, qty, ShipmentEnd.NEVER_SHIPPED)
+        self.add_shipment(ready, expected, qty, NEVER_SHIPPED)
 
 
 class StockView:
-    """What a replenishment rule may read of its stock point (``RuleContext``)."""
+    """What a replenishment rule may read of its stock point (``RuleContext``): the time and
+    the inventory position of the review, and the levels and recent demand as they are."""
 
-    __slots__ = ("_sp",)
+    __slots__ = ("_sp", "time", "position")
 
     def __init__(self, sp: StockPoint) -> None:
         self._sp = sp
-
-    @property
-    def time(self) -> float:
-        return self._sp.env.now
-
-    @property
-    def position(self) -> int:
-        sp = self._sp
-        return sp.on_hand + sp.on_order - sp.backlog
+        self.time = 0.0
+        self.position = 0
 
     @property
     def on_hand(self) -> int:

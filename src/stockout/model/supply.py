@@ -40,6 +40,9 @@ class ShipmentEnd(IntEnum):
     LOST = 1  # lost in transit
     NEVER_SHIPPED = 2  # the part of a short shipment the supplier will never send
 
+
+RECEIVED, LOST, NEVER_SHIPPED = ShipmentEnd.RECEIVED, ShipmentEnd.LOST, ShipmentEnd.NEVER_SHIPPED
+
 # An order of at most this many units on a line with a random unit time takes the exact sum of
 # its units' times; a larger one a normal time with the sum's mean and variance (the central
 # limit theorem: summing billions of draws one by one would take minutes per order).
@@ -154,6 +157,9 @@ class Route:
             lane is not None and not isinstance(lane.transit_spec, Constant)
         )
         self._residual: tuple[list[float], list[float]] | None = None
+        # outages to work around (None: none at all, ``finish(a, b)`` is ``a + b``)
+        self._outages = supplier.outages if supplier.outages else None
+        self._closures = lane.closures if lane is not None else None
 
     def overdue(self, now: float, expected: float) -> float:
         """Expected arrival of a shipment still under way at ``now`` though expected at
@@ -199,18 +205,24 @@ class Route:
         when it is expected at the stock point (from what is known at ``t``): production on
         the line (first in, first out), then the lead time, both paused by outages."""
         supplier = self.supplier
-        outages = supplier.outages
-        start = max(t, supplier.busy_until)
+        outages = self._outages
+        busy = supplier.busy_until
+        start = busy if busy > t else t
         work = qty * supplier.unit_days  # planned: with a random unit time, at its mean
         lead = next(self.leads)
         made = supplier.work(qty) if supplier.production is not None else work
-        expected = outages.finish(outages.finish(start, work, t), self.lead_quote, t)
-        done = outages.finish(start, made)
-        ready = outages.finish(done, lead)
+        if outages is not None:
+            expected = outages.finish(outages.finish(start, work, t), self.lead_quote, t)
+            done = outages.finish(start, made)
+            ready = outages.finish(done, lead)
+        else:
+            expected = start + work + self.lead_quote
+            done = start + made
+            ready = done + lead
         if supplier.unit_days:
             supplier.busy_until = done
-        if self.lane is not None:  # expected arrival, with the closures known at t
-            expected = self.lane.closures.finish(expected, self.transit_quote, t)
+        if self._closures is not None:  # expected arrival, with the closures known at t
+            expected = self._closures.finish(expected, self.transit_quote, t)
         return ready, expected
 
     def _ship(self, sp: StockPoint, ready: float, expected: float, qty: int) -> None:
@@ -220,11 +232,11 @@ class Route:
             return
         lane = self.lane
         if lane is None:
-            sp.add_shipment(ready, expected, qty, ShipmentEnd.RECEIVED)
+            sp.add_shipment(ready, expected, qty, RECEIVED)
             return
         arrival = lane.closures.finish(ready, next(self.transits))  # type: ignore[arg-type]
         lost = lane.p_loss > 0 and next(lane.u_loss) < lane.p_loss
-        end = ShipmentEnd.LOST if lost else ShipmentEnd.RECEIVED
+        end = LOST if lost else RECEIVED
         departs = expected - self.transit_quote if self.lane_closes else None
         sp.add_shipment(arrival, expected, qty, end, departs)
 

@@ -448,3 +448,10 @@ class _Scanner:
                 raise _Stop
             i += 2 if quote == '"' and text[i] == "\\" else 1
         self.pos = i + 1
+
+
+def scenario_dict(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as a plain dict shaped like the TOML file, every value resolved (defaults
+    included, ``None`` left out since TOML has no null), such that validating it again gives an
+    equal Scenario."""
+    return scenario.model_dump(by_alias=True, exclude_none=True)

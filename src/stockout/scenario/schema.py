@@ -945,6 +945,19 @@ def _review_density(rule: Mapping[str, Any], path: DataPath, horizon: float
     ))]
 
 
+def mean_of(spec: object) -> float:
+    """The mean of a distribution spec (the truncated normal's mean is computed exactly)."""
+    if isinstance(spec, Normal):
+        if spec.sd == 0:
+            return max(spec.mean, 0.0)
+        # E[X | X >= 0] for X ~ N(mu, sd): mu + sd * phi(a) / (1 - Phi(a)), a = -mu / sd
+        a = -spec.mean / spec.sd
+        phi = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+        tail = 0.5 * math.erfc(a / math.sqrt(2))
+        return spec.mean + spec.sd * phi / tail
+    return float(spec.mean)  # type: ignore[attr-defined]
+
+
 MAX_WINDOWS = 100_000  # expected random windows of one spec over the horizon
 _DIST_ADAPTER: TypeAdapter[Any] = TypeAdapter(Distribution)
 
@@ -956,8 +969,6 @@ def _window_density(window: Mapping[str, Any], path: DataPath, horizon: float
     windows a millionth of a day apart are a mistake in the units, not a model."""
     if "every_days" not in window:
         return []
-    from ..distributions import mean_of  # the distributions module imports this one
-
     try:
         every = mean_of(_DIST_ADAPTER.validate_python(window["every_days"]))
         duration = mean_of(_DIST_ADAPTER.validate_python(window.get("duration_days")))

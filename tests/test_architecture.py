@@ -1,0 +1,162 @@
+"""The layout's rules (STYLE.md), checked on the source itself.
+
+- Imports point one way: no import cycle between our modules (counting imports inside
+  functions: a late import is still a dependency), the scenario layer imports nothing of the
+  model, summaries and reports never import the model.
+- No function in ``src/`` is longer than ``MAX_LINES`` lines (its docstring aside).
+- The model uses SimPy through its public API: no private attribute of SimPy's objects.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = "stockout"
+MAX_LINES = 80
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted((SRC / PACKAGE).rglob("*.py"))}
+
+
+def _imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """Our modules that ``name`` imports, anywhere in it (TYPE_CHECKING blocks excepted: they
+    are never executed)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for n in ast.walk(node))
+    out = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[: len(parts) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            targets = [base] + [f"{base}.{a.name}" for a in node.names]
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                out.add(target)
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    return {name: _imports(name, path, known) for name, path in modules.items()}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle, as a path of modules; None if there is none. A package's
+    ``__init__`` importing its own modules (re-exports) is not an edge back."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if node.startswith(nxt + "."):  # a module and its own package's __init__
+                continue
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_no_import_cycle() -> None:
+    cycle = _cycle(_graph())
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+@pytest.mark.parametrize(("lower", "upper"), [
+    ("stockout.scenario", "stockout.model"),
+    ("stockout.scenario", "stockout.policies"),
+    ("stockout.scenario", "stockout.distributions"),
+    ("stockout.records", "stockout.model"),
+    ("stockout.streams", "stockout.model"),
+    ("stockout.policies", "stockout.model"),
+    ("stockout.summary", "stockout.model"),
+    ("stockout.report", "stockout.model"),
+    ("stockout.distributions", "stockout.model"),
+])
+def test_imports_point_one_way(lower: str, upper: str) -> None:
+    """Nothing in ``lower`` imports anything in ``upper``."""
+    bad = [
+        f"{name} imports {target}"
+        for name, targets in _graph().items() if name == lower or name.startswith(lower + ".")
+        for target in targets if target == upper or target.startswith(upper + ".")
+    ]
+    assert not bad, bad
+
+
+def _long_functions() -> list[str]:
+    out = []
+    for path in sorted((SRC / PACKAGE).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+                doc = ast.get_docstring(node, clean=False)
+                if doc is not None:  # the docstring is not code
+                    lines -= doc.count("\n") + 1
+                if lines > MAX_LINES:
+                    out.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name} ({lines})")
+    return out
+
+
+def test_no_function_is_longer_than_the_limit() -> None:
+    long = _long_functions()
+    assert not long, "\n".join(long)
+
+
+# SimPy's private attributes, on whatever object (environments, events, processes)
+_PRIVATE_SIMPY = re.compile(
+    r"\b(env|environment|ev|event|timeout|proc|process)\._[a-z]\w*\b"
+    r"|(?<!self)\._(now|queue|eid|active_proc|ok|defused|generator|target)\b"
+)
+
+
+def test_the_model_reads_no_private_simpy_attribute() -> None:
+    found = [
+        f"{path.relative_to(SRC)}:{i}: {line.strip()}"
+        for path in sorted((SRC / PACKAGE).rglob("*.py"))
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _PRIVATE_SIMPY.search(line) or "SLF001" in line
+    ]
+    assert not found, "\n".join(found)
