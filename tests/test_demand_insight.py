@@ -410,3 +410,31 @@ def test_bullwhip_scenario_shorter_memory_swings_orders_more() -> None:
         assert d - 2 * h > 0, (short, long, d, h)
     s = res.summary
     assert set(s[s.metric == "bullwhip_ratio"].policy) == set(by)
+
+
+# ---------------------------------------------------------------------------------------------
+# The metrics flow to the results folder and the report
+# ---------------------------------------------------------------------------------------------
+
+
+def test_results_and_report_show_what_the_data_shows(tmp_path: Path) -> None:
+    """summary.csv and replications.csv carry the new metrics, timeseries.csv the demand
+    series, and the report a "what the data shows" section with its figure."""
+    import pandas as pd
+
+    from stockout import api
+
+    sc = api.with_overrides(load_scenario(SPIRAL), replications=2, horizon_days=120)
+    folder = api.run(sc, jobs=1).save(tmp_path / "out")
+    summary = pd.read_csv(folder / "summary.csv")
+    for metric in ("true_demand_per_day", "recorded_demand_units", "demand_capture_rate",
+                   "corrected_demand_per_day", "bullwhip_ratio"):
+        assert (summary.metric == metric).any(), metric
+    ts = pd.read_csv(folder / "timeseries.csv")
+    assert {"true_demand_per_day", "recorded_demand_per_day", "forecast_per_day"} <= set(
+        ts.series)
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('id="demand-data"'):]
+    section = section[: section.index("</section>")]
+    assert "What the data shows" in section and "Demand capture rate" in section
+    assert 'class="chart"' in section

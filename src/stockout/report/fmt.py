@@ -32,6 +32,14 @@ LABELS: dict[str, str] = {
     "customer_cash_held": "Customer cash held", "units_shipped": "Units shipped",
     "units_received": "Units received", "lost_in_transit": "Units lost in transit",
 }  # fmt: skip
+# what the business's data shows of demand (report/demand.py)
+SHARES = SHARES | {"demand_capture_rate"}
+LABELS.update({
+    "true_demand_per_day": "True demand / day", "recorded_demand_units": "Recorded demand (units)",
+    "demand_capture_rate": "Demand capture rate",
+    "corrected_demand_per_day": "In-stock-corrected demand / day",
+    "bullwhip_ratio": "Bullwhip ratio",
+})  # fmt: skip
 
 DASH = "–"  # en dash for ranges
 MINUS = "−"  # typographic minus
