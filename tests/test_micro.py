@@ -469,7 +469,8 @@ def test_periodic_review_at_0_R_2R(monkeypatch: pytest.MonkeyPatch) -> None:
       0 position 3 -> order 2 (due 0.5)   0.7 one unit, 1.3 two units (no order between reviews)
       2 position 2 -> order 3 (due 2.5)   3.2 one unit
       4 position 4 -> order 1 (due 4.5)   5.2 two units   6 position 3 -> order 2 (due 6.5)
-    With no warm-up the statistics start at day 0, so the day-0 order counts: 4 orders."""
+    With no warm-up the window is (0, 7]: the review of day 0 belongs before it, like the one
+    at the end of a warm-up, so the window holds 3 orders (2, 4, 6) and their 6 units."""
     data = make_scenario(initial_stock=3, lead_time_days={"dist": "constant", "value": 0.5},
                          horizon_days=7,
                          replenishment={"rule": "periodic", "order_up_to": 5,
@@ -478,7 +479,7 @@ def test_periodic_review_at_0_R_2R(monkeypatch: pytest.MonkeyPatch) -> None:
         Customer(0.7), Customer(1.3, qty=2), Customer(3.2), Customer(5.2, qty=2)])
     assert_log(kinds(log, "order"), [("order", 0.0, 2), ("order", 2.0, 3), ("order", 4.0, 1),
                                      ("order", 6.0, 2)])
-    assert m["ordering_cost"] == 4.0
+    assert m["ordering_cost"] == 3.0
     assert series(res, ON_HAND)[:6] == [4, 2, 5, 4, 5, 3]
 
 

@@ -55,7 +55,7 @@ class Model:
         self.streams = Streams(meta.seed, replication)
         n_days = max(1, math.ceil(self.horizon))
         self.population = Population(scenario.customers, n_days, self.streams)
-        self.network = Network(self.env, self.horizon, self.population)
+        self.network = Network(self.env, self.horizon, self.warmup, self.population)
         self.windows: list[tuple[str, str, float, float]] = []
         self.suppliers = {s.id: SupplierRun(s, self.horizon, self.streams)
                           for s in scenario.suppliers}
@@ -69,7 +69,7 @@ class Model:
         self.scripted: list[tuple[StockPoint, list[tuple[float, int, float, float]]]] = []
         self.spikes: list[tuple[str, list[tuple[float, float, float]]]] = []
         for product in scenario.products:
-            tally = DemandRecord()
+            tally = DemandRecord(self.warmup)
             sp = self._stock_point(scenario, policy_name, product, policy,
                                    tally if recorder is None else Fanout(tally, recorder))
             self._demand_record(sp, tally, product)
@@ -147,11 +147,10 @@ class Model:
     # ------------------------------------------------------------------ the run
 
     def end_warmup(self, _event: Any = None) -> None:
-        """The statistics window starts now (first of the events at this instant)."""
+        """The levels' integrals start now (the window's counts start by time: ``Tally``)."""
         t = self.env.now
         for sp, tally in zip(self.products, self.tallies, strict=True):
             sp.start_window(t)
-            tally.counting = True
             tally.start_window(t)
         self.network.max_backlog_total = self.network.backlog_total
         self.population.at_warmup = self.population.n
@@ -160,9 +159,7 @@ class Model:
         """Schedule the run's events and start its processes."""
         env = self.env
         if 0 < self.warmup < self.horizon:
-            processes.at(env, self.warmup, self.end_warmup)  # scheduled first: runs first
-        elif self.warmup <= 0:
-            self.end_warmup()
+            processes.at(env, self.warmup, self.end_warmup)
         self._start_windows()
         notify = any(sp.notify_share or sp.capture_share for sp in self.products)
         churn = any(sp.p_stockout or sp.p_declined or sp.p_cancel or sp.p_late
@@ -220,12 +217,22 @@ class Model:
         """Start the run's processes and run SimPy to the horizon."""
         self.start()
         self.env.run(until=self.horizon)
+        self._reviews_at_horizon()
         self.series.finish()
         for record in self.tallies:
             for periods in record.periods[:1]:
                 periods.finish()
         if self.total_periods is not None:
             self.total_periods.finish()
+
+    def _reviews_at_horizon(self) -> None:
+        """The periodic reviews due at the horizon itself: the window (warm-up, horizon] holds
+        them, but SimPy stops before the events of that instant. (A review due a hair past the
+        horizon by rounding, k · R, is the same review.)"""
+        tolerance = 1e-9 * max(1.0, self.horizon)
+        for sp in self.products:
+            if sp.review_period > 0 and sp.next_review <= self.horizon + tolerance:
+                sp.review(self.horizon)
 
 
 def _shared_periods(scenario: Scenario, policy_name: str, warmup: float,
@@ -237,3 +244,4 @@ def _shared_periods(scenario: Scenario, policy_name: str, warmup: float,
     if len(periods) != 1 or not (period := periods.pop()) > 0:
         return None
     return PeriodVariance(period, warmup, horizon)
+

@@ -39,20 +39,21 @@ def _ratio(num: float, den: float) -> float:
 
 
 class PeriodVariance:
-    """Units demanded and units ordered per review period [jR, (j + 1)R), and their variances
-    over the periods that lie wholly in (warm-up, horizon] (Welford's streaming update)."""
+    """Units demanded and units ordered per review period (jR, (j + 1)R] (the review at its end
+    belongs to it, as in the metrics' window), and their variances over the periods that lie
+    wholly in (warm-up, horizon] (Welford's streaming update)."""
 
     def __init__(self, period: float, warmup: float, horizon: float) -> None:
         self.period = period
         self.first = math.ceil(warmup / period - EPS)  # first period wholly after the warm-up
         self.last = math.floor(horizon / period + EPS) - 1  # last period wholly in the horizon
-        self.current = 0
+        self.current = -1  # the review at day 0 ends period −1
         self.demanded = self.ordered = 0.0  # in the current period
         self.n = 0
         self.mean_d = self.mean_o = self.m2_d = self.m2_o = 0.0
 
     def _advance(self, t: float) -> None:
-        j = math.floor(t / self.period + EPS)
+        j = math.ceil(t / self.period - EPS) - 1
         while self.current < j:
             self._close()
 
@@ -95,16 +96,17 @@ class DemandRecord(Tally):
 
     sp: StockPoint
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, warmup: float) -> None:
+        super().__init__(warmup)
         self.periods: list[PeriodVariance] = []
         self.units = 0  # true demand, units, whole run
-        self.recorded_in_stock_units = 0
+        self.recorded_in_stock_units = 0  # whole run
+        self.window_recorded = self.window_recorded_in_stock = 0  # orders of the cohort
         self._seen = 0
         self.in_stock = False
         self.since = 0.0
         self.area = 0.0  # days in stock up to ``since``
-        self.start: tuple[int, int, int, float] = (0, 0, 0, 0.0)  # at the warm-up's end
+        self.in_stock_at_start = 0.0  # days in stock before the window (``start_window``)
 
     def attach(self, sp: StockPoint, periods: list[PeriodVariance]) -> None:
         """Listen to ``sp`` from its start; ``periods``: the product's own, then the total's
@@ -129,8 +131,8 @@ class DemandRecord(Tally):
         return self.area + (t - self.since if self.in_stock else 0.0)
 
     def start_window(self, t: float) -> None:
-        self.start = (self.units, self.sp.demand_recorded, self.recorded_in_stock_units,
-                      self.in_stock_days(t))
+        """The warm-up ends (without one, the window starts at 0 with nothing before it)."""
+        self.in_stock_at_start = self.in_stock_days(t)
 
     # ------------------------------------------------------------------ in stock or not
 
@@ -149,9 +151,13 @@ class DemandRecord(Tally):
         """An order arrived (before ``_mark``: ``in_stock`` is still what it found)."""
         self.units += qty
         recorded = self.sp.demand_recorded
+        new, self._seen = recorded - self._seen, recorded
         if self.in_stock:
-            self.recorded_in_stock_units += recorded - self._seen
-        self._seen = recorded
+            self.recorded_in_stock_units += new
+        if t > self.cohort_from:
+            self.window_recorded += new
+            if self.in_stock:
+                self.window_recorded_in_stock += new
         for p in self.periods:
             p.demand(t, qty)
 
@@ -217,16 +223,14 @@ class DemandRecord(Tally):
 def demand_metrics(record: DemandRecord, units_demanded: float, horizon: float,
                    span: float) -> dict[str, float]:
     """The demand-insight metrics of one stock point over (warm-up, horizon]."""
-    units0, recorded0, in_stock0, days0 = record.start
-    recorded = record.sp.demand_recorded - recorded0
-    in_stock_days = record.in_stock_days(horizon) - days0
+    recorded = record.window_recorded
+    in_stock_days = record.in_stock_days(horizon) - record.in_stock_at_start
     own = record.periods[0].ratio() if record.periods else math.nan
     return {
         "true_demand_per_day": units_demanded / span,
         "recorded_demand_units": recorded,
         "demand_capture_rate": _ratio(recorded, units_demanded),
-        "corrected_demand_per_day": _ratio(record.recorded_in_stock_units - in_stock0,
-                                           in_stock_days),
+        "corrected_demand_per_day": _ratio(record.window_recorded_in_stock, in_stock_days),
         "bullwhip_ratio": own,
     }
 

@@ -1,9 +1,11 @@
 """From a finished run to the glossary's metrics (DESIGN §3), and the invariants they must keep.
 
-Order-based statistics belong to the orders *arriving* after the warm-up (a cohort:
-``WaitingOrder.counted``), wherever their outcome happens; levels and costs in time are
-integrated over the window after the warm-up; replenishment orders count when placed in it.
-The counts come from :class:`Tally`, the recorder every stock point reports to.
+The statistics window is (warm-up, horizon] ((0, horizon] without a warm-up). Order-based
+statistics belong to the orders *arriving* in it (a cohort: ``WaitingOrder.counted``; without a
+warm-up, every order), wherever their outcome happens; levels and costs in time are integrated
+over it; replenishment orders and receipts count when they happen in it (a periodic review on
+the window's first instant belongs before it, one at the horizon in it: n review periods hold n
+reviews). The counts come from :class:`Tally`, the recorder every stock point reports to.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ class InvariantError(AssertionError):
 
 
 class Tally(Recorder):
-    """One stock point's counts over the window after the warm-up (``counting``): orders of the
-    cohort, and the flows (replenishment, supply) of the window."""
+    """One stock point's counts over the window: orders of the cohort (arriving after
+    ``cohort_from``), and the flows (replenishment, supply) after ``flows_from``."""
 
-    def __init__(self) -> None:
-        self.counting = False
+    def __init__(self, warmup: float) -> None:
+        self.cohort_from = warmup if warmup > 0 else -math.inf
+        self.flows_from = max(warmup, 0.0)
         self.filled_orders = self.filled_units = 0  # orders filled from stock on arrival
         self.other_units = 0  # units of orders not filled from stock on arrival
         self.backorders = self.preorders = self.lost_orders = self.cancelled_orders = self.shipped_late = 0
@@ -44,7 +47,7 @@ class Tally(Recorder):
         self.supplied = self.lost_in_transit_units = 0
 
     def filled(self, sp: StockPoint, t: float, qty: int) -> None:
-        if self.counting:
+        if t > self.cohort_from:
             self.filled_orders += 1
             self.filled_units += qty
 
@@ -60,7 +63,7 @@ class Tally(Recorder):
 
     def lost(self, sp: StockPoint, t: float, qty: int, offer: Any, patience: float,
              free: int, notify: bool) -> None:
-        if self.counting:
+        if t > self.cohort_from:
             self.other_units += qty
             self.lost_orders += 1
             self.lost_units += qty
@@ -91,32 +94,32 @@ class Tally(Recorder):
             self.recovered_units += qty
 
     def received(self, sp: StockPoint, t: float, qty: int, source: str) -> None:
-        if self.counting:
+        if t > self.flows_from:
             self.supplied += qty
 
     def delivered(self, sp: StockPoint, t: float, qty: int) -> None:
-        if self.counting:  # a replenishment order, received as it is placed
+        if t > self.flows_from:  # a replenishment order, received as it is placed
             self.replenishment_orders += 1
             self.units_ordered += qty
             self.supplied += qty
 
     def lost_in_transit(self, sp: StockPoint, t: float, qty: int) -> None:
-        if self.counting:
+        if t > self.flows_from:
             self.supplied += qty
             self.lost_in_transit_units += qty
 
     def reordered(self, sp: StockPoint, t: float, qty: int, position: int,
                   expected: float) -> None:
-        if self.counting:
+        if t > self.flows_from:
             self.replenishment_orders += 1
             self.units_ordered += qty
 
     def short_shipped(self, sp: StockPoint, t: float, qty: int) -> None:
-        if self.counting:
+        if t > self.flows_from:
             self.never_shipped += qty
 
     def churned(self, sp: StockPoint, t: float, active: int) -> None:
-        if self.counting:
+        if t > self.cohort_from:
             self.churned_customers += 1
 
 

@@ -76,7 +76,8 @@ def periodic_review(env: simpy.Environment, sp: StockPoint, period: float) -> Pr
     while True:
         sp.review(env.now)
         k += 1
-        yield env.timeout(k * period - env.now)
+        sp.next_review = k * period
+        yield env.timeout(sp.next_review - env.now)
 
 
 def clock(env: simpy.Environment, population: Population, series: Series,

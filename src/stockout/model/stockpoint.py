@@ -38,9 +38,11 @@ EPS = 1e-9
 class Network:
     """What the stock points share: the clock, the horizon, the population, ids and totals."""
 
-    def __init__(self, env: simpy.Environment, horizon: float, population: Any) -> None:
+    def __init__(self, env: simpy.Environment, horizon: float, warmup: float,
+                 population: Any) -> None:
         self.env = env
         self.horizon = horizon
+        self.warmup = warmup
         self.population = population
         self.order_ids = 0
         self.shipment_ids = 0
@@ -77,6 +79,7 @@ class StockPoint:
         self.rule = rule
         self.continuous = continuous  # continuous review: the rule is asked at every change
         self.review_period = 0.0  # periodic review: days between reviews
+        self.next_review = 0.0
         self.route = route
         self.order_cost = order_cost
         self.backorder_handling, self.cancellation_handling = handling
@@ -94,7 +97,8 @@ class StockPoint:
         self.source = route.source if route is not None else None
         # what ends a shipment, by ShipmentEnd
         self._ends = (self._received, self._lost_in_transit, self._never_shipped)
-        self.counting = False  # past the warm-up: arriving orders belong to the cohort
+        # orders arriving after this belong to the cohort the statistics follow
+        self.cohort_from = network.warmup if network.warmup > 0 else -math.inf
 
         # state
         self.initial_stock = product.initial_stock
@@ -138,7 +142,6 @@ class StockPoint:
         self.a_on_order = self.on_order * rest
         self.a_cash = self.cash * rest
         self.max_backlog = self.backlog
-        self.counting = True
 
     def position(self) -> int:
         return self.on_hand + self.on_order - self.backlog
@@ -211,7 +214,7 @@ class StockPoint:
             self.demand_recorded += qty  # a declined quote, a sign-up or a logged visit
         self.recorder.lost(self, t, qty, offer, patience, free, notify)
         if notify:  # asks to be told when it is back: no churn now; the sale may be recovered
-            self.notify.append(NotifyRequest(t, qty, patience, self.counting))
+            self.notify.append(NotifyRequest(t, qty, patience, t > self.cohort_from))
         elif self.released or declined:  # before the release, no disappointment
             if u_churn < (self.p_declined if declined else self.p_stockout):
                 self.network.churn(self, t)
@@ -228,7 +231,8 @@ class StockPoint:
         net = self.network
         net.order_ids += 1
         order = WaitingOrder(
-            net.order_ids, t, qty, offer.quote_day, self.counting, self.prepay, offer.kind, u_churn,
+            net.order_ids, t, qty, offer.quote_day, t > self.cohort_from, self.prepay, offer.kind,
+            u_churn,
         )
         self.demand_recorded += qty
         if offer.kind == PREORDER:
