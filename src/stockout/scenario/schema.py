@@ -447,8 +447,18 @@ class MakeToOrderRule(_Rule):
 
 
 class ForecastRule(_Rule):
-    """Periodic review up to a forecast of recorded demand × (mean lead time + review period)
-    plus ``safety_z`` × the forecast error's sd over that interval (``policies/forecast.py``)."""
+    """Periodic review up to a forecast of the demand the business records. At each review
+    (days 0, R, 2R, ...) the rule first takes in the period just ended, then orders
+    max(0, ⌈level⌉ − inventory position), never a negative order, with level = f × (ℓ + R) +
+    safety_z × σ × √(ℓ + R): f the forecast demand per day, ℓ the mean lead time (the supplier's
+    mean lead time plus the lane's mean transit time), R the review period, σ² the forecast
+    error's variance per day. Each period teaches n units over d days: the units recorded and
+    R (estimator "recorded"), or the units recorded while in stock and the days in stock
+    ("in_stock_corrected"). f = S(n) / S(d), where S sums the last window_days / R periods
+    (moving_average) or smooths, S ← α·x + (1 − α)·S (exponential_smoothing); a period's error
+    is e = n − f·d (f before the period) and σ² = S(e²) / S(d). Before any data, the window
+    (or the smoothed state) holds periods of the plan: f₀ = orders_per_day × mean quantity and
+    σ₀² = orders_per_day × E[quantity²] per day."""
 
     rule: Literal["forecast"]
     method: Literal["moving_average", "exponential_smoothing"] = "moving_average"
