@@ -438,3 +438,25 @@ def test_results_and_report_show_what_the_data_shows(tmp_path: Path) -> None:
     section = section[: section.index("</section>")]
     assert "What the data shows" in section and "Demand capture rate" in section
     assert 'class="chart"' in section
+
+
+def test_a_sweep_carries_the_demand_metrics(tmp_path: Path) -> None:
+    """Sweeping the captured share: sweep.csv holds the demand metrics per point, and the
+    capture rate of out-of-stock rises with the share (to 1 when everything is captured)."""
+    import pandas as pd
+
+    path, _ = broken_spiral(tmp_path, "horizon_days = 400", "horizon_days = 150")
+    done = subprocess.run(
+        [sys.executable, "-m", "stockout", "sweep", str(path), "--reps", "2", "--no-report",
+         "--vary", "products.gadget.lost_demand_recorded=0,1", "--metric",
+         "demand_capture_rate", "--results-root", str(tmp_path / "results")],
+        capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (folder,) = (tmp_path / "results" / "spiral-down-sweep").iterdir()
+    sweep = pd.read_csv(folder / "sweep.csv")
+    rows = sweep[(sweep.metric == "demand_capture_rate") & (sweep["product"] == "all")
+                 & (sweep.policy == "out-of-stock")].sort_values(
+                     "products.gadget.lost_demand_recorded")
+    assert rows["mean"].iloc[0] < 1.0 and rows["mean"].iloc[1] == 1.0
+    assert {"corrected_demand_per_day", "bullwhip_ratio", "recorded_demand_units"} <= set(
+        sweep.metric)
