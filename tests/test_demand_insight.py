@@ -460,3 +460,41 @@ def test_a_sweep_carries_the_demand_metrics(tmp_path: Path) -> None:
     assert rows["mean"].iloc[0] < 1.0 and rows["mean"].iloc[1] == 1.0
     assert {"corrected_demand_per_day", "bullwhip_ratio", "recorded_demand_units"} <= set(
         sweep.metric)
+
+
+# ---------------------------------------------------------------------------------------------
+# A hand-computed timeline
+# ---------------------------------------------------------------------------------------------
+
+
+def micro(availability: str, share: float = 0.0) -> dict[str, float]:
+    """2 units on hand; unit orders on days 1, 2, 3, 4 (no random demand); 5 units delivered
+    on day 6 (rule 'scheduled'); horizon 10, no warm-up."""
+    sc = scenario(
+        orders_per_day=0, initial_stock=2, availability=availability, horizon_days=10,
+        replenishment={"rule": "scheduled", "deliveries": [{"day": 6, "quantity": 5}]},
+        product={"lost_demand_recorded": share,
+                 "demand": {"scripted_orders": [{"day": d} for d in (1, 2, 3, 4)]}},
+    )
+    return simulate(sc, "p", 0).metrics["w"]
+
+
+def test_micro_out_of_stock_timeline() -> None:
+    """Days 1, 2 sell (stock 0 from day 2); days 3, 4 meet "out of stock". In stock (0, 2] and
+    (6, 10]: 6 days; recorded: the 2 sales (+ the 2 visits when every visit is captured, but
+    those arrived out of stock: not in the corrected estimate)."""
+    m = micro("out_of_stock")
+    assert (m["recorded_demand_units"], m["demand_capture_rate"]) == (2, 0.5)
+    assert m["true_demand_per_day"] == pytest.approx(0.4)
+    assert m["corrected_demand_per_day"] == pytest.approx(2 / 6)
+    m = micro("out_of_stock", share=1.0)
+    assert (m["recorded_demand_units"], m["demand_capture_rate"]) == (4, 1.0)
+    assert m["corrected_demand_per_day"] == pytest.approx(2 / 6)
+
+
+def test_micro_backorder_timeline() -> None:
+    """Days 3, 4 are backordered (recorded, out of stock); day 6 the delivery ships both and
+    leaves 3: in stock (0, 2] and (6, 10] again."""
+    m = micro("backorder")
+    assert (m["recorded_demand_units"], m["demand_capture_rate"]) == (4, 1.0)
+    assert m["corrected_demand_per_day"] == pytest.approx(2 / 6)

@@ -100,8 +100,11 @@ class DemandRecord(Tally):
         super().__init__(warmup)
         self.periods: list[PeriodVariance] = []
         self.units = 0  # true demand, units, whole run
-        self.recorded_in_stock_units = 0  # whole run
-        self.window_recorded = self.window_recorded_in_stock = 0  # orders of the cohort
+        # units recorded from the cohort's orders not filled on arrival, and the units recorded
+        # from orders that arrived while out of stock (whole run, and of the cohort): an order
+        # filled on arrival is recorded and found stock, so the hot path counts nothing more
+        self.window_recorded_other = 0
+        self.recorded_out = self.window_recorded_out = 0
         self._seen = 0
         self.in_stock = False
         self.since = 0.0
@@ -121,6 +124,20 @@ class DemandRecord(Tally):
     @property
     def recorded_units(self) -> int:
         return self.sp.demand_recorded
+
+    @property
+    def recorded_in_stock_units(self) -> int:
+        """Units recorded from orders that arrived while in stock (whole run)."""
+        return self.sp.demand_recorded - self.recorded_out
+
+    @property
+    def window_recorded(self) -> int:
+        """Units recorded from the orders of the cohort."""
+        return self.filled_units + self.window_recorded_other
+
+    @property
+    def window_recorded_in_stock(self) -> int:
+        return self.window_recorded - self.window_recorded_out
 
     @property
     def forecast(self) -> float:
@@ -148,24 +165,31 @@ class DemandRecord(Tally):
             self.in_stock = in_stock
 
     def _arrived(self, t: float, qty: int) -> None:
-        """An order arrived (before ``_mark``: ``in_stock`` is still what it found)."""
+        """An order not filled on arrival (before ``_mark``: ``in_stock`` is still what it
+        found): how much of it is recorded is what the stock point's count moved by."""
         self.units += qty
         recorded = self.sp.demand_recorded
         new, self._seen = recorded - self._seen, recorded
-        if self.in_stock:
-            self.recorded_in_stock_units += new
-        if t > self.cohort_from:
-            self.window_recorded += new
-            if self.in_stock:
-                self.window_recorded_in_stock += new
+        cohort = t > self.cohort_from
+        if cohort:
+            self.window_recorded_other += new
+        if not self.in_stock:
+            self.recorded_out += new
+            if cohort:
+                self.window_recorded_out += new
         for p in self.periods:
             p.demand(t, qty)
 
     # ------------------------------------------------------------------ hooks
 
     def filled(self, sp: StockPoint, t: float, qty: int) -> None:
+        # (the hot path: recorded, in stock, counted by the tally)
         Tally.filled(self, sp, t, qty)
-        self._arrived(t, qty)
+        self.units += qty
+        self._seen += qty
+        if self.periods:
+            for p in self.periods:
+                p.demand(t, qty)
         if sp.on_hand - sp.reserved < 1:
             self._mark(t, False)
 
