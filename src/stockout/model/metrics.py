@@ -29,6 +29,34 @@ class Tally(Recorder):
     """One stock point's counts over the window: orders of the cohort (arriving after
     ``cohort_from``), and the flows (replenishment, supply) after ``flows_from``."""
 
+    __slots__ = (
+        "backorders",
+        "cancelled_orders",
+        "cancelled_units",
+        "churned_customers",
+        "cohort_from",
+        "filled_orders",
+        "filled_units",
+        "flows_from",
+        "late_units",
+        "lost_in_transit_units",
+        "lost_orders",
+        "lost_units",
+        "never_shipped",
+        "on_time",
+        "other_units",
+        "partial_on_arrival",
+        "preorders",
+        "recovered_orders",
+        "recovered_units",
+        "replenishment_orders",
+        "shipped_late",
+        "supplied",
+        "units_ordered",
+        "wait_sum",
+        "waits",
+    )
+
     def __init__(self, warmup: float) -> None:
         self.cohort_from = warmup if warmup > 0 else -math.inf
         self.flows_from = max(warmup, 0.0)

@@ -36,6 +36,15 @@ class Customers:
     candidate is an order only if the population at its time exceeds its threshold (thinning).
     """
 
+    __slots__ = (
+        "candidates",
+        "env",
+        "live",
+        "next",
+        "population",
+        "sp",
+    )
+
     def __init__(self, env: simpy.Environment, sp: StockPoint, chunks: Iterable[tuple],
                  population: Population) -> None:
         self.env, self.sp, self.population = env, sp, population

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 class Recorder:
     """Do-nothing hooks; subclass and override the ones you need."""
 
+    __slots__ = ()
+
     def filled(self, sp: StockPoint, t: float, qty: int) -> None:
         """An order of ``qty`` units was filled from stock on arrival."""
 

@@ -38,6 +38,17 @@ EPS = 1e-9
 class Network:
     """What the stock points share: the clock, the horizon, the population, ids and totals."""
 
+    __slots__ = (
+        "backlog_total",
+        "env",
+        "horizon",
+        "max_backlog_total",
+        "order_ids",
+        "population",
+        "shipment_ids",
+        "warmup",
+    )
+
     def __init__(self, env: simpy.Environment, horizon: float, warmup: float,
                  population: Any) -> None:
         self.env = env
@@ -60,6 +71,71 @@ class Network:
 class StockPoint:
     """One product at one location (see the module docstring)."""
 
+    __slots__ = (
+        "_ends",
+        "a_backlog",
+        "a_cash",
+        "a_on_hand",
+        "a_on_order",
+        "arrivals",
+        "backlog",
+        "backlog_orders",
+        "backorder_cost",
+        "backorder_handling",
+        "cancellation_handling",
+        "cancelled_total",
+        "cash",
+        "cohort_from",
+        "completed_total",
+        "context",
+        "continuous",
+        "deliveries",
+        "demand_days",
+        "demand_recorded",
+        "env",
+        "holding_cost",
+        "horizon",
+        "id",
+        "initial_stock",
+        "location",
+        "lost_in_transit_total",
+        "lost_total",
+        "max_backlog",
+        "network",
+        "next_review",
+        "notify",
+        "notify_share",
+        "on_hand",
+        "on_order",
+        "order_cost",
+        "p_cancel",
+        "p_declined",
+        "p_late",
+        "p_stockout",
+        "partial",
+        "pipeline",
+        "policy",
+        "policy_name",
+        "preorders_taken",
+        "prepay",
+        "price",
+        "queue",
+        "recorder",
+        "recovered_total",
+        "release_day",
+        "released",
+        "reserved",
+        "review_period",
+        "route",
+        "rule",
+        "salvage_value",
+        "shipped_total",
+        "source",
+        "supplied_total",
+        "unit_cost",
+        "waiting_total",
+    )
+
     def __init__(
         self, network: Network, location: str, product: Any, rule: Any, continuous: bool,
         route: Route | None, order_cost: float, policy: Any, policy_name: str, churn: Any,
@@ -72,6 +148,7 @@ class StockPoint:
         self.id = product.id  # the product's id
         self.price = product.price
         self.unit_cost = product.unit_cost
+        self.salvage_value = product.unit_cost  # a unit left at the horizon (issue 19)
         self.holding_cost = product.holding_cost_per_day  # per unit on hand per day
         self.backorder_cost = product.backorder_cost_per_day  # per unit waiting per day
         self.release_day = product.release_day

@@ -134,6 +134,24 @@ class Route:
     """Where one stock point's replenishment orders come from: a source (a supplier; later
     another location) and an optional lane to the stock point's location."""
 
+    __slots__ = (
+        "_closures",
+        "_outages",
+        "_residual",
+        "lane",
+        "lane_closes",
+        "lead_quote",
+        "leads",
+        "min_order_qty",
+        "quote_days",
+        "quote_quantile",
+        "source",
+        "supplier",
+        "transit_quote",
+        "transits",
+        "uncertain",
+    )
+
     def __init__(
         self, supplier: SupplierRun, lane: LaneRun | None, quote_quantile: float | None = None
     ) -> None:
