@@ -94,6 +94,9 @@ class DemandRecord(Tally):
     each hook does the tally's part, then its own (one recorder, not two: it is the hot path).
     """
 
+    __slots__ = ("_seen", "area", "in_stock", "in_stock_at_start", "periods", "recorded_out",
+                 "since", "sp", "units", "window_recorded_other", "window_recorded_out")
+
     sp: StockPoint
 
     def __init__(self, warmup: float) -> None:
