@@ -268,10 +268,13 @@ def demand_totals(per: dict[str, dict[str, float]], ids: list[str],
     of the summed orders and demand when every product is reviewed on one period (else NaN)."""
     recorded = sum(per[i]["recorded_demand_units"] for i in ids)
     units = sum(per[i]["units_demanded"] for i in ids)
+    corrected = [per[i]["corrected_demand_per_day"] for i in ids]
     return {
         "true_demand_per_day": sum(per[i]["true_demand_per_day"] for i in ids),
         "recorded_demand_units": recorded,
         "demand_capture_rate": _ratio(recorded, units),
-        "corrected_demand_per_day": sum(per[i]["corrected_demand_per_day"] for i in ids),
+        # (undefined if a product was never in stock; math.nan itself, so runs compare equal)
+        "corrected_demand_per_day": (math.nan if any(map(math.isnan, corrected))
+                                     else sum(corrected)),
         "bullwhip_ratio": total_periods.ratio() if total_periods is not None else math.nan,
     }
