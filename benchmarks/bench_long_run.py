@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 
-import stockout.model.run as run_module
+from stockout.model import simulate
 from stockout.scenario.load import scenario_from_dict
 
 
@@ -63,14 +63,10 @@ def main() -> None:
           f"customers, policy {args.policy}; RSS before {rss_before / 2**20:.0f} MiB", flush=True)
 
     model: dict[str, Any] = {}
-    base = run_module.Model
 
-    class Watched(base):  # type: ignore[misc, valid-type]
-        def __init__(self, *a: Any, **k: Any) -> None:
-            super().__init__(*a, **k)
-            model["m"] = self
+    def watch(m: Any) -> None:  # a process factory that only remembers the model
+        model["m"] = m
 
-    run_module.Model = Watched  # simulate() builds its model through this name
     done = threading.Event()
     start = time.perf_counter()
 
@@ -80,20 +76,18 @@ def main() -> None:
             if m is None:
                 continue
             day = m.env.now
-            customers = m._order_id or int(day * args.rate)  # noqa: SLF001 - a progress hint
-            rate = day * args.rate / (time.perf_counter() - start)
+            customers = sum(sp.arrivals for sp in m.stock_points.values())
+            rate = customers / (time.perf_counter() - start)
             print(f"  day {day:>11,.0f} / {args.days:,.0f} ({day / args.days:6.1%})  "
-                  f"~{day * args.rate:>12,.0f} customers  {rate:>9,.0f}/s  "
-                  f"RSS {proc.memory_info().rss / 2**20:7.1f} MiB  (ids {customers:,})",
-                  flush=True)
+                  f"{customers:>12,.0f} customers  {rate:>9,.0f}/s  "
+                  f"RSS {proc.memory_info().rss / 2**20:7.1f} MiB", flush=True)
 
     watcher = threading.Thread(target=progress, daemon=True)
     watcher.start()
     try:
-        result = run_module.simulate(sc, args.policy, 0)
+        result = simulate(sc, args.policy, 0, processes=[watch])
     finally:
         done.set()
-        run_module.Model = base
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
     m = result.metrics["all"]

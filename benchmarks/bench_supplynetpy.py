@@ -8,7 +8,8 @@ initial level 110, a ``Link`` with lead time 5, and a ``Demand`` of exponential 
 times with mean 1/20 day, one unit each, with infinite tolerance (customers wait: backorders).
 stockout runs W1 (``common.w1``) for the same number of days. Rounds alternate (stockout,
 SupplyNetPy, ...); each round's ratio is stockout's customers/s over SupplyNetPy's, and the
-median of the rounds is reported. SupplyNetPy's logging is switched off.
+median of the rounds is reported (CPU time of this process: the machine is shared).
+SupplyNetPy's logging is switched off.
 
 This script installs nothing: without ``supplynetpy`` in the environment it says so and stops
 (``pip install supplynetpy==0.5.1`` into your own environment to run it).
@@ -75,13 +76,13 @@ def main() -> None:
     ours, theirs, ratios = [], [], []
     for i in range(args.repeat):
         gc.collect()
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         n_ours = run_workload(scenario)
-        ours.append(n_ours / (time.perf_counter() - t0))
+        ours.append(n_ours / (time.process_time() - t0))
         gc.collect()
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         n_theirs = supplynetpy_w1(args.days)
-        theirs.append(n_theirs / (time.perf_counter() - t0))
+        theirs.append(n_theirs / (time.process_time() - t0))
         ratios.append(ours[-1] / theirs[-1])
         print(f"  round {i + 1}/{args.repeat}: stockout {ours[-1]:,.0f} customers/s, "
               f"SupplyNetPy {theirs[-1]:,.0f} customers/s, ratio {ratios[-1]:.1f}",

@@ -11,7 +11,7 @@ shipments, random lane disruptions and losses, quotes with a buffer and a percen
 releases, three policies (backorder, out-of-stock with notify-me, pre-order). One round simulates
 replication 0 of all three policies, drawing its customers once, as a replication does;
 customers are all the orders that arrived in the three runs, warm-up included. Rounds and bare
-runs alternate as in bench_core.py. Target: ratio >= 0.25. ``--callgrind`` as in bench_core.py.
+runs alternate as in bench_core.py. Target: ratio >= 0.15. ``--callgrind`` as in bench_core.py.
 """
 
 from __future__ import annotations
@@ -19,4 +19,4 @@ from __future__ import annotations
 from common import throughput_main
 
 if __name__ == "__main__":
-    throughput_main("w2", 365, 60, 0.25, __doc__)
+    throughput_main("w2", 365, 60, 0.15, __doc__)

@@ -191,7 +191,7 @@ def _product_rows(rng: np.random.Generator, shape: PolicyShape, product: str, da
         "churned_customers": churned, "churn_rate": np.nan, "active_customers_end": np.nan,
         "customer_cash_held": pending_rev * 3, "units_shipped": shipped,
         "units_received": shipped + rng.normal(0, 5), "lost_in_transit": 0.0,
-        "recovered_orders": 0.0,
+        "recovered_orders": 0.0, "leftover_units": on_hand,
         # what the data shows: out of stock records only what it sells
         "true_demand_per_day": units / days,
         "recorded_demand_units": units * (1 - lost if shape.availability == "out_of_stock" else 1),

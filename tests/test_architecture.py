@@ -140,9 +140,34 @@ def _long_functions() -> list[str]:
     return out
 
 
+# Long functions in the command line and the sweep, modules other issues of this round (20, 21,
+# 22) are rewriting: to be split when they land. The list may only shrink: an entry that is no
+# longer long (or gone) fails the test until it is removed here.
+PENDING = {
+    "stockout/cli.py run_command",
+    "stockout/cli_sweep.py sweep_command",
+    "stockout/sweep.py sweep",
+    "stockout/sweep.py _drive",
+    "stockout/sweep.py _assemble",
+}
+
+
 def test_no_function_is_longer_than_the_limit() -> None:
-    long = _long_functions()
-    assert not long, "\n".join(long)
+    long = {}
+    for entry in _long_functions():  # "path:line name (lines)"
+        path, rest = entry.split(":", 1)
+        long[f"{path} {rest.split()[1]}"] = entry
+    new = [entry for key, entry in long.items() if key not in PENDING]
+    assert not new, "\n".join(new)
+    stale = PENDING - set(long)
+    assert not stale, f"no longer long, remove from PENDING: {sorted(stale)}"
+
+
+def test_the_length_check_sees_a_long_function() -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_LINES + 1))
+    tree = ast.parse(f"def f():\n{body}\n")
+    node = tree.body[0]
+    assert node.end_lineno - node.lineno + 1 > MAX_LINES  # type: ignore[attr-defined, operator]
 
 
 # SimPy's private attributes, on whatever object (environments, events, processes)

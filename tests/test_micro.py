@@ -2,9 +2,10 @@
 
 Random demand is switched off (``orders_per_day = 0``) and a hand-made sequence of customers is fed
 to the model's stock point (``sp.arrive(t, qty, patience, u_churn, u_notify)``) from a SimPy
-process of our own, inside the real ``simulate()``, and a recorder of our own logs the events (so the metrics and the run's own invariant
-checks are the real ones). Lead times are constant; arrival times are chosen off the daily ticks so
-that no two events tie. Every expected number below was computed by hand from DESIGN §1–§3: the
+process of our own, inside the real ``simulate()`` (so the metrics and the run's own invariant
+checks are the real ones), and a recorder of our own logs the events. Lead times are constant;
+arrival times are chosen off the daily ticks so that no two events tie. Every expected number
+below was computed by hand from DESIGN §1–§3: the
 timeline is written out in each test's docstring.
 
 The event log records, in order: ``("arrive", t, qty, outcome, quote)`` with outcome "filled",

@@ -90,7 +90,8 @@ def test_a_pipeline_out_of_order_is_walked_in_order_again_once_the_disorder_has_
             day = expected - float(rng.uniform(0.5, 3.0)) if early else expected
             sp.add_shipment(math.inf, day, int(rng.integers(1, 6)), ShipmentEnd.RECEIVED)
         elif op == "leave" and sp.pipeline.entries:
-            sid = list(sp.pipeline.entries)[int(rng.integers(min(3, len(sp.pipeline.entries))))]  # mostly old
+            entries = sp.pipeline.entries
+            sid = list(entries)[int(rng.integers(min(3, len(entries))))]  # mostly old
             sp.pipeline.remove(sid)
         elif op == "quote" and sp.pipeline.units:
             need = int(rng.integers(1, sp.pipeline.units + 1))
@@ -107,7 +108,8 @@ def test_a_pipeline_out_of_order_is_walked_in_order_again_once_the_disorder_has_
 def overdue_sorted_day(sp: Any, t: float, need: int) -> float:
     """The plain computation for a pipeline out of order: every shipment past its expected day
     re-estimated (``route.overdue``), all sorted by day, walked from the start."""
-    shipments = [(sp.route.overdue(t, e) if e < t else e, q) for e, q in sp.pipeline.entries.values()]
+    entries = sp.pipeline.entries.values()
+    shipments = [(sp.route.overdue(t, e) if e < t else e, q) for e, q in entries]
     return plain_day(dict(enumerate(sorted(shipments))), need)
 
 
@@ -130,9 +132,11 @@ def test_quotes_on_a_pipeline_out_of_order_with_overdue_shipments(seed: int) -> 
             day = expected + float(rng.uniform(1.0, 4.0)) if late else expected
             sp.add_shipment(math.inf, day, int(rng.integers(1, 6)), ShipmentEnd.RECEIVED)
         elif op == "leave" and sp.pipeline.entries:
-            sid = list(sp.pipeline.entries)[int(rng.integers(min(4, len(sp.pipeline.entries))))]
+            entries = sp.pipeline.entries
+            sid = list(entries)[int(rng.integers(min(4, len(entries))))]
             sp.pipeline.remove(sid)
-        elif op == "quote" and sp.pipeline.units and next(iter(sp.pipeline.entries)) < sp.pipeline.disorder:
+        elif (op == "quote" and sp.pipeline.units
+              and next(iter(sp.pipeline.entries)) < sp.pipeline.disorder):
             # (out of order, and stays so for this quote: a shipment added before the disorder
             # is still there)
             need = int(rng.integers(1, sp.pipeline.units + 1))

@@ -11,7 +11,8 @@ metrics and time series every user sees:
 - orders = filled + backorders + preorders + lost_orders (every order in exactly one state);
 - under out_of_stock nothing ever waits: no backorders, pre-orders or cancellations, backlog 0;
 - rates are in [0, 1] (NaN only when their denominator is 0); averages and costs are >= 0;
-- gross_profit = kept − unit cost of units shipped − storage − ordering − handling − backlog cost;
+- gross_profit = kept − unit cost of units shipped − storage − ordering − handling − backlog cost
+  − (unit cost − salvage value) × units left on hand at the horizon;
 - the "all" row adds up the products.
 """
 
@@ -180,6 +181,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             "replenishment": draw(replenishment(supplier_ids, lane_ids, horizon)),
         }
         if draw(st.booleans()):
+            product["salvage_value"] = draw(st.floats(min_value=0.0, max_value=30.0))
+        if draw(st.booleans()):
             product["patience_days"] = draw(positive_dist(0.0, 10.0))
         products.append(product)
     customers: dict[str, Any] = {
@@ -252,6 +255,7 @@ def check_run(sc: Scenario, data: dict[str, Any], policy: str, rep: int) -> None
     availability = next(p["availability"] for p in data["policies"] if p["name"] == policy)
     prices = {p["id"]: p["price"] for p in data["products"]}
     costs = {p["id"]: p["unit_cost"] for p in data["products"]}
+    salvage = {p["id"]: p.get("salvage_value", p["unit_cost"]) for p in data["products"]}
     purchase = ("purchase_cost",)
     for pid in [*prices, "all"]:
         m = res.metrics[pid]
@@ -314,8 +318,10 @@ def check_run(sc: Scenario, data: dict[str, Any], policy: str, rep: int) -> None
         assert close(m["potential_revenue"], m["units_demanded"] * price)
         assert close(m["revenue_kept"], m["units_shipped"] * price)
         profit = (m["revenue_kept"] - costs[pid] * m["units_shipped"] - m["storage_cost"]
-                  - m["ordering_cost"] - m["handling_cost"] - m["backlog_cost"])
+                  - m["ordering_cost"] - m["handling_cost"] - m["backlog_cost"]
+                  - (costs[pid] - salvage[pid]) * m["leftover_units"])
         assert close(m["gross_profit"], profit), f"{where}: gross profit identity"
+        assert m["leftover_units"] >= 0
     total = res.metrics["all"]
     for k in ("orders", "units_demanded", "potential_revenue", "revenue_kept", "backorders",
               "lost_orders", "cancellations", "storage_cost", "avg_on_hand"):

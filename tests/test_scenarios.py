@@ -25,6 +25,8 @@ from scipy import stats
 
 import stockout
 from stockout import api
+from stockout.report.tables import load_tables
+from stockout.report.verdict import build_verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -372,27 +374,35 @@ def test_textbook_sS_cost_matches_theory_and_is_lowest() -> None:
         assert d.mean() - half > 0
 
 
-def test_newsvendor_critical_fractile_and_useless_backorders() -> None:
+def test_newsvendor_critical_fractile_and_useless_backorders(tmp_path: Path) -> None:
+    """gross_profit (leftovers charged at cost − salvage value) against the exact expected
+    newsvendor profit p·E[min(D, Q)] + s·E[(Q − D)+] − c·Q, D ~ Poisson(900), for three Q; the
+    critical-fractile quantity wins, and the report's verdict names it."""
     res = results("newsvendor-season.toml")
-    price, cost, mean_demand = 50.0, 20.0, 900
-    q_star = int(stats.poisson.ppf((price - cost) / price, mean_demand))
+    price, cost, salvage, mean_demand = 50.0, 20.0, 0.0, 900
+    q_star = int(stats.poisson.ppf((price - cost) / (price - salvage), mean_demand))
     assert q_star == 907
     reps = res.replications.query("product == 'all'").set_index(["policy", "replication"])
-    bought = {"buy-907": 907, "buy-850": 850, "buy-1000": 1000, "backorder-907": 907}
-    profit = {p: reps.loc[p, "revenue_kept"] - q * cost for p, q in bought.items()}
-    for other in ("buy-850", "buy-1000"):
-        d = profit["buy-907"] - profit[other]
-        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
-        assert d.mean() - half > 0, other
-    # theory: p·E[min(D, Q)] − c·Q
+    bought = {"buy-907": 907, "buy-850": 850, "buy-1000": 1000}
     k = np.arange(0, 2000)
     pmf = stats.poisson.pmf(k, mean_demand)
-    theory = price * np.sum(np.minimum(k, q_star) * pmf) - cost * q_star
-    p = profit["buy-907"]
-    half = stats.t.ppf(0.975, len(p) - 1) * p.std(ddof=1) / math.sqrt(len(p))
-    assert abs(p.mean() - theory) <= 2 * half
+    for policy, q in bought.items():
+        theory = (price * np.sum(np.minimum(k, q) * pmf)
+                  + salvage * np.sum(np.maximum(q - k, 0) * pmf) - cost * q)
+        p = reps.loc[policy, "gross_profit"]
+        half = stats.t.ppf(0.975, len(p) - 1) * p.std(ddof=1) / math.sqrt(len(p))
+        assert abs(p.mean() - theory) <= 2 * half, (policy, p.mean(), theory, half)
+        # the units left are exactly the units bought less those sold
+        left = reps.loc[policy, "leftover_units"]
+        assert (left == q - reps.loc[policy, "units_shipped"]).all(), policy
+    for other in ("buy-850", "buy-1000"):
+        d, low, high = diff(res, other, "gross_profit")
+        assert high < 0, (other, d, low, high)
+    folder = res.save(tmp_path / "out", report=False)
+    verdict = " ".join(build_verdict(load_tables(folder)).headline)
+    assert "Highest gross profit: buy-907" in verdict, verdict
     # nothing more is coming: backorder behaves exactly as out of stock
-    for metric in ("revenue_kept", "lost_orders", "backorders"):
+    for metric in ("revenue_kept", "lost_orders", "backorders", "gross_profit"):
         assert diff(res, "backorder-907", metric) == (0.0, 0.0, 0.0)
 
 

@@ -341,6 +341,35 @@ def test_periodic_review_base_stock() -> None:
     assert math.isclose(on_hand - backlog, S - lam * (lead + period / 2), rel_tol=1e-9)
 
 
+def test_periodic_review_no_warmup_counts_n_reviews() -> None:
+    """With no warm-up the window is (0, H]: n review periods hold n reviews (R, 2R, ..., the
+    horizon), as they do with a warm-up; the review of day 0 belongs before it. (R, S) with
+    backorders and infinite patience, Poisson unit demand λ, starting empty: the review at kR
+    orders the demand of ((k − 1)R, kR], so over the window
+      E[orders] = n · P(D(R) > 0) = n (1 − e^{−λR}),   E[units bought] = λ n R.
+    Counting the day-0 review too (which orders S) would add 1 order and S units. λ = 0.2,
+    R = 5, n = 12, S = 5; 400 replications. Tolerance: 2 × the 95% half-width."""
+    from stockout.model import simulate
+
+    lam, period, n, S = 0.2, 5.0, 12, 5
+    sc = scenario(
+        orders_per_day=lam,
+        initial_stock=0,
+        replenishment={"rule": "periodic", "order_up_to": S, "review_period_days": period,
+                       "order_cost": 1.0},
+        product={"unit_cost": 1.0},
+        horizon_days=n * period,
+        warmup_days=0,
+        replications=400,
+        seed=1919,
+    )
+    runs = [simulate(sc, "p", r).metrics["w"] for r in range(400)]
+    assert_close_to_theory(column(runs, "ordering_cost"), -n * math.expm1(-lam * period),
+                           "(R, S), no warm-up: replenishment orders in n periods")
+    assert_close_to_theory(column(runs, "purchase_cost"), lam * n * period,
+                           "(R, S), no warm-up: units bought in n periods")
+
+
 def test_closed_form_arithmetic() -> None:
     """The helpers above against independent arithmetic (so a wrong 'theory' cannot pass):
     E[(N − S)+] by direct summation; Erlang B against its explicit formula

@@ -50,6 +50,7 @@ METRICS: tuple[str, ...] = (
     "units_received",
     "lost_in_transit",
     "recovered_orders",
+    "leftover_units",
 )
 
 #: Metrics where more is better (used to say which policy "wins"); the rest are costs or losses.

@@ -57,10 +57,12 @@ class Model:
         self.population = Population(scenario.customers, n_days, self.streams)
         self.network = Network(self.env, self.horizon, self.warmup, self.population)
         self.windows: list[tuple[str, str, float, float]] = []
-        self.suppliers = {s.id: SupplierRun(s, self.horizon, self.streams)
-                          for s in scenario.suppliers}
-        self.lanes = {x.id: LaneRun(x, self.horizon, self.streams) for x in scenario.lanes}
         spec = scenario.policy(policy_name)
+        quantile = getattr(spec, "quote_percentile", None)
+        self.suppliers = {s.id: SupplierRun(s, self.horizon, self.streams, quantile)
+                          for s in scenario.suppliers}
+        self.lanes = {x.id: LaneRun(x, self.horizon, self.streams, quantile)
+                      for x in scenario.lanes}
         policy = make_policy(spec, search_dir)
         self.stock_points: dict[tuple[str, str], StockPoint] = {}
         self.tallies: list[DemandRecord] = []  # the metrics' recorders
@@ -97,6 +99,8 @@ class Model:
             scenario.customers.churn, handling, recorder,
         )
         sp.review_period = review
+        if product.salvage_value is not None:
+            sp.salvage_value = product.salvage_value
         if isinstance(rspec, ScheduledRule):
             for d in rspec.deliveries:
                 if d.quantity > 0:  # known in advance: in the pipeline, quotable

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from functools import cached_property
 
 import numpy as np
 
@@ -74,30 +73,17 @@ class DemandCandidates:
         self.patience = None if patience_spec is None else batch_drawer(patience_spec)
         pid = product.id
         self.product_id = pid
-        self._rng_for = rng_for  # the streams are made when first drawn from (see below)
+        self._rng_for = rng_for  # the streams are made when first drawn from (``_stream``)
+        self._streams: dict[str, np.random.Generator] = {}
         self.trend = d.trend_per_year / 365.0
 
-    # The product's streams, made on first use: a run that reads the candidates another policy
-    # drew (``run._LastCandidates``) never draws, and making a stream costs tens of µs
-    @cached_property
-    def rng_time(self) -> np.random.Generator:
-        return self._rng_for(f"demand:{self.product_id}")
-
-    @cached_property
-    def rng_thin(self) -> np.random.Generator:
-        return self._rng_for(f"thinning:{self.product_id}")
-
-    @cached_property
-    def rng_qty(self) -> np.random.Generator:
-        return self._rng_for(f"quantity:{self.product_id}")
-
-    @cached_property
-    def rng_patience(self) -> np.random.Generator:
-        return self._rng_for(f"patience:{self.product_id}")
-
-    @cached_property
-    def rng_choice(self) -> np.random.Generator:
-        return self._rng_for(f"choices:{self.product_id}")
+    def _stream(self, purpose: str) -> np.random.Generator:
+        """The product's stream for ``purpose`` ("demand", "thinning", "quantity", "patience",
+        "choices"), made on first use (making one costs tens of µs)."""
+        rng = self._streams.get(purpose)
+        if rng is None:
+            rng = self._streams[purpose] = self._rng_for(f"{purpose}:{self.product_id}")
+        return rng
 
     def _profile(self, t: np.ndarray) -> np.ndarray | None:
         """Seasonality, weekday and monthly profiles and trend at times t (None: all 1)."""
@@ -218,7 +204,7 @@ class DemandCandidates:
                 f"product '{self.product_id}' would get {peak:.3g} orders a day around day "
                 f"{day}; at most {MAX_ORDERS_PER_DAY:.0e} can be simulated"
             )
-        return bound, self.rng_time.poisson(bound)
+        return bound, self._stream("demand").poisson(bound)
 
     def draw(
         self, d0: int, bound: np.ndarray, counts: np.ndarray, a: int, b: int, prethin: bool
@@ -233,7 +219,7 @@ class DemandCandidates:
         if n == 0 or d0 + a >= self.horizon:
             return None  # (nothing is drawn after the horizon: no later draw depends on it)
         day = np.repeat(np.arange(d0 + a, d0 + b, dtype=float), counts[a:b])
-        times = np.sort(day + self.rng_time.random(n))
+        times = np.sort(day + self._stream("demand").random(n))
         keep = times < self.horizon
         times = times[keep]
         n = len(times)
@@ -254,17 +240,16 @@ class DemandCandidates:
                 lo, hi = np.searchsorted(times, [start, end])
                 if hi > lo:
                     ratio[lo:hi] *= m
-        thin_u = self.rng_thin.random(n)
+        thin_u = self._stream("thinning").random(n)
         # a heavy tail may draw beyond any real order (and beyond int64): capped
-        qty = np.clip(np.rint(self.quantity(self.rng_qty, n)), 1, MAX_ORDER_QUANTITY).astype(
-            np.int64
-        )
+        drawn = np.rint(self.quantity(self._stream("quantity"), n))
+        qty = np.clip(drawn, 1, MAX_ORDER_QUANTITY).astype(np.int64)
         if self.patience is None:
             patience = np.full(n, math.inf)
         else:
-            patience = self.patience(self.rng_patience, n)
-        u_churn = self.rng_choice.random(n)
-        u_notify = self.rng_choice.random(n)
+            patience = self.patience(self._stream("patience"), n)
+        u_churn = self._stream("choices").random(n)
+        u_notify = self._stream("choices").random(n)
         if prethin:
             threshold = None
             keep = thin_u < ratio

@@ -62,7 +62,8 @@ class Tally(Recorder):
         self.flows_from = max(warmup, 0.0)
         self.filled_orders = self.filled_units = 0  # orders filled from stock on arrival
         self.other_units = 0  # units of orders not filled from stock on arrival
-        self.backorders = self.preorders = self.lost_orders = self.cancelled_orders = self.shipped_late = 0
+        self.backorders = self.preorders = self.lost_orders = self.cancelled_orders = 0
+        self.shipped_late = 0
         self.partial_on_arrival = 0  # units shipped on arrival from orders that then waited
         self.late_units = 0  # units shipped to orders after they waited
         self.lost_units = self.cancelled_units = 0
@@ -194,7 +195,7 @@ def product_metrics(sp: StockPoint, t: Tally, span: float, n_start: int) -> dict
         "handling_cost": handling,
         "backlog_cost": backlog_cost,
         "gross_profit": shipped * (price - sp.unit_cost) - storage - ordering - handling
-        - backlog_cost,
+        - backlog_cost - leftover_write_down(sp),
         "churned_customers": t.churned_customers,
         "churn_rate": _ratio(t.churned_customers, n_start),
         "active_customers_end": math.nan,
@@ -203,7 +204,15 @@ def product_metrics(sp: StockPoint, t: Tally, span: float, n_start: int) -> dict
         "units_received": t.supplied - t.lost_in_transit_units,
         "lost_in_transit": t.lost_in_transit_units,
         "recovered_orders": t.recovered_orders,
+        "leftover_units": sp.on_hand,
     }
+
+
+def leftover_write_down(sp: StockPoint) -> float:
+    """What the stock left on hand at the horizon loses against its cost: (unit cost − salvage
+    value) × units on hand (0 by default, when the salvage value is the unit cost; negative
+    when leftovers sell above cost)."""
+    return (sp.unit_cost - sp.salvage_value) * sp.on_hand
 
 
 _SUMMED = (
@@ -212,7 +221,7 @@ _SUMMED = (
     "lost_orders", "avg_backlog_units", "avg_on_hand", "storage_cost", "ordering_cost",
     "purchase_cost", "handling_cost", "backlog_cost", "gross_profit", "churned_customers",
     "customer_cash_held", "units_shipped", "units_received", "lost_in_transit",
-    "recovered_orders",
+    "recovered_orders", "leftover_units",
 )
 
 

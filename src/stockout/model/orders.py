@@ -6,42 +6,38 @@ is, for as long as it waits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..policies.availability import OfferKind
 
 
+@dataclass(slots=True, eq=False)
 class WaitingOrder:
     """An order accepted to wait (a backorder or a pre-order).
 
-    Fields: ``id`` (numbered in the run), ``day`` it arrived, ``qty`` ordered, ``remaining``
+    Fields: ``id`` (numbered in the run), ``day`` it arrived, ``qty`` ordered, ``quote`` the
+    promised ship day, ``counted`` whether it belongs to the cohort the statistics follow,
+    ``prepaid`` whether it paid at order, ``kind`` BACKORDER or PREORDER, ``u_churn`` the
+    uniform that decides whether a bad experience makes its customer leave; then ``remaining``
     units not yet shipped, ``allocated`` units set aside for it on hand (without partial
-    shipments), ``quote`` the promised ship day, ``counted`` whether it belongs to the cohort
-    after the warm-up, ``prepaid`` whether it paid at order, ``kind`` BACKORDER or PREORDER,
-    ``u_churn`` the uniform that decides whether a bad experience makes its customer leave,
-    ``done`` whether it has left the queue (shipped or cancelled).
+    shipments), ``done`` whether it has left the queue (shipped or cancelled).
     """
 
-    __slots__ = (
-        "id", "day", "qty", "remaining", "allocated", "quote", "counted", "prepaid", "kind",
-        "u_churn", "done",
-    )
+    id: int
+    day: float
+    qty: int
+    quote: float
+    counted: bool
+    prepaid: bool
+    kind: OfferKind
+    u_churn: float
+    remaining: int = field(init=False)
+    allocated: int = 0
+    done: bool = False
 
-    def __init__(
-        self, oid: int, day: float, qty: int, quote: float, counted: bool, prepaid: bool,
-        kind: OfferKind, u_churn: float,
-    ) -> None:
-        self.id = oid
-        self.day = day
-        self.qty = qty
-        self.remaining = qty
-        self.allocated = 0
-        self.quote = quote
-        self.counted = counted
-        self.prepaid = prepaid
-        self.kind = kind
-        self.u_churn = u_churn
-        self.done = False
+    def __post_init__(self) -> None:
+        self.remaining = self.qty
 
 
 class NotifyRequest(NamedTuple):

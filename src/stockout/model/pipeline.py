@@ -67,7 +67,7 @@ class Pipeline:
         self.revisable: dict[int, float] = {}
         # re-estimated arrivals, valid while the count of closures begun stays ``revised_known``
         self.revised: dict[int, float] = {}
-        self.revised_known = 0
+        self.revised_known: object = 0
         # the end of the last closure known, and the times that answer holds for
         self.known_end = -math.inf
         self.known_from, self.known_until = math.inf, -math.inf
@@ -253,17 +253,21 @@ class Pipeline:
         return out
 
     def _known_closures(self, t: float) -> float:
-        """The end of the last lane closure begun by ``t`` (kept for the times it holds for);
-        re-estimates made before a closure began are dropped."""
+        """The end of the last lane closure begun by ``t`` as known then; re-estimates made
+        before a closure began are dropped. The answer holds from ``t`` to the start of the
+        next closure; while a random closure is in progress its believed end moves with ``t``:
+        the answer, and the arrivals re-estimated with it, hold at ``t`` alone."""
         if self.known_from <= t < self.known_until:
             return self.known_end
         closures = self.route.lane.closures  # type: ignore[union-attr]
         known, lane_end = closures.known(t)
-        if known != self.revised_known:
+        believed = closures.parts is not None and closures.believed_end(t) is not None
+        key = (known, t) if believed else known
+        if key != self.revised_known:
             self.revised.clear()
-            self.revised_known = known
+            self.revised_known = key
         starts = closures.starts
-        self.known_from = starts[known - 1] if known else -math.inf
-        self.known_until = starts[known] if known < len(starts) else math.inf
+        self.known_from = t
+        self.known_until = t if believed else starts[known] if known < len(starts) else math.inf
         self.known_end = lane_end
         return lane_end

@@ -7,9 +7,10 @@ lane is closed and goods in transit are held, resuming with their remaining tran
 model schedules one SimPy event, the shipment's end (``StockPoint.add_shipment``); the outages
 and closures themselves are SimPy processes too (``processes.windows``), which show the world
 when lines and lanes close and reopen. The *expected* arrival uses only what the business knows
-when it asks: the supplier's queue, scheduled windows and random ones already begun, and mean
-production, lead and transit times (or, for a pessimistic quote, a percentile of the lead and
-transit times).
+when it asks: the supplier's queue, the windows already begun (a scheduled one with its end, a
+random one in progress with its expected remaining duration given its age: ``Blackouts``), and
+mean production, lead and transit times (or, for a pessimistic quote, a percentile of the lead
+and transit times and of the remaining duration).
 """
 
 from __future__ import annotations
@@ -17,14 +18,22 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable
-from itertools import islice
 from enum import IntEnum
+from itertools import islice
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..distributions import Sampler, batch_drawer, mean_of, quantile_of, uniforms, variance_of
-from ..scenario.schema import Constant, Lane, Supplier
+from ..distributions import (
+    Sampler,
+    batch_drawer,
+    mean_of,
+    quantile_of,
+    sorted_with_tail_means,
+    uniforms,
+    variance_of,
+)
+from ..scenario.schema import Constant, Lane, RandomWindows, Supplier
 from .windows import Blackouts, draw_windows, merge
 
 if TYPE_CHECKING:
@@ -63,23 +72,37 @@ def _residual_table(lead: object, transit: object | None) -> tuple[list[float], 
         total = batch_drawer(lead)(rng, 8192)
         if transit is not None:
             total = total + batch_drawer(transit)(rng, 8192)
-        total.sort()
-        tail_mean = np.cumsum(total[::-1])[::-1] / np.arange(len(total), 0, -1)
-        table = (total.tolist(), tail_mean.tolist())
+        table = sorted_with_tail_means(total)
         if len(_RESIDUALS) > 1024:
             _RESIDUALS.clear()
         _RESIDUALS[key] = table
     return table
 
 
-def _windows(specs: list, horizon: float, rng_for: RngFor, prefix: str) -> list:
-    return draw_windows(specs, horizon, lambda i: rng_for(f"{prefix}:{i}"))
+def _windows(
+    specs: list, horizon: float, rng_for: RngFor, prefix: str, quantile: float | None
+) -> tuple[list[tuple[float, float, float]], Blackouts]:
+    """The windows of one supplier or lane (sorted (start, end, 1.0)), and the union of them as
+    :class:`Blackouts`, which knows what a business knows of them at a given time (a random
+    window in progress believed to last its expected remaining duration, or with ``quantile``
+    that quantile of it)."""
+    raw: list[tuple[float, float, float]] = []
+    parts: list[tuple[float, float, object | None]] = []  # with each one's duration spec
+    for i, spec in enumerate(specs):  # one spec at a time, each from its own stream
+        drawn = draw_windows([spec], horizon, lambda _j, i=i: rng_for(f"{prefix}:{i}"))
+        raw += drawn
+        duration = spec.duration_days if isinstance(spec, RandomWindows) else None
+        parts += [(a, b, duration) for a, b, _ in drawn]
+    raw.sort()
+    return raw, Blackouts(merge(raw), parts, quantile)
 
 
 class SupplierRun:
     """A supplier during one run: its production line, lead times and outages."""
 
-    def __init__(self, spec: Supplier, horizon: float, rng_for: RngFor) -> None:
+    def __init__(
+        self, spec: Supplier, horizon: float, rng_for: RngFor, quantile: float | None = None
+    ) -> None:
         self.id = spec.id
         self.lead = Sampler(spec.lead_time_days, rng_for(f"lead:{spec.id}"))
         self.lead_spec = spec.lead_time_days
@@ -94,8 +117,9 @@ class SupplierRun:
         self._many: np.random.Generator | None = None  # (for orders above EXACT_UNITS units)
         self.min_order_qty = spec.min_order_qty or 0
         self.busy_until = 0.0
-        self.windows = _windows(spec.outages, horizon, rng_for, f"outage:{spec.id}")
-        self.outages = Blackouts(merge(self.windows))
+        self.windows, self.outages = _windows(
+            spec.outages, horizon, rng_for, f"outage:{spec.id}", quantile
+        )
         self.down = 0  # outages in progress (``processes.windows`` keeps it)
         self.p_short = spec.short_shipment_probability
         self.short_share = spec.short_shipment_share
@@ -119,12 +143,15 @@ class SupplierRun:
 class LaneRun:
     """A transport lane during one run: transit times and closures."""
 
-    def __init__(self, spec: Lane, horizon: float, rng_for: RngFor) -> None:
+    def __init__(
+        self, spec: Lane, horizon: float, rng_for: RngFor, quantile: float | None = None
+    ) -> None:
+        self.windows, self.closures = _windows(
+            spec.disruptions, horizon, rng_for, f"disruption:{spec.id}", quantile
+        )
         self.id = spec.id
-        self.transit = Sampler(spec.transit_days, rng_for(f"transit:{spec.id}"))
         self.transit_spec = spec.transit_days
-        self.windows = _windows(spec.disruptions, horizon, rng_for, f"disruption:{spec.id}")
-        self.closures = Blackouts(merge(self.windows))
+        self.transit = Sampler(spec.transit_days, rng_for(f"transit:{spec.id}"))
         self.down = 0  # closures in progress (``processes.windows`` keeps it)
         self.p_loss = spec.loss_probability
         self.u_loss = uniforms(rng_for(f"loss:{spec.id}"))
@@ -267,12 +294,12 @@ class Route:
 
     def expected(self, now: float, t: float, qty: int) -> float:
         """Expected arrival of ``qty`` units ordered at ``t`` (>= now), as known at ``now``: the
-        supplier's line and outages as known at ``t``, the lane's closures as known at ``now``,
-        and the quoted lead and transit times."""
+        supplier's line, its outages and the lane's closures as known at ``now``, and the
+        quoted lead and transit times."""
         supplier = self.supplier
         finish = supplier.outages.finish
         start = max(t, supplier.busy_until)
-        ready = finish(finish(start, qty * supplier.unit_days, t), self.lead_quote, t)
+        ready = finish(finish(start, qty * supplier.unit_days, now), self.lead_quote, now)
         if self.lane is None:
             return ready
         return self.lane.closures.finish(ready, self.transit_quote, now)

@@ -104,7 +104,8 @@ class TraceRecorder(Recorder):
                       f"{_days(quote - t)}); patience {_days(patience)} → declined, sale lost")
             return
         note = "; asks to be notified when it is back" if notify else ""
-        self._say(sp, t, oid, "refused", qty, f"{head}: {stock} → shown out of stock, sale lost{note}")
+        self._say(sp, t, oid, "refused", qty,
+                  f"{head}: {stock} → shown out of stock, sale lost{note}")
 
     def completed(self, sp: StockPoint, t: float, order: WaitingOrder) -> None:
         late = t > order.quote + 1e-9

@@ -7,7 +7,7 @@ from bisect import bisect_right
 
 import numpy as np
 
-from ..distributions import batch_drawer
+from ..distributions import batch_drawer, remaining_duration
 from ..scenario.schema import RandomWindows, Window
 
 
@@ -66,15 +66,51 @@ class Blackouts:
     between two of them (the one around the current day). The gap of the last question that
     started outside a window is kept, ``[gap_start, gap_end)``: work that starts in it and ends
     by its end meets no window, and is answered without a search.
+
+    What a business knows at a time ``known_at``: the intervals begun by then. A scheduled
+    window's end is known once it has begun (it was announced); a random one's is not, until it
+    happens: while one is in progress, it is believed to last its expected remaining duration
+    given how long it has lasted (``remaining_duration`` of its ``duration_days``; with
+    ``quantile``, that quantile of the remaining duration). ``parts`` holds, for each interval
+    made of at least one random window, its windows as (start, end, duration spec, or None for
+    a scheduled one).
     """
 
-    __slots__ = ("starts", "ends", "gap_start", "gap_end")
+    __slots__ = ("starts", "ends", "gap_start", "gap_end", "parts", "quantile")
 
-    def __init__(self, intervals: list[tuple[float, float]]) -> None:
+    def __init__(
+        self,
+        intervals: list[tuple[float, float]],
+        windows: list[tuple[float, float, object | None]] = (),  # type: ignore[assignment]
+        quantile: float | None = None,
+    ) -> None:
         self.starts = [a for a, _ in intervals]
         self.ends = [b for _, b in intervals]
         self.gap_start = -math.inf
         self.gap_end = self.starts[0] if self.starts else math.inf
+        self.quantile = quantile
+        parts: dict[int, list[tuple[float, float, object | None]]] = {}
+        for w in windows:  # the interval holding each window: the last one begun by its start
+            parts.setdefault(bisect_right(self.starts, w[0]) - 1, []).append(w)
+        random = {i: p for i, p in parts.items() if any(spec is not None for _, _, spec in p)}
+        self.parts = random or None  # None: every window is scheduled (nothing is believed)
+
+    def believed_end(self, now: float) -> float | None:
+        """The end of the interval in progress at ``now`` as believed then, if a random window
+        in it is in progress (None otherwise: what is known is the truth). Each window of the
+        interval begun by ``now`` counts: scheduled ones and random ones already over with their
+        real end, a random one in progress with ``now`` + its expected remaining duration."""
+        k = bisect_right(self.starts, now) - 1
+        if k < 0 or now >= self.ends[k] or self.parts is None or k not in self.parts:
+            return None
+        best = -math.inf
+        for start, end, spec in self.parts[k]:
+            if start <= now:
+                if spec is not None and end > now:
+                    end = now + remaining_duration(spec, now - start, self.quantile)
+                if end > best:
+                    best = end
+        return best
 
     def __bool__(self) -> bool:
         return bool(self.starts)
@@ -84,8 +120,13 @@ class Blackouts:
 
         Work begun inside an interval starts at its end; work that would end inside (or run
         through) one pauses there and resumes with its remaining time when it ends. With
-        ``known_at``, only the intervals begun by then count (what a business knows then).
+        ``known_at``, only the intervals begun by then count (what a business knows then), a
+        random one in progress then with its believed end (``believed_end``).
         """
+        if known_at is not None and self.parts is not None:
+            believed = self.believed_end(known_at)
+            if believed is not None:
+                return self._finish_believed(start, work, known_at, believed)
         end = start + work
         gap_end = self.gap_end
         if start >= self.gap_start and (
@@ -97,14 +138,30 @@ class Blackouts:
             return end  # == the walk's answer: it would add nothing to start + work
         return self._walk(start, work, known_at)
 
-    def _walk(self, start: float, work: float, known_at: float | None) -> float:
-        """``finish`` the long way, through the windows in the way; keeps the gap of ``start``."""
+    def _finish_believed(self, start: float, work: float, now: float, believed: float) -> float:
+        """``finish(start, work, now)`` while the interval begun last by ``now`` (at s) is in
+        progress, believed to end at ``believed``: the work meets the intervals before it as
+        they were (over by s), then pauses from s (or its start, if later) to ``believed``."""
+        n = bisect_right(self.starts, now)
+        s = self.starts[n - 1]
+        done = self._walk(start, work, now, n - 1)  # where the work ends with the others alone
+        if done <= s:
+            return done
+        begin = start if start > s else s  # what is left of the work at max(start, s) ...
+        return (start if start > believed else believed) + (done - begin)  # ... after the end
+
+    def _walk(
+        self, start: float, work: float, known_at: float | None, n: int | None = None
+    ) -> float:
+        """``finish`` the long way, through the windows in the way (the first ``n`` of them,
+        given); keeps the gap of ``start``."""
         starts, ends = self.starts, self.ends
         k = bisect_right(starts, start)  # the windows begun by ``start``
         if k == 0 or start >= ends[k - 1]:  # ``start`` is between windows: remember that gap
             self.gap_start = ends[k - 1] if k else -math.inf
             self.gap_end = starts[k] if k < len(starts) else math.inf
-        n = len(starts) if known_at is None else bisect_right(starts, known_at)
+        if n is None:
+            n = len(starts) if known_at is None else bisect_right(starts, known_at)
         i = (k if k < n else n) - 1  # min(k, n): conditionals, not calls, in this loop
         t = start
         if i >= 0 and t < ends[i]:
@@ -122,9 +179,15 @@ class Blackouts:
         return t + remaining
 
     def known(self, now: float) -> tuple[int, float]:
-        """How many intervals have begun by ``now``, and the end of the last of them (-inf if
-        none). ``finish(start, work, now)`` depends on ``now`` only through that count, and
-        work starting after that end is not delayed by anything known at ``now``."""
+        """How many intervals have begun by ``now``, and the end of the last of them as known
+        then (-inf if none; ``believed_end`` while a random window in it is in progress). Work
+        starting after that end is not delayed by anything known at ``now``; outside a random
+        window in progress, ``finish(start, work, now)`` depends on ``now`` only through that
+        count."""
+        if self.parts is not None:
+            believed = self.believed_end(now)
+            if believed is not None:
+                return bisect_right(self.starts, now), believed
         k = bisect_right(self.starts, now)
         return k, (self.ends[k - 1] if k else -math.inf)
 

@@ -48,6 +48,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..scenario.schema import BackorderPolicy, CustomPolicy, OutOfStockPolicy, PreorderPolicy
 
+
 class OfferKind(IntEnum):
     """What a customer is offered when stock is short."""
 

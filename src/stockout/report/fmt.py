@@ -31,6 +31,7 @@ LABELS: dict[str, str] = {
     "active_customers_end": "Active customers at end",
     "customer_cash_held": "Customer cash held", "units_shipped": "Units shipped",
     "units_received": "Units received", "lost_in_transit": "Units lost in transit",
+    "recovered_orders": "Recovered orders", "leftover_units": "Units left at horizon",
 }  # fmt: skip
 # what the business's data shows of demand (report/demand.py)
 SHARES = SHARES | {"demand_capture_rate"}

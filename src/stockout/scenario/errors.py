@@ -319,6 +319,33 @@ def _pattern_message(key: object, value: object) -> str:
     return f"is not in the expected form, got {got}"
 
 
+def _type_message(kind: str, value: Any, got: str, where: Located) -> str | None:
+    """The sentence for a value of the wrong type (None: an error of another kind)."""
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        if where.discriminator == "dist":
+            return f"expected a distribution such as {_DIST_EXAMPLE}, got {got}"
+        return f"expected a table of keys, got {got}"
+    if kind in ("list_type", "tuple_type"):
+        return f"expected a list [ ... ], got {got}"
+    if kind in ("float_type", "float_parsing"):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"the number is too large, got {got}"
+        return f"expected a number, got {got}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        if isinstance(value, float) and value.is_integer():
+            return f"expected a whole number, got {got} (write {int(value)})"
+        return f"expected a whole number, got {got}"
+    if kind == "int_parsing_size":
+        return f"the number is too large, got {got}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"expected true or false, got {got}"
+    if kind in ("string_type", "string_unicode"):
+        return f"expected text in quotes, got {got}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {got}"
+    return None
+
+
 def plain_message(err: ErrorDetails, where: Located, data: Any) -> tuple[DataPath, str]:
     """Turn one pydantic error into a key path and a sentence a planner understands.
 
@@ -356,28 +383,9 @@ def plain_message(err: ErrorDetails, where: Located, data: Any) -> tuple[DataPat
         hint = did_you_mean(tag, kinds)
         valid = f" Valid kinds: {listed}" if hint else f"; valid kinds: {listed}"
         return (*path, disc), f"unknown {noun} '{tag}'{hint}{valid}"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        if where.discriminator == "dist":
-            return path, f"expected a distribution such as {_DIST_EXAMPLE}, got {got}"
-        return path, f"expected a table of keys, got {got}"
-    if kind in ("list_type", "tuple_type"):
-        return path, f"expected a list [ ... ], got {got}"
-    if kind in ("float_type", "float_parsing"):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return path, f"the number is too large, got {got}"
-        return path, f"expected a number, got {got}"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        if isinstance(value, float) and value.is_integer():
-            return path, f"expected a whole number, got {got} (write {int(value)})"
-        return path, f"expected a whole number, got {got}"
-    if kind == "int_parsing_size":
-        return path, f"the number is too large, got {got}"
-    if kind in ("bool_type", "bool_parsing"):
-        return path, f"expected true or false, got {got}"
-    if kind in ("string_type", "string_unicode"):
-        return path, f"expected text in quotes, got {got}"
-    if kind == "finite_number":
-        return path, f"must be a finite number, got {got}"
+    typed = _type_message(kind, value, got, where)
+    if typed is not None:
+        return path, typed
     bounds = {
         "greater_than_equal": ("ge", "must be at least"),
         "greater_than": ("gt", "must be greater than"),

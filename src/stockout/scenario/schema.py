@@ -527,6 +527,9 @@ class Product(_Model):
     id: Annotated[str, Field(min_length=1, max_length=100)]
     price: NonNegFloat
     unit_cost: NonNegFloat = 0.0
+    # what a unit left on hand at the horizon is worth (clearance price, scrap value); by
+    # default its cost: a continuing business keeps it as stock worth what it paid
+    salvage_value: NonNegFloat | None = None
     holding_cost_per_day: NonNegFloat = 0.0
     backorder_cost_per_day: NonNegFloat = 0.0
     initial_stock: NonNegInt = 0
