@@ -3,8 +3,9 @@
 ``make_scenario(**overrides)`` builds the plain dict of a one-product scenario with everything the
 theory does not have switched off (no churn, no seasonality or spikes, no disruptions, infinite
 capacity and patience); ``scenario(**overrides)`` validates it into a :class:`Scenario`.
-``ci(values)`` is the mean and 95% Student-t half-width over replications (THEORY.md, "How to set a
-tolerance"); ``assert_close_to_theory`` applies the 2 × half-width rule.
+``ci(values)`` is the mean and 95% Student-t half-width over replications;
+``assert_close_to_theory`` applies the 2 × half-width rule (docs/validation.md, "How the tolerance
+is set").
 """
 
 from __future__ import annotations
@@ -120,8 +121,9 @@ def ci(values: Iterable[float]) -> tuple[float, float]:
 def assert_close_to_theory(
     values: Iterable[float], theory: float, what: str, *, floor: float = 0.0
 ) -> None:
-    """|mean − theory| ≤ 2 × (95% half-width) (THEORY.md). ``floor`` only guards a half-width of
-    exactly 0 (a metric that is deterministic in the run), never widens a real interval."""
+    """|mean − theory| ≤ 2 × (95% half-width) (docs/validation.md). ``floor`` only guards a
+    half-width of exactly 0 (a metric that is deterministic in the run), never widens a real
+    interval."""
     mean, half = ci(values)
     tol = max(2.0 * half, floor)
     assert abs(mean - theory) <= tol, (

@@ -52,6 +52,22 @@ def test_load_from_path_dict_and_scenario() -> None:
     assert stockout.load is load  # re-exported
 
 
+def test_the_whole_api_is_importable_from_the_package() -> None:
+    """What the docs call as ``stockout.<name>`` exists: every public name of stockout.api (the
+    docs' ``stockout.scenario_dict`` once raised AttributeError)."""
+    import stockout.api as api
+
+    for name in api.__all__:
+        assert name in stockout.__all__ and name in dir(stockout), name
+        assert getattr(stockout, name) is getattr(api, name), name
+    assert stockout.scenario_dict(load(small()))["scenario"]["name"] == "small"
+    from stockout.scenario.errors import ScenarioError as Error
+
+    assert stockout.ScenarioError is Error
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = stockout.nope
+
+
 def test_load_reports_problems() -> None:
     bad = small()
     bad["products"][0]["price"] = -1

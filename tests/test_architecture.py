@@ -1,4 +1,4 @@
-"""The layout's rules (STYLE.md), checked on the source itself.
+"""The layout's rules, checked on the source itself.
 
 - Imports point one way: no import cycle between our modules (counting imports inside
   functions: a late import is still a dependency), the scenario layer imports nothing of the

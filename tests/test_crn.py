@@ -1,4 +1,4 @@
-"""Common random numbers, reproducibility and metamorphic relations (DESIGN §4, STYLE "Tests").
+"""Common random numbers, reproducibility and metamorphic relations (docs/background.md).
 
 - In replication k every policy sees the same customers: with no churn feedback, ``orders``,
   ``units_demanded`` and ``potential_revenue`` are identical across policies, per replication.
@@ -83,9 +83,9 @@ def rich(seed: int = 11, replications: int = 4, notify: float = 0.0) -> dict:
 
 
 def test_every_policy_sees_the_same_customers() -> None:
-    """CRN (DESIGN §4): without churn feedback, per replication and per product, the customers
-    arriving after the warm-up are the same under every policy: identical orders, units demanded
-    and potential revenue. Includes a pre-order policy before product v's release."""
+    """CRN (docs/background.md): without churn feedback, per replication and per product, the
+    customers arriving after the warm-up are the same under every policy: identical orders, units
+    demanded and potential revenue. Includes a pre-order policy before product v's release."""
     check_same_customers(rich())
 
 
@@ -143,8 +143,8 @@ def test_different_seed_differs() -> None:
 
 
 def test_an_unrelated_product_does_not_change_a_products_draws() -> None:
-    """Named streams (STYLE "Randomness"): adding a second product leaves the first product's
-    customers unchanged (no churn, so no coupling through the population)."""
+    """Named streams (docs/background.md, "Common random numbers"): adding a second product leaves
+    the first product's customers unchanged (no churn, so no coupling through the population)."""
     one = make_scenario(orders_per_day=3.0, horizon_days=60, seed=4,
                         lead_time_days={"dist": "exponential", "mean": 2.0},
                         extra={"customers": {"patience_days": {"dist": "exponential",
@@ -197,7 +197,7 @@ def test_more_stock_never_lowers_fill_pathwise_backorders() -> None:
 
 @pytest.mark.parametrize("availability", ["backorder", "out_of_stock"])
 def test_more_stock_never_lowers_fill_in_expectation(availability: str) -> None:
-    """More stock never lowers the fill rate in expectation (STYLE, metamorphic). Paired
+    """More stock never lowers the fill rate in expectation (metamorphic). Paired
     differences d_k = fill(S') − fill(S) over 20 common-random-number replications: the mean of d
     must not be significantly negative (mean + 2h ≥ 0, h the paired 95% half-width). With a = 10
     the theory (Palm / Erlang B) puts the S = 6 → 12 gain at +0.57 / +0.39, so the test also
@@ -210,7 +210,7 @@ def test_more_stock_never_lowers_fill_in_expectation(availability: str) -> None:
 
 
 def test_longer_patience_never_raises_cancellations() -> None:
-    """Longer patience never leaves more customers unserved (STYLE, metamorphic). Patience
+    """Longer patience never leaves more customers unserved (metamorphic). Patience
     exponential with mean 1, 2 and 4 days drawn from the same stream (so each customer's
     patience scales pathwise), base stock S = 8, λ = 5, exponential lead time mean 2 (so some
     waits outrun their quotes), 20 paired replications × 300 days.

@@ -1,7 +1,7 @@
 """Extreme but legal inputs simulate correctly or are rejected with a reason (issue 8).
 
 Each case states what must come out, computed by hand where the answer is exact. ``simulate()``
-checks the conservation laws of DESIGN §3 itself (InvariantError); ``check_run`` from
+checks the conservation laws of docs/glossary.md itself (InvariantError); ``check_run`` from
 ``test_properties`` adds the outside checks (levels never negative, every order in one state,
 nothing waits under out-of-stock, revenue identities).
 

@@ -5,8 +5,9 @@ to the model's stock point (``sp.arrive(t, qty, patience, u_churn, u_notify)``) 
 process of our own, inside the real ``simulate()`` (so the metrics and the run's own invariant
 checks are the real ones), and a recorder of our own logs the events. Lead times are constant;
 arrival times are chosen off the daily ticks so that no two events tie. Every expected number
-below was computed by hand from DESIGN §1–§3: the
-timeline is written out in each test's docstring.
+below was computed by hand from the conventions of docs/glossary.md and docs/concepts.md
+(offers, quotes, stock to the oldest waiting order first): the timeline is written out in each
+test's docstring.
 
 The event log records, in order: ``("arrive", t, qty, outcome, quote)`` with outcome "filled",
 "lost", "backorder" or "preorder" (quote = the promised ship day of a waiting order, else None);
@@ -264,7 +265,8 @@ def test_preorder_quote_counts_stock_on_hand_before_release(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Quoted dates come from what is known: stock on hand (set aside for earlier pre-orders)
-    and scheduled arrivals (DESIGN §2). Expected: quotes 5, 5, 8.5; the third ships at 8.5."""
+    and scheduled arrivals (docs/concepts.md, "Quotes"). Expected: quotes 5, 5, 8.5; the third
+    ships at 8.5."""
     data = make_scenario(initial_stock=0, horizon_days=10, availability="preorder",
                          replenishment={"rule": "scheduled", "deliveries": [
                              {"day": 1.5, "quantity": 2}, {"day": 8.5, "quantity": 2}]},
@@ -554,8 +556,9 @@ def test_rule_none(monkeypatch: pytest.MonkeyPatch, availability: str) -> None:
 
 
 def test_never_shipped_units_credit_matches_the_window() -> None:
-    """purchase_cost = units bought in (warm-up, horizon] × unit cost (DESIGN §3): an order placed
-    before the warm-up costs nothing in the window, so neither does a refund for part of it."""
+    """purchase_cost = units bought in (warm-up, horizon] × unit cost (docs/glossary.md): an order
+    placed before the warm-up costs nothing in the window, so neither does a refund for part of
+    it."""
     data = make_scenario(
         orders_per_day=0.0, initial_stock=0, horizon_days=8, warmup_days=3,
         replenishment={"rule": "periodic", "order_up_to": 4, "review_period_days": 100.0},

@@ -1,8 +1,8 @@
 """Properties over generated scenarios (hypothesis): every feature on at once, small horizons.
 
-``simulate()`` checks the conservation laws of DESIGN §3 itself and raises ``InvariantError`` when
-one fails (units in = units out; every order ends in exactly one state; potential revenue = kept +
-lost + cancelled + pending). On top of that, each test here asserts from the outside, on the
+``simulate()`` checks the conservation laws of docs/glossary.md itself and raises ``InvariantError``
+when one fails (units in = units out; every order ends in exactly one state; potential revenue =
+kept + lost + cancelled + pending). On top of that, each test here asserts from the outside, on the
 metrics and time series every user sees:
 
 - on hand, backlog and on order are never negative at any sampled day;

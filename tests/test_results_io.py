@@ -87,8 +87,10 @@ def test_prepare_out_dir(tmp_path: Path) -> None:
     assert prepare_out_dir(tmp_path / "a" / "b").is_dir()  # created with parents
     assert prepare_out_dir(tmp_path / "a" / "b") == tmp_path / "a" / "b"  # empty: fine
     (tmp_path / "a" / "b" / "x").write_text("x")
-    with pytest.raises(OutDirError, match="not empty"):
+    with pytest.raises(OutDirError, match=r"not empty.*or run without --out to get a fresh"):
         prepare_out_dir(tmp_path / "a" / "b")
+    source = Path(prepare_out_dir.__code__.co_filename).read_text(encoding="utf-8")
+    assert "leave --out out" not in source  # the wording once read "leave --out out"
     with pytest.raises(OutDirError, match="not a folder"):
         prepare_out_dir(tmp_path / "a" / "b" / "x")
 

@@ -1,10 +1,10 @@
-"""Validation against closed forms of inventory and queueing theory (THEORY.md).
+"""Validation against closed forms of inventory and queueing theory (docs/validation.md).
 
-Every test runs seeded replications, computes the mean of a metric and its 95% Student-t
-half-width h over the replications, and asserts |mean − theory| ≤ 2h (THEORY.md, "How to set a
-tolerance"). Everything the theory does not have is switched off (no churn, seasonality, spikes,
-disruptions or capacity unless stated; patience infinite), the run starts in the stated start
-state (on hand = S, or r + Q; nothing on order) and statistics cover (warm-up, horizon].
+Every test runs seeded replications, computes the mean of a metric and its 95% Student-t half-width
+h over the replications, and asserts |mean − theory| ≤ 2h (docs/validation.md, "How the tolerance is
+set"). Everything the theory does not have is switched off (no churn, seasonality, spikes,
+disruptions or capacity unless stated; patience infinite), the run starts in the stated start state
+(on hand = S, or r + Q; nothing on order) and statistics cover (warm-up, horizon].
 
 Notation: λ orders per day of one unit each, L the lead time, a = λ·E[L], N ~ Poisson(a).
 """

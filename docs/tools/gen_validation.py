@@ -1,4 +1,4 @@
-"""Generate docs/validation.md: simulated values next to the closed forms of THEORY.md.
+"""Generate docs/validation.md: simulated values next to the closed forms it states.
 
     python docs/tools/gen_validation.py     # runs the simulations (about a minute on 2 cores)
 
@@ -20,6 +20,50 @@ from scipy import integrate, stats
 from stockout import api
 
 OUT = Path(__file__).resolve().parents[1] / "validation.md"
+
+#: The formulas and the tolerance rule, as written in docs/validation.md.
+CLOSED_FORMS = """
+## The closed forms
+
+Notation: customers arrive as a Poisson process at rate λ per day and order one unit each; L is
+the lead time of a replenishment order (independent from order to order, so orders may cross);
+a = λ·E[L] and N ~ Poisson(a). Each case starts with on hand = S (or r + Q) and nothing on order,
+and compares time averages over (warm-up, horizon].
+
+- **Base stock S with backorders, continuous review** (one unit ordered per unit demanded).
+  Palm's theorem: the units on order are Poisson(a) for *any* lead-time distribution, so
+  `fill_rate` = P(N ≤ S − 1) (an arriving customer sees the time average, PASTA);
+  `avg_backlog_units` = E[(N − S)⁺]; `avg_on_hand` = E[(S − N)⁺] = S − a + E[(N − S)⁺];
+  `mean_wait_days` (over orders that waited) = E[(N − S)⁺] / (λ · (1 − fill rate)) by Little's law.
+- **Base stock S with lost sales.** The units on order form an Erlang loss system M/G/S/S,
+  insensitive to the lead-time distribution: lost share = B(S, a), Erlang's B with B(0, a) = 1,
+  B(k, a) = a·B(k−1, a) / (k + a·B(k−1, a)); `fill_rate` = 1 − B(S, a);
+  `avg_on_hand` = S − a·(1 − B(S, a)).
+- **Make-to-order on one line.** Each order makes one unit, first come first served. A constant
+  production time d = 1/capacity is an M/D/1 queue with ρ = λd < 1: mean wait in the queue
+  Wq = ρd / (2(1 − ρ)); order to shipment W = Wq + d; units waiting or in production = λW
+  (Little). Exponential production times with mean 1/μ give M/M/1: W = 1/(μ − λ).
+- **(r, Q) with backorders, constant lead time.** The inventory position is uniform on
+  {r + 1, …, r + Q} and the net inventory is the position minus D ~ Poisson(λL):
+  `avg_on_hand` = (1/Q) Σ_{y=r+1}^{r+Q} E[(y − D)⁺], `avg_backlog_units` = (1/Q) Σ E[(D − y)⁺],
+  orders per day = λ/Q, and cost per day = K·λ/Q + h·(average on hand) + p·(average backlog).
+- **Periodic review (R, S) with backorders, constant lead time.** Reviews at days 0, R, 2R, …
+  raise the position to S; orders do not cross, so a time u into a review cycle the net inventory
+  is S − D(L + u) with D(t) ~ Poisson(λt) and u uniform on [0, R): each average is the mean over u
+  of the base-stock expression with λ(L + u) in place of a, and orders per day = 1/R (when demand
+  in a period is almost never zero).
+- **Newsvendor** (one delivery of Q before a season of demand D; price p, unit cost c, salvage
+  value s per unit left over): expected profit = p·E[min(D, Q)] + s·E[(Q − D)⁺] − c·Q, and the
+  best Q is the smallest with P(D ≤ Q) ≥ (p − c)/(p − s), the critical fractile.
+
+## How the tolerance is set
+
+Each case runs R independent replications and computes the mean of the metric and the half-width
+h of its 95% Student-t interval. The test passes when |mean − theory| ≤ 2h, about four standard
+errors: a correct simulator fails it about once in 30,000 runs, while an off-by-one in S or r moves
+most of these metrics by several h. A tolerance is never widened to make a test pass: a miss means
+a convention differs, and is found.
+"""
 JOBS = 2
 
 
@@ -227,6 +271,9 @@ def render(rows: list[Row]) -> str:
         "95% confidence interval; *within*",
         "says whether the theoretical value lies within 2 half-widths of that mean (the tolerance",
         "of the tests). Regenerate with `python docs/tools/gen_validation.py`.",
+        *CLOSED_FORMS.splitlines(),
+        "",
+        "## Simulated against theory",
         "",
         "| case | metric | simulated | 95% CI | theory | within |",
         "| --- | --- | ---: | ---: | ---: | :---: |",

@@ -23,20 +23,35 @@ except metadata.PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
 if TYPE_CHECKING:
-    from .api import Results, load, run, trace, with_overrides
+    from .api import (
+        Results,
+        ScenarioInfo,
+        build_report,
+        format_trace,
+        json_schema,
+        list_scenarios,
+        load,
+        run,
+        scenario_dict,
+        trace,
+        with_overrides,
+    )
+    from .scenario.errors import ScenarioError
     from .scenario.schema import Scenario
     from .sweep import sweep
 
-__all__ = ["Results", "Scenario", "__version__", "load", "run", "sweep", "trace", "with_overrides"]
+__all__ = [  # the whole of stockout.api, and the scenario, its error and the sweep
+    "Results", "Scenario", "ScenarioError", "ScenarioInfo", "__version__", "build_report",
+    "format_trace", "json_schema", "list_scenarios", "load", "run", "scenario_dict", "sweep",
+    "trace", "with_overrides",
+]  # fmt: skip
 
+#: The module each name lives in: stockout.api unless stated.
 _LAZY = {
-    "Results": "stockout.api",
-    "load": "stockout.api",
-    "run": "stockout.api",
-    "with_overrides": "stockout.api",
-    "trace": "stockout.api",
+    **{name: "stockout.api" for name in __all__ if name[0] != "_"},
     "sweep": "stockout.sweep",
     "Scenario": "stockout.scenario.schema",
+    "ScenarioError": "stockout.scenario.errors",
 }
 
 
@@ -46,3 +61,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'stockout' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -48,11 +48,13 @@ __all__ = [
     "Results",
     "ScenarioInfo",
     "build_report",
+    "format_trace",
     "json_schema",
     "list_scenarios",
     "load",
     "run",
     "scenario_dict",
+    "trace",
     "with_overrides",
 ]
 

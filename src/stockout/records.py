@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: The glossary of DESIGN §3, in output order, then supporting counts.
+#: The metrics of docs/glossary.md, in output order, then supporting counts.
 METRICS: tuple[str, ...] = (
     "orders",
     "units_demanded",

@@ -60,8 +60,8 @@ def check_out_dir(path: Path) -> None:
         if any(path.iterdir()):
             raise OutDirError(
                 f"{path}: output folder exists and is not empty; a run never overwrites "
-                "another: choose a new --out folder, or leave --out out to get a fresh one "
-                "under the results root"
+                "another: choose a new --out folder, or run without --out to get a fresh "
+                "results/<scenario>/<run-id>/ folder"
             )
     elif path.exists() or path.is_symlink():
         raise OutDirError(f"{path}: exists and is not a folder; choose another --out")

@@ -13,7 +13,13 @@ Where things live:
   ``series.py``: time series; ``trace.py``: the story of each order;
 - ``run.py``: :func:`simulate`.
 
-Availability policies and replenishment rules are in ``stockout.policies``.
+Where a new piece goes: an availability policy is a class and a ``POLICIES`` entry in
+``stockout/policies/availability.py`` (plus its tagged entry in ``stockout/scenario/schema.py``);
+a replenishment rule a class and a ``RULES`` entry in ``stockout/policies/replenishment.py``
+(reading the ``RuleContext``; plus its schema entry); a new kind of disruption window is drawn in
+``windows.py`` (and declared in the schema), and a disruption with a new effect is a process in
+``processes.py`` started by ``build.Model.start``. Your own process or recorder for one run needs
+no change here: ``simulate(..., processes=[...], recorder=...)``.
 """
 
 from .build import MAIN, Model

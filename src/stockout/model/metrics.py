@@ -1,4 +1,5 @@
-"""From a finished run to the glossary's metrics (DESIGN §3), and the invariants they must keep.
+"""From a finished run to the glossary's metrics (docs/glossary.md), and the invariants they
+must keep.
 
 The statistics window is (warm-up, horizon] ((0, horizon] without a warm-up). Order-based
 statistics belong to the orders *arriving* in it (a cohort: ``WaitingOrder.counted``; without a
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 
 
 class InvariantError(AssertionError):
-    """A conservation law of DESIGN §3 failed: a bug in stockout, never the user's input."""
+    """A conservation law of docs/glossary.md ("Invariants") failed: a bug in stockout, never
+    the user's input."""
 
 
 class Tally(Recorder):
@@ -250,7 +252,8 @@ def total_metrics(
 
 def check_invariants(sps: list[StockPoint], tallies: list[Tally],
                      per: dict[str, dict[str, float]]) -> None:
-    """The conservation laws of DESIGN §3; a failure is a bug and stops the run loudly."""
+    """The conservation laws of docs/glossary.md ("Invariants"); a failure is a bug and stops
+    the run loudly."""
     problems = []
     for sp, t in zip(sps, tallies, strict=True):
         waiting = [o for o in sp.queue if not o.done]

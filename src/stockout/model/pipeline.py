@@ -1,8 +1,9 @@
 """A stock point's pipeline: the shipments on their way to it, and when the n-th unit comes.
 
-Quotes (DESIGN §2) ask one question of it: when is the ``need``-th unit still to come expected,
-from what the business knows now? Units arriving go to the waiting orders first in, first served,
-so that is when the pipeline, in order of expected arrival, has brought ``need`` units.
+Quotes (docs/concepts.md) ask one question of it: when is the ``need``-th unit still to come
+expected, from what the business knows now? Units arriving go to the waiting orders first in,
+first served, so that is when the pipeline, in order of expected arrival, has brought ``need``
+units.
 
 The record is a dict, shipment id -> (expected day, units), in the order shipments joined it (ids
 grow in that order). Expected days are usually non-decreasing along it (``in_order``); a shipment

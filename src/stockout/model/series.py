@@ -1,4 +1,5 @@
-"""The time series of a run: levels at bucket ends, flows summed over buckets (DESIGN §3).
+"""The time series of a run: levels at bucket ends, flows summed over buckets
+(docs/glossary.md).
 
 One point per day, or per coarser bucket on long horizons, so a run keeps at most
 ``MAX_POINTS`` points whatever its length. A point reads every stock point's levels and running

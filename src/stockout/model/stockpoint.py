@@ -192,7 +192,7 @@ class StockPoint:
         self.deliveries: list[tuple[float, int]] = []  # scheduled: (day, shipment id)
         self.notify: deque[NotifyRequest] = deque()
         self.preorders_taken = 0
-        self.demand_recorded = 0  # units the business's own data shows (DESIGN §2)
+        self.demand_recorded = 0  # units the business's own data shows (recorded demand)
         self.demand_days: deque[int] = deque(maxlen=366)  # demand_recorded at each day's start
         self.demand_record: Any = None  # model/demand_record.py (set by build.py)
 

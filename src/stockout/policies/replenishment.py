@@ -1,10 +1,11 @@
 """Replenishment rules: given what the stock point knows, how much to order.
 
-Conventions (DESIGN §1), used everywhere: the inventory position is on hand + on order −
-backordered; a reorder point triggers when the position is **at or below** it; (s, S) orders up to
-S; (r, Q) orders the smallest number of Qs that lifts the position above r; base stock orders up to
-S whenever the position is below S; make-to-order is base stock with S = 0 (every unit owed to a
-waiting customer is ordered). Periodic review evaluates the same rule at days 0, R, 2R, ...
+Conventions (docs/glossary.md, "Replenishment decisions"), used everywhere: the inventory position
+is on hand + on order − backordered; a reorder point triggers when the position is **at or below**
+it; (s, S) orders up to S; (r, Q) orders the smallest number of Qs that lifts the position above r;
+base stock orders up to S whenever the position is below S; make-to-order is base stock with S = 0
+(every unit owed to a waiting customer is ordered). Periodic review evaluates the same rule at days
+0, R, 2R, ...
 
 A rule is a small object with ``trigger`` (the largest position at which it may order: the stock
 point asks it only at or below) and ``order_quantity(ctx)``, where ``ctx`` is the stock point's
