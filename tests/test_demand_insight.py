@@ -2,7 +2,7 @@
 
 Layers: the forecast rule as a pure table (given records → order); micro-scenarios for what is
 recorded; theory over seeded replications, each tolerance 2 × the 95% Student-t half-width over
-the replications (THEORY.md, "How to set a tolerance"); metamorphic relations under common
+the replications (docs/validation.md: about 4 standard errors); metamorphic relations under common
 random numbers; the bundled teaching scenarios' claims.
 
 Theory used (sources in each test):
@@ -147,7 +147,7 @@ def test_safety_stock_is_z_error_sd_over_the_protection_interval() -> None:
 
 
 def test_backorder_records_every_order() -> None:
-    """Backorders: recorded = true demand, pathwise (DESIGN §2)."""
+    """Backorders: recorded = true demand, pathwise (docs/glossary.md)."""
     sc = scenario(orders_per_day=5, order_up_to=3, lead_time_days={"dist": "constant", "value": 2},
                   horizon_days=300, warmup_days=20, replications=3)
     for runs in by_policy(sc).values():

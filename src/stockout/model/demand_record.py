@@ -1,4 +1,4 @@
-"""What the business's own data shows of demand (DESIGN §2): a recorder per stock point.
+"""What the business's own data shows of demand (docs/glossary.md): a recorder per stock point.
 
 Recorded demand is what the shop's systems hold: sales from stock, backorders and pre-orders,
 declined quotes (the shop made the quote, so it holds it), and of the customers refused because

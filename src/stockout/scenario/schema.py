@@ -534,7 +534,7 @@ class Product(_Model):
     backorder_cost_per_day: NonNegFloat = 0.0
     initial_stock: NonNegInt = 0
     release_day: NonNegFloat = 0.0
-    # share of customers meeting "out of stock" whose visit the shop records (DESIGN §2)
+    # share of customers meeting "out of stock" whose visit the shop records (docs/glossary.md)
     lost_demand_recorded: Probability = 0.0
     patience_days: Distribution | None = None  # overrides customers.patience_days
     demand: Demand
