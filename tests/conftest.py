@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,28 @@ import pytest
 from scipy import stats
 
 from stockout.scenario.schema import Scenario
+
+CHECKOUT_RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def _entries(folder: Path) -> set[str]:
+    """Every path under ``folder`` (relative), folders included: an empty folder counts."""
+    if not folder.is_dir():
+        return set()
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _checkout_results_untouched() -> Iterator[None]:
+    """Tests write under a temporary folder, never into the checkout's results/: the session
+    fails (an error at its last test) if results/ gained anything, an empty folder included."""
+    before = _entries(CHECKOUT_RESULTS)
+    yield
+    gained = sorted(_entries(CHECKOUT_RESULTS) - before)
+    assert not gained, (
+        f"the tests wrote into {CHECKOUT_RESULTS}: {', '.join(gained[:10])}; "
+        "write under tmp_path (--out or --results-root) instead"
+    )
 
 
 def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -448,6 +448,17 @@ def make_sweep(folder: Path, *, two_parameters: bool = True, seed: int = 7) -> P
     frame["diff_ci_high"] = (diff + half * 2.5).where(~is_base)
     frame.to_csv(folder / "sweep.csv", index=False)
     params = [p1, p2] if two_parameters else [p1]
-    meta = {"parameters": params, "baseline": "out-of-stock", "scenario": "fixture-shop"}
+    meta = {"parameters": params, "baseline": "out-of-stock", "scenario": "fixture-shop",
+            "title": "Widgets and gadgets: when does backordering pay?", "seed": 42,
+            "replications": 20, "command": ["stockout", "sweep", "shop.toml", "--vary", "..."],
+            "stockout_version": "0.1.0", "finished": "2026-01-01T00:00:00+00:00"}  # fmt: skip
     (folder / "sweep.json").write_text(json.dumps(meta), encoding="utf-8")
+    (folder / "scenario.toml").write_text(
+        SCENARIO_TOML.format(
+            title=_toml_string(meta["title"]), horizon=730, warmup=60, reps=20,
+            description=_toml_string("A web shop sells a widget and a gadget; the sweep asks "
+                                     "when backordering beats telling customers it is out."),
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
     return folder

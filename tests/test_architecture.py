@@ -148,7 +148,6 @@ PENDING = {
     "stockout/cli_sweep.py sweep_command",
     "stockout/sweep.py sweep",
     "stockout/sweep.py _drive",
-    "stockout/sweep.py _assemble",
 }
 
 

@@ -245,8 +245,10 @@ def broken_run(*args: object, **kwargs: object) -> None:
 
 
 def test_internal_error_exits_1_traceback_only_with_debug(
-    good: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # results/ of the working folder: this one, left empty
     monkeypatch.delenv("STOCKOUT_DEBUG", raising=False)
     monkeypatch.setattr(api, "run", broken_run)
     code, out, err = stockout_cmd("run", good, capsys=capsys)
@@ -258,11 +260,14 @@ def test_internal_error_exits_1_traceback_only_with_debug(
     monkeypatch.setenv("STOCKOUT_DEBUG", "1")
     code, _, err = stockout_cmd("run", good, capsys=capsys)
     assert code == 1 and "Traceback" in err
+    assert not (tmp_path / "results").exists()  # the folders it made are gone again
 
 
 def test_running_out_of_memory_is_a_clear_error_not_an_internal_one(
-    good: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)
     def too_big(*args: object, **kwargs: object) -> None:
         raise MemoryError("Unable to allocate 466. GiB for an array")
 
@@ -275,6 +280,7 @@ def test_running_out_of_memory_is_a_clear_error_not_an_internal_one(
     assert "Traceback" not in out + err
     code, _, err = stockout_cmd("run", good, "--debug", capsys=capsys)
     assert code == 2 and "Traceback" in err
+    assert not (tmp_path / "results").exists()
 
 
 def test_ctrl_c_during_the_run_writes_nothing(
@@ -373,8 +379,8 @@ def test_scenarios_lists_name_title_and_first_sentence(
     monkeypatch.setenv("COLUMNS", "200")
     code, out, _ = stockout_cmd("scenarios", tmp_path, capsys=capsys)
     assert code == 0
-    assert "clitest" in out and "CLI [test] scenario" in out
-    assert "Teaches nothing." in out and "Second sentence" not in out
+    assert "good.toml (clitest)" in out and "CLI [test] scenario" in out  # file, name, title
+    assert "Second sentence" not in out
     code, _, err = stockout_cmd("scenarios", tmp_path / "nowhere", capsys=capsys)
     assert code == 2 and "nowhere" in err
 
@@ -411,3 +417,23 @@ def test_python_dash_m_works() -> None:
         [sys.executable, "-m", "stockout", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.startswith("stockout ")
+
+
+def test_stage_times_are_written_when_asked(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """STOCKOUT_TIMINGS: the command's stages beside the simulation's own time, as JSON."""
+    from stockout import stages
+
+    monkeypatch.setattr(stages, "TIMES", {})
+    timings = tmp_path / "timings.json"
+    monkeypatch.setenv("STOCKOUT_TIMINGS", str(timings))
+    code, _, err = stockout_cmd("run", good, "--out", tmp_path / "out", "--reps", "2",
+                                "--jobs", "1", capsys=capsys)  # fmt: skip
+    assert code == 0, err
+    data = json.loads(timings.read_text(encoding="utf-8"))
+    stages_seen = data["stages"]
+    assert set(stages_seen) == {"load", "simulate", "summarise", "timeseries", "report", "write"}
+    assert all(t >= 0 for t in stages_seen.values())
+    assert sum(stages_seen.values()) <= data["command_seconds"]

@@ -23,7 +23,7 @@ from stockout.report import (
     write_sweep_report,
 )
 from stockout.report.figures import (
-    MAX_POINTS,
+    RESOLUTIONS,
     WATERFALL_STEPS,
     kpi_bars,
     revenue_waterfall,
@@ -244,11 +244,21 @@ def test_waterfall_steps_chain_from_potential_to_kept(results: Path) -> None:
                 level -= v
 
 
-def test_long_horizons_are_thinned(tmp_path: Path) -> None:
+def test_long_horizons_are_shown_as_30_day_means(tmp_path: Path) -> None:
     folder = make_results(tmp_path / "long", reps=3, horizon=3000, warmup=100)
-    fig = timeseries_figure(load_tables(folder))
+    tables = load_tables(folder)
+    fig = timeseries_figure(tables)
     assert fig is not None
-    assert max(len(t.x) for t in fig.data) <= MAX_POINTS + 1
+    assert RESOLUTIONS[-1][1] == 30.0
+    lines = [t for t in fig.data if t.type == "scatter"]
+    assert max(len(t.x) for t in lines) <= 3000 / 30 + 1
+    # each point is the mean of the stored points of its 30-day bucket
+    ts = tables.timeseries
+    first = lines[0]
+    stored = ts[(ts["policy"] == first.name) & (ts["series"] == "on_hand")
+                & (ts["product"] == "all") & (ts["day"] <= 30)]  # fmt: skip
+    assert first.y[0] == pytest.approx(stored["mean"].mean())
+    assert "8" in fig.layout.xaxis3.ticktext  # years from the start
 
 
 def test_write_report_is_atomic_and_returns_the_path(results: Path, tmp_path: Path) -> None:
@@ -329,7 +339,8 @@ def test_sweep_report_takes_significance_from_winners_csv(tmp_path: Path) -> Non
              "significant": False} for p in sorted(frame["point"].unique())]  # fmt: skip
     pd.DataFrame(rows).to_csv(folder / "winners.csv", index=False)
     z, shade, text = map_layers(load_sweep(folder), "revenue_kept")
-    assert shade == [[1] * len(rows)] and all(t == "preorder<br>(n.s.)" for t in text[0])
+    # cells show the short name (legend "P: preorder"), the hover the full one
+    assert shade == [[1] * len(rows)] and all(t == "P<br>n.s." for t in text[0])
     (folder / "winners.csv").unlink()
     meta = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
     meta["replications_per_point"] = [1] * len(rows)
@@ -358,7 +369,7 @@ def test_single_product_has_no_product_menu_and_many_windows_no_label_pile(
     windows.to_csv(folder / "disruptions.csv", index=False)
     fig = timeseries_figure(load_tables(folder))
     assert fig is not None
-    assert [a.text for a in fig.layout.annotations] == ["warm-up (not counted)"]
+    assert [a.text for a in fig.layout.annotations] == ["← warm-up (not counted)"]
     html = build_report_html(load_tables(folder))
     assert "demand spikes (12)" in html
     one = load_tables(folder)
@@ -387,3 +398,73 @@ def test_a_single_policy_is_not_called_significantly_better() -> None:
     assert headline == [
         "Highest revenue kept: out-of-stock, the only policy run (nothing to compare it with)."
     ]
+
+
+# ---- issue 22's report points -----------------------------------------------------------------
+
+
+def test_assumptions_say_continuous_review_and_list_empirical_values() -> None:
+    from stockout.report.assumptions import distribution, product_rows
+
+    scenario = {"products": [{"id": "w", "demand": {"orders_per_day": 3, "quantity": {
+        "dist": "empirical", "values": [1, 2, 3], "weights": [6, 3, 1]}},
+        "replenishment": {"rule": "s_S", "review_period_days": 0, "reorder_point": 5,
+                          "order_up_to": 9}}]}  # fmt: skip
+    text = " ".join(t for _, _, t in product_rows(scenario))
+    assert "continuous review" in text and "review period days 0" not in text
+    assert "quantity one of 1 (60%), 2 (30%), 3 (10%)" in text
+    assert distribution({"dist": "empirical", "values": [4, 5]}) == "one of 4, 5, equally likely"
+    periodic = {"rule": "periodic", "review_period_days": 7, "order_up_to": 9}
+    scenario["products"][0]["replenishment"] = periodic
+    assert "reviewed every 7 days" in " ".join(t for _, _, t in product_rows(scenario))
+
+
+def test_sku_ranking_is_one_table_and_only_with_several_products(results: Path) -> None:
+    tables = load_tables(results)
+    html = build_report_html(tables)
+    section = html.split('<section id="skus">')[1].split("</section>")[0]
+    assert section.count("<table") == 1
+    shown = [p for p in tables.policies if p != "out-of-stock"]  # out-of-stock never waits
+    assert all(f"{p}</th>" in section for p in shown)
+    assert "No order waited under out-of-stock" in section
+    one = ResultTables(tables.summary[tables.summary["product"].isin(["all", "widget"])],
+                       tables.replications, tables.timeseries, tables.waits, tables.disruptions,
+                       tables.manifest, {"products": [{"id": "widget"}]})  # fmt: skip
+    assert 'id="skus"' not in build_report_html(one)
+
+
+def test_metrics_are_defined_where_shown(report_html: str) -> None:
+    from stockout.report.fmt import DEFINITIONS
+
+    assert '<section id="glossary">' in report_html
+    head = report_html.split('id="kpi-table"')[1].split("</thead>")[0]
+    assert f'title="{DEFINITIONS["revenue_kept"]}"' in head
+    from stockout.records import METRICS
+
+    assert set(DEFINITIONS) >= set(METRICS)  # a new metric needs its definition
+
+
+def test_verdict_names_the_runner_up() -> None:
+    tables = tables_from([
+        ("out-of-stock", "revenue_kept", 100_000.0, 99_000.0, 101_000.0, None, None, None),
+        ("backorder", "revenue_kept", 111_000.0, 110_000.0, 112_000.0, 11_000.0, 9_000.0, 13_000.0),
+        ("preorder", "revenue_kept", 110_000.0, 109_000.0, 111_000.0, 10_000.0, 8_000.0, 12_000.0),
+    ])  # fmt: skip
+    headline = build_verdict(tables).headline[0]
+    assert "Runner-up: preorder, 0.9% behind" in headline  # (111 - 110) / 111, no replications
+
+
+def test_sweep_report_names_parameters_and_has_the_run_reports_frame(tmp_path: Path) -> None:
+    from stockout.report.sweep import abbreviations, parameter_label
+
+    assert parameter_label("customers.patience_days.mean") == "Patience (days), mean"
+    assert (parameter_label("products.grinder.replenishment.order_up_to")
+            == "Order-up-to level (units) of grinder")  # fmt: skip
+    assert abbreviations(["out-of-stock", "out-of-stock-deep", "o_o_s"]) == {
+        "out-of-stock": "OOS", "out-of-stock-deep": "OOSD", "o_o_s": "OOS2"}  # fmt: skip
+    folder = make_sweep(tmp_path / "sweep", two_parameters=True)
+    html = (write_sweep_report(folder)).read_text(encoding="utf-8")
+    assert "<footer>" in html and 'id="assumptions"' in html and "<h1>" in html
+    sweep = load_sweep(folder)
+    for path in sweep.parameters:
+        assert f"<code>{path}</code>" in html and parameter_label(path) in html

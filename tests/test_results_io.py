@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stockout import results_io
 from stockout.api import Results, load, scenario_dict
@@ -162,7 +164,7 @@ def test_folder_follows_the_contract(tmp_path: Path, monkeypatch: pytest.MonkeyP
     columns = {name: list(pd.read_csv(tmp_path / name).columns) for name in files if ".csv" in name}
     assert columns["summary.csv"] == [
         "policy", "product", "metric", "mean", "ci_low", "ci_high", "diff", "diff_ci_low",
-        "diff_ci_high",
+        "diff_ci_high", "significant",
     ]  # fmt: skip
     assert columns["replications.csv"] == ["replication", "policy", "product", *METRICS]
     assert columns["timeseries.csv"] == [
@@ -297,3 +299,28 @@ def test_results_save_refuses_a_non_empty_folder(
     assert folder.parent == tmp_path / "results" / "fab"
     assert (folder / "manifest.json").is_file()
     assert os.listdir(tmp_path / "results" / "fab") == [folder.name]
+
+
+# ---- CSV bytes: pandas' writer's output, formatted column by column -------------------------
+
+_FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=64) | st.sampled_from(
+    [0.0, -0.0, 1e16, 1e-7, 0.1, 2.5, 123456789.0]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.lists(st.tuples(st.sampled_from(["a", "b-c", "d e", "", "x,y", 'q"t']), _FLOATS,
+                            _FLOATS, st.integers(-(2**40), 2**40)), max_size=30),  # fmt: skip
+    repeat=st.booleans(),
+)
+def test_csv_bytes_are_pandas_to_csv(data: list[tuple[str, float, float, int]],
+                                     repeat: bool) -> None:  # fmt: skip
+    """The fast path writes exactly what ``DataFrame.to_csv`` writes (the reference), whatever
+    the floats (NaN, infinities, -0.0, exponents), text needing quotes, and equal columns."""
+    frame = pd.DataFrame(data, columns=["policy", "mean", "low", "orders"])
+    frame = frame.astype({"policy": object, "mean": float, "low": float, "orders": "int64"})
+    if repeat:
+        frame["high"] = frame["mean"]  # one replication: low = mean = high, text reused
+    expected = frame.to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
+    assert csv_bytes(frame) == expected

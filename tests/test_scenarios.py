@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import tomllib
 from pathlib import Path
 
@@ -151,21 +152,19 @@ def test_differentiated_backorders_keep_revenue_and_customers() -> None:
     assert diff(res, "backorder", "gross_profit")[1] > 0
 
 
-def test_commodity_long_quoted_waits_raise_churn() -> None:
-    """Impatient customers with free switching: backorders with quotes up to 30 days churn more
-    customers than out-of-stock; honest (pessimistic) quotes lose some orders up front but
-    suffer fewer cancellations and keep more customers."""
+def test_commodity_backorders_lose_customers_and_then_revenue() -> None:
+    """Impatient regular customers with a competitor one click away: backorders save some orders
+    up front but churn more customers, and over the year keep less revenue and profit than out
+    of stock; quoting honestly (90th percentile) does no better."""
     res = results("commodity.toml")
-    assert diff(res, "backorder", "churn_rate")[1] > 0
+    assert diff(res, "backorder", "lost_orders")[2] < 0  # orders saved up front...
+    assert diff(res, "backorder", "churn_rate")[1] > 0  # ...customers lost for good...
     assert diff(res, "backorder", "active_customers_end")[2] < 0
-    _, _, hi = paired(res, "backorder-honest", "backorder", "cancellations")
-    assert hi < 0
-    _, lo, _ = paired(res, "backorder-honest", "backorder", "lost_orders")
-    assert lo > 0
-    _, _, hi = paired(res, "backorder-honest", "backorder", "churn_rate")
-    assert hi < 0
-    _, lo, _ = paired(res, "backorder-honest", "backorder", "quote_on_time_rate")
-    assert lo > 0
+    assert diff(res, "backorder", "revenue_kept")[2] < 0  # ...and with them, the revenue
+    assert diff(res, "backorder", "gross_profit")[2] < 0
+    for metric, worse in (("revenue_kept", -1), ("gross_profit", -1), ("churn_rate", 1)):
+        _, lo, hi = diff(res, "backorder-honest", metric)
+        assert (hi < 0) if worse < 0 else (lo > 0), metric
 
 
 def test_same_supply_opposite_verdicts_on_churn() -> None:
@@ -430,3 +429,124 @@ def test_single_echelon_baseline_matches_palm_and_erlang() -> None:
 
 def test_stockout_api_is_importable_as_documented() -> None:
     assert stockout.load is api.load or callable(stockout.load)
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdicts and lessons agree: what each story claims is what `stockout run` prints and what the
+# report's verdict says
+# ---------------------------------------------------------------------------------------------
+
+#: Per bundled scenario, the claims of its story ("What it teaches" / "What to look at") on the
+#: metrics it names: (policy, metric, direction of policy − baseline): +1 significantly higher,
+#: −1 significantly lower, 0 no significant difference. The claims above test the numbers; these
+#: test that the terminal table and the verdict say the same.
+LESSONS: dict[str, list[tuple[str, str, int]]] = {
+    "b2b-high-value.toml": [("backorder-lean", "gross_profit", 1),
+                            ("backorder-lean", "storage_cost", -1),
+                            ("make-to-order", "revenue_kept", -1)],
+    "commodity.toml": [("backorder", "churn_rate", 1), ("backorder", "revenue_kept", -1),
+                       ("backorder", "gross_profit", -1), ("backorder-honest", "churn_rate", 1)],
+    "crowdfunding.toml": [("campaign-make-to-order", "revenue_kept", 1)],
+    "demand-spike.toml": [("backorder", "revenue_kept", 1),
+                          ("out-of-stock-deep", "storage_cost", 1)],
+    "differentiated.toml": [("backorder", "revenue_kept", 1), ("backorder", "gross_profit", 1),
+                            ("backorder", "churn_rate", -1)],
+    "dropshipping.toml": [("stock-it", "revenue_kept", 1), ("stock-it", "storage_cost", 1),
+                          ("dropship-buffered", "churn_rate", -1)],
+    "limited-edition-drops.toml": [("backorder", "revenue_kept", 0),
+                                   ("preorder", "revenue_kept", 0),
+                                   ("backorder", "storage_cost", -1)],
+    "made-to-order.toml": [("made-to-stock", "storage_cost", 1),
+                           ("made-to-stock", "revenue_kept", -1),
+                           ("made-to-order-capped", "mean_wait_days", -1)],
+    "newsvendor-season.toml": [("buy-850", "gross_profit", -1), ("buy-1000", "gross_profit", -1),
+                               ("backorder-907", "revenue_kept", 0)],
+    "product-launch-presales.toml": [("presales", "revenue_kept", 1),
+                                     ("presales-capped", "revenue_kept", 1)],
+    "quickstart.toml": [("backorder", "revenue_kept", 1), ("lean-backorder", "storage_cost", -1)],
+    "seasonal-lean.toml": [("lean-backorder", "storage_cost", -1),
+                           ("lean-backorder", "gross_profit", 1),
+                           ("lean-out-of-stock", "revenue_kept", -1)],
+    "single-echelon-baseline.toml": [("lost-sales", "fill_rate", 1)],
+    "subscription-replenishment.toml": [("lean-backorder", "storage_cost", -1),
+                                        ("lean-backorder", "gross_profit", 1),
+                                        ("lean-out-of-stock", "churn_rate", 1),
+                                        ("lean-out-of-stock", "revenue_kept", -1)],
+    "supplier-delay.toml": [("backorder", "revenue_kept", 1)],
+    "textbook-sS.toml": [],  # its metric (ordering + storage + backlog cost): see WINNERS
+    "transport-disruption.toml": [("backorder", "revenue_kept", 1),
+                                  ("out-of-stock-deep", "storage_cost", 1)],
+}  # fmt: skip
+
+#: Stories that name a winner: (metric, policy that the verdict's headline must name, and as
+#: significantly better than every other policy when it is the baseline).
+WINNERS: dict[str, tuple[str, str]] = {
+    "commodity.toml": ("revenue_kept", "out-of-stock"),
+    "textbook-sS.toml": ("gross_profit", "textbook"),  # equal revenue: least cost, most profit
+    "differentiated.toml": ("revenue_kept", "backorder"),
+}
+
+SLOW_SCENARIOS = {"crowdfunding.toml", "product-launch-presales.toml", "transport-disruption.toml"}
+
+#: How the verdict words each direction, per metric it speaks about.
+VERDICT_WORDS = {
+    "revenue_kept": {1: "more revenue than", -1: "less revenue than", 0: "same revenue as"},
+    "churn_rate": {1: "points more churn (95% CI", -1: "points less churn (95% CI",
+                   0: "no significant difference in churn"},
+    "storage_cost": {1: "higher (95% CI", -1: "lower (95% CI", 0: "no significant difference"},
+    "gross_profit": {1: "higher (95% CI", -1: "lower (95% CI", 0: "no significant difference"},
+}  # fmt: skip
+
+
+def _printed_delta(res: api.Results, policy: str, metric: str) -> str | None:
+    """The Δ line that `stockout run` prints for ``policy`` in the row of ``metric``."""
+    from stockout.terminal import RUN_METRICS, _run_rows
+
+    headings = {m: h for m, h, _ in RUN_METRICS}
+    if metric not in headings:
+        return None
+    cells = dict(_run_rows(res))[headings[metric]]
+    return cells[res.policies.index(policy)].plain.splitlines()[1]
+
+
+def _verdict_clause(sentence: str, metric: str) -> str:
+    """The part of a verdict sentence about ``metric``."""
+    if metric in ("storage_cost", "gross_profit"):
+        name = "storage cost" if metric == "storage_cost" else "gross profit"
+        parts = [p for p in re.split(r"[;.] ", sentence) if name in p.lower()]
+        return parts[0] if parts else ""
+    return sentence
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_SCENARIOS else n for n in BUNDLED],
+)
+def test_story_run_table_and_verdict_agree(name: str, tmp_path: Path) -> None:
+    from stockout.report import load_tables
+    from stockout.report.verdict import build_verdict, winner_sentence
+
+    assert name in LESSONS, f"{name}: write down the claims of its story in LESSONS"
+    res = results(name)
+    tables = load_tables(res.save(tmp_path / "run", report=False))
+    verdict = build_verdict(tables)
+    for policy, metric, direction in LESSONS[name]:
+        _, low, high = diff(res, policy, metric)
+        claim = f"{name}: {policy} {metric} {'+-0'[[1, -1, 0].index(direction)]}"
+        assert {1: low > 0, -1: high < 0, 0: low <= 0 <= high}[direction], (claim, low, high)
+        printed = _printed_delta(res, policy, metric)
+        if printed is not None:
+            sign = {1: "Δ +", -1: "Δ -", 0: "Δ "}[direction]
+            assert printed.startswith(sign) and printed.endswith(" *") == bool(direction), (
+                claim, printed)
+        if metric in VERDICT_WORDS:
+            (sentence,) = [s for s in verdict.details if s.startswith(f"{policy} ")]
+            clause = _verdict_clause(sentence, metric)
+            assert VERDICT_WORDS[metric][direction] in clause, (claim, sentence)
+    if name in WINNERS:
+        metric, policy = WINNERS[name]
+        headline = winner_sentence(tables, metric) or ""
+        assert headline.split(": ", 1)[1].startswith(policy), (name, headline)
+        sure = "every other policy is significantly worse" if policy == res.baseline else (
+            f"significantly better than {res.baseline}")
+        assert sure in headline, (name, headline)

@@ -8,6 +8,7 @@ differences policy − baseline (common random numbers pair replication k of eve
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -79,10 +80,20 @@ def test_summary_interval_matches_hand_computation() -> None:
     assert math.isnan(r["diff"]) and math.isnan(r["diff_ci_low"]) and math.isnan(r["diff_ci_high"])
 
 
-def test_one_replication_collapses_the_interval_to_the_mean() -> None:
+def test_one_replication_has_no_interval_and_no_significance() -> None:
     r = row(summary_frame(rep_frame({"a": [7.25], "b": [8.0]}), "a", ["a", "b"]), "b")
-    assert (r["mean"], r["ci_low"], r["ci_high"]) == (8.0, 8.0, 8.0)
-    assert (r["diff"], r["diff_ci_low"], r["diff_ci_high"]) == (0.75, 0.75, 0.75)
+    assert r["mean"] == 8.0 and r["diff"] == 0.75
+    for column in ("ci_low", "ci_high", "diff_ci_low", "diff_ci_high"):
+        assert math.isnan(r[column]), column
+    assert r["significant"] is None
+
+
+def test_significant_says_whether_the_interval_excludes_zero() -> None:
+    reps = rep_frame({"a": [1.0, 2.0, 3.0], "b": [3.0, 4.1, 5.0], "c": [1.0, 3.0, 2.0]})
+    table = summary_frame(reps, "a", ["a", "b", "c"])
+    assert row(table, "b")["significant"] is True
+    assert row(table, "c")["significant"] is False
+    assert row(table, "a")["significant"] is None  # the baseline is not compared with itself
 
 
 def test_no_spread_collapses_the_interval() -> None:
@@ -236,3 +247,36 @@ def test_winners() -> None:
     summary = summary_frame(rep_frame({"a": [1.0, 2.0], "b": [3.0, 4.0]}), "a", ["a", "b"])
     assert winners(summary)["revenue_kept"] == "b"
     assert pd.isna(winners(summary)["storage_cost"])
+
+
+# ---- time series spread: one call per table, numpy's own numbers ----------------------------
+
+
+@pytest.mark.parametrize("reps", [1, 2, 5, 20])
+def test_timeseries_spread_is_numpys_nanpercentile_bit_for_bit(reps: int) -> None:
+    """The grouped percentile path gives exactly what np.nanmean and np.nanpercentile give
+    (the reference: numpy's NaN-aware functions, column by column), NaN holes included."""
+    rng = np.random.default_rng(reps)
+    days = np.arange(1.0, 41.0)
+    runs, stacks = [], {}
+    for k in range(reps):
+        series = {}
+        for product in ("a", "b"):
+            s = rng.gamma(2.0, 30.0, size=(len(days), len(SERIES)))
+            s[rng.random(s.shape) < 0.2] = np.nan  # undefined points, different per replication
+            s[:5, SERIES.index("on_hand")] = np.nan if product == "a" else s[:5, 0]
+            series[product] = s
+            stacks.setdefault(product, []).append(s)
+        runs.append(run("p", k, {"a": {}, "b": {}}, days=days, series=series))
+    frame = timeseries_frame(runs)
+    for product, stack in stacks.items():
+        cube = np.stack(stack)
+        for j, name in enumerate(SERIES):
+            got = frame[(frame["product"] == product) & (frame["series"] == name)]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns warn
+                mean = np.nanmean(cube[:, :, j], axis=0)
+                low, high = np.nanpercentile(cube[:, :, j], [5.0, 95.0], axis=0)
+            for column, want in (("mean", mean), ("low", low), ("high", high)):
+                assert np.array_equal(got[column].to_numpy(), want, equal_nan=True), column
+

@@ -202,7 +202,7 @@ def test_files_and_pool_equal_inline(base: Scenario, tmp_path: Path) -> None:
     header = (tmp_path / "one" / "sweep.csv").read_text().splitlines()[0]
     assert header == (
         "point,customers.patience_days.mean,policies.backorder.max_quoted_wait_days,"
-        "policy,product,metric,mean,ci_low,ci_high,diff,diff_ci_low,diff_ci_high"
+        "policy,product,metric,mean,ci_low,ci_high,diff,diff_ci_low,diff_ci_high,significant"
     )
 
 

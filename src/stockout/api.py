@@ -43,6 +43,7 @@ from .records import RunResult
 from .scenario.errors import Problem, ScenarioError, did_you_mean
 from .scenario.load import load_scenario, scenario_dict, scenario_from_dict
 from .scenario.schema import Scenario
+from .stages import stage
 
 __all__ = [
     "Results",
@@ -176,13 +177,14 @@ def run(
         search_dir = Path(scenario).parent
     started = datetime.now().astimezone()
     clock = time.perf_counter()
-    runs = run_replications(
-        resolved,
-        jobs=jobs,
-        progress=progress,
-        search_dir=Path(search_dir) if search_dir is not None else None,
-        executor=executor,
-    )
+    with stage("simulate"):
+        runs = run_replications(
+            resolved,
+            jobs=jobs,
+            progress=progress,
+            search_dir=Path(search_dir) if search_dir is not None else None,
+            executor=executor,
+        )
     return Results(
         scenario=resolved,
         runs=list(runs),
@@ -353,10 +355,12 @@ def _scenario_info(path: Path) -> ScenarioInfo:
 
 
 def build_report(results_dir: str | os.PathLike[str]) -> Path:
-    """(Re)build ``report.html`` in a results folder and return its path."""
-    from .report import write_report
+    """(Re)build ``report.html`` in a results folder of any kind (a run, a sweep) and return
+    its path. Raises ``stockout.report.ResultsFolderError`` for a folder that is not a complete
+    results folder (naming the results folders inside it, if any)."""
+    from .report.folders import build
 
-    return Path(write_report(Path(results_dir)))
+    return build(Path(results_dir))
 
 
 def trace(

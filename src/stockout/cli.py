@@ -11,17 +11,17 @@ from __future__ import annotations
 import errno
 import importlib
 import json
-import math
 import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -33,14 +33,14 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 from rich.text import Text
+from typer.core import TyperArgument, TyperCommand
 
-from . import __version__
+from . import __version__, stages
 from .scenario.errors import Problem, ScenarioError, did_you_mean
+from .stages import stage
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from .api import Results
     from .results_io import ReportError
@@ -50,17 +50,7 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-
-#: Columns of the summary table: metric, heading, number format.
-TABLE_METRICS: tuple[tuple[str, str, str], ...] = (
-    ("revenue_kept", "revenue kept", "money"),
-    ("gross_profit", "gross profit", "money"),
-    ("fill_rate", "fill rate", "share"),
-    ("churn_rate", "churn rate", "share"),
-    ("storage_cost", "storage cost", "money"),
-    ("mean_wait_days", "mean wait, days", "days"),
-)
-
+DEFAULT_TRACE_DAYS = 30.0
 
 @dataclass
 class State:
@@ -72,6 +62,32 @@ class State:
 
 class InputError(Exception):
     """Bad input found by the command line itself; the message says what to change."""
+
+
+class _PlainArgument(TyperArgument):
+    """An argument shown as its metavar (``FILE``, ``[DIR]``, ``FILES...``), not as typer's
+    ``{file}`` and ``file <path>``."""
+
+    def _plain(self) -> str:
+        name = self.metavar or (self.name or "").upper()
+        return name + ("..." if self.nargs != 1 else "")
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        return [self._plain() if self.required else f"[{self._plain()}]"]
+
+    def get_help_record(self, ctx: Any) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        return None if record is None else (self._plain(), record[1])
+
+
+class _Command(TyperCommand):
+    """Every stockout command: arguments shown plainly (see :class:`_PlainArgument`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                param.__class__ = _PlainArgument
 
 
 app = typer.Typer(
@@ -86,9 +102,10 @@ app = typer.Typer(
 
 
 def _out() -> Console:
-    """stdout; 120 columns when it is not a terminal (a log, a pipe)."""
-    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120
-    return Console(highlight=False, width=width)
+    """stdout, as wide as the terminal (``COLUMNS``; 80 in a pipe or a log)."""
+    from .terminal import console
+
+    return console()
 
 
 def _err() -> Console:
@@ -175,18 +192,21 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()  # only an empty folder goes
-    except OSError:
-        pass
+def _remove_if_empty(folder: Path, made: Sequence[Path] = ()) -> None:
+    """Remove ``folder`` if it is empty, then those of ``made`` (the folders above it that this
+    command created: ``results/<scenario>``, the results root) that are empty too."""
+    for path in (folder, *made):
+        try:
+            path.rmdir()  # only an empty folder goes
+        except OSError:
+            return
 
 
-def _interrupted(folder: Path | None) -> NoReturn:
+def _interrupted(folder: Path | None, made: Sequence[Path] = ()) -> NoReturn:
     if folder is None or not folder.exists():
         _say("interrupted: no results written", err=True)
     elif not any(folder.iterdir()):
-        folder.rmdir()
+        _remove_if_empty(folder, made)
         _say("interrupted: no results written", err=True)
     else:
         _say(f"interrupted: folder {folder} is incomplete (no manifest.json)", err=True)
@@ -196,26 +216,33 @@ def _interrupted(folder: Path | None) -> NoReturn:
 @app.command("run")
 def run_command(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Scenario file (TOML).", show_default=False)
+    ],
     policies: Annotated[
         str | None,
         typer.Option("--policies", metavar="A,B", help="Run only these policies, in this order."),
     ] = None,
     reps: Annotated[
-        int | None, typer.Option("--reps", min=1, help="Number of replications.")
+        int | None, typer.Option("--reps", min=1, metavar="N", help="Number of replications.")
     ] = None,
     seed: SeedOption = None,
     jobs: JobsOption = 0,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output folder (must not exist or be empty)."),
+        typer.Option("--out", metavar="DIR", help="Output folder (must not exist or be empty)."),
     ] = None,
     scheduler: SchedulerOption = None,
     horizon: Annotated[
-        float | None, typer.Option("--horizon", help="Horizon in days (warm-up included).")
+        float | None, typer.Option(
+            "--horizon", metavar="DAYS", help="Horizon in days (warm-up included)."
+        )
     ] = None,
     results_root: Annotated[
-        Path, typer.Option("--results-root", help="Where results/<scenario>/<run-id>/ goes.")
+        Path,
+        typer.Option(
+            "--results-root", metavar="DIR", help="Where results/<scenario>/<run-id>/ goes."
+        ),
     ] = Path("results"),
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
     quiet: Annotated[
@@ -226,20 +253,23 @@ def run_command(
     from . import api, results_io
     from .executors import ExecutorError
 
-    scenario = _load(file)
-    scenario = api.with_overrides(
-        scenario,
-        replications=reps,
-        seed=seed,
-        horizon_days=horizon,
-        policies=_split_policies(policies),
-        source=f"{file} (with command-line options)",
-    )
+    with stage("load"):
+        scenario = api.with_overrides(
+            _load(file),
+            replications=reps,
+            seed=seed,
+            horizon_days=horizon,
+            policies=_split_policies(policies),
+            source=f"{file} (with command-line options)",
+        )
     # The folder is made before the simulation, so a place where the results cannot be
     # written is found before the work is done, not after; it is removed again if still empty.
     if out is not None:
+        made = [p for p in out.parents if not p.exists()] if not out.exists() else []
         folder = results_io.prepare_out_dir(out)
     else:
+        parent = results_root / scenario.scenario.name
+        made = [p for p in (parent, results_root) if not p.exists()]
         folder = results_io.new_run_dir(results_root, scenario.scenario.name)
     workers = jobs or os.cpu_count() or 1
     try:
@@ -252,16 +282,16 @@ def run_command(
                 executor=executor,
             )
     except KeyboardInterrupt:
-        _interrupted(folder)
+        _interrupted(folder, made)
     except ExecutorError as error:  # the cluster was lost, or workers kept dying
-        _remove_if_empty(folder)
+        _remove_if_empty(folder, made)
         _say(f"error: {error}", err=True)
         _say("no results written (a run is saved only when complete); run it again", err=True)
         if _state(ctx).debug:
             traceback.print_exception(error, file=sys.stderr)
         raise typer.Exit(EXIT_INTERNAL) from None
     except BaseException:
-        _remove_if_empty(folder)
+        _remove_if_empty(folder, made)
         raise
     report_error: ReportError | None = None
     try:
@@ -282,18 +312,43 @@ def _print_outcome(results: Results, folder: Path, *, quiet: bool, report: bool)
     if quiet:
         _say(str(folder))
         return
+    from .terminal import run_tables
+
     console = _out()
-    console.print(summary_table(results))
-    console.print(
-        Text(
-            f"Δ: paired difference to the baseline '{results.baseline}', "
-            "± the half-width of its 95% interval; * significant.",
-            style="dim",
-        )
-    )
-    if report and not (folder / "report.html").is_file():
-        _say("(no report.html: the report package is not available)")
+    for part in run_tables(results, console.width):
+        console.print(part)
+    verdict = _one_line_verdict(folder)
+    if verdict:
+        console.print(Text(f"verdict: {verdict}"))
     _say(f"results: {folder}")
+    if (folder / "report.html").is_file():
+        _say(f"open {_shown(folder / 'report.html')}")
+    elif report:
+        _say("(no report.html: the report package is not available)")
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it, else as given."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _one_line_verdict(folder: Path) -> str | None:
+    """The report's headline, from the folder just written: who keeps the most revenue (and the
+    most profit, when that is another policy), and whether it is significant."""
+    try:
+        from .report import load_tables
+        from .report.verdict import best_policy, winner_sentence
+
+        tables = load_tables(folder)
+    except Exception:  # noqa: BLE001 - a verdict is a courtesy: the table above stands alone
+        return None
+    sentences = [winner_sentence(tables, "revenue_kept")]
+    if best_policy(tables, "gross_profit") != best_policy(tables, "revenue_kept"):
+        sentences.append(winner_sentence(tables, "gross_profit"))
+    return " ".join(s for s in sentences if s) or None
 
 
 def _report_failed(ctx: typer.Context, error: ReportError) -> NoReturn:
@@ -340,7 +395,11 @@ def _write_output(out: Path, text: str) -> None:
 def _save_failed(results: Results, folder: Path, error: OSError, quiet: bool) -> NoReturn:
     """The results could not be written: show what was computed, say what to do, exit 2."""
     if not quiet:
-        _out().print(summary_table(results))
+        from .terminal import run_tables
+
+        console = _out()
+        for part in run_tables(results, console.width):
+            console.print(part)
     _say(f"error: {_cannot_write(error, folder)}", err=True)
     if folder.is_dir():
         _say(f"{folder} is incomplete (no manifest.json)", err=True)
@@ -350,111 +409,60 @@ def _save_failed(results: Results, folder: Path, error: OSError, quiet: bool) ->
 
 
 # ---------------------------------------------------------------------------------------------
-# The summary table
-# ---------------------------------------------------------------------------------------------
-
-
-def _number(value: float, kind: str, *, signed: bool = False) -> str:
-    """A metric value for the table: money with thousands separators, shares in percent,
-    days with two decimals."""
-    if not math.isfinite(value):
-        return "–"
-    sign = "+" if signed else ""
-    if kind == "share":
-        return f"{value * 100:{sign}.1f}"
-    if kind == "days":
-        return f"{value:{sign}.2f}"
-    return f"{value:{sign},.0f}" if abs(value) >= 100 else f"{value:{sign},.2f}"
-
-
-def _with_half(mean: float, low: float, high: float, kind: str, *, signed: bool) -> str:
-    text = _number(mean, kind, signed=signed)
-    half = (high - low) / 2
-    if math.isfinite(mean) and math.isfinite(half) and half > 0:
-        text += f" ± {_number(half, kind)}"
-    return text + (" %" if kind == "share" and math.isfinite(mean) else "")
-
-
-def _cell(row: pd.Series, kind: str, is_baseline: bool, higher_is_better: bool) -> Text:
-    """``mean ± half-width`` and, below, ``Δ diff ± half-width`` (``*`` if significant)."""
-    text = Text(_with_half(row["mean"], row["ci_low"], row["ci_high"], kind, signed=False))
-    if is_baseline:
-        text.append("\nbaseline", style="dim")
-        return text
-    diff, low, high = row["diff"], row["diff_ci_low"], row["diff_ci_high"]
-    if not math.isfinite(diff):
-        text.append("\nΔ –", style="dim")
-        return text
-    significant = low > 0 or high < 0
-    better = diff > 0 if higher_is_better else diff < 0
-    style = ("green" if better else "red") if significant else "dim"
-    delta = _with_half(diff, low, high, kind, signed=True).replace(" %", " pp")
-    text.append(f"\nΔ {delta}{' *' if significant else ''}", style=style)
-    return text
-
-
-def summary_table(results: Results) -> Table:
-    """The key metrics over all products, one column per policy: mean ± CI half-width, and the
-    paired difference to the baseline (Δ, ``*`` when its 95% interval excludes 0)."""
-    from .records import HIGHER_IS_BETTER
-
-    meta = results.scenario.scenario
-    title = f"{meta.title or meta.name}: {meta.replications} replication(s), seed {meta.seed}"
-    table = Table(title=Text(title), title_justify="left", show_lines=True)
-    table.add_column("metric", no_wrap=True)
-    for policy in results.policies:
-        table.add_column(Text(policy), justify="right")
-    rows = results.summary[results.summary["product"] == "all"].set_index(["policy", "metric"])
-    for metric, heading, kind in TABLE_METRICS:
-        cells = [Text(heading)]
-        for policy in results.policies:
-            if (policy, metric) not in rows.index:
-                cells.append(Text("–"))
-                continue
-            row = rows.loc[(policy, metric)]
-            is_baseline = policy == results.baseline
-            cells.append(_cell(row, kind, is_baseline, metric in HIGHER_IS_BETTER))
-        table.add_row(*cells)
-    return table
-
-
-# ---------------------------------------------------------------------------------------------
 # validate, schema, scenarios, report
 # ---------------------------------------------------------------------------------------------
 
 
 @app.command("trace")
 def trace_command(
-    file: Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Scenario file (TOML).", show_default=False)
+    ],
     policy: Annotated[
-        str | None, typer.Option("--policy", help="Policy to follow (default: the baseline).")
+        str | None, typer.Option(
+            "--policy", metavar="NAME", help="Policy to follow (default: the baseline)."
+        )
     ] = None,
     days: Annotated[
-        float | None, typer.Option("--days", min=0, help="Tell the story up to this day.")
+        float | None, typer.Option(
+            "--days", min=0, metavar="DAYS",
+            help="Tell the story up to this day (the default: 30 days, unless --orders).",
+        )
     ] = None,
     orders: Annotated[
-        int | None, typer.Option("--orders", min=1, help="Tell the story of the first N orders.")
+        int | None, typer.Option(
+            "--orders", min=1, metavar="N",
+            help="Tell the story of the first N orders instead.",
+        )
     ] = None,
     replication: Annotated[
-        int, typer.Option("--replication", min=0, help="Which replication (same seeds as run).")
+        int, typer.Option(
+            "--replication", min=0, metavar="K", help="Which replication (same seeds as run)."
+        )
     ] = 0,
     product: Annotated[
-        str | None, typer.Option("--product", help="Only this product's story.")
+        str | None, typer.Option("--product", metavar="ID", help="Only this product's story.")
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="text, csv or json.")
+        str, typer.Option(
+            "--format", metavar="text|csv|json", help="Output format: text, csv or json."
+        )
     ] = "text",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file instead of the terminal.")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Write to this file instead of the terminal."),
     ] = None,
 ) -> None:
-    """Tell the story of individual orders in plain words (for teaching)."""
+    """Tell the story of individual orders in plain words (for teaching): the first 30 days,
+    or --days DAYS, or the first --orders N orders."""
     from . import api
 
     if fmt not in ("text", "csv", "json"):
         raise InputError(f"--format must be text, csv or json, not {fmt!r}")
+    if days is not None and orders is not None:
+        raise InputError("give --days or --orders, not both (without either: the first 30 days)")
     if days is None and orders is None:
-        days = 30.0
+        days = DEFAULT_TRACE_DAYS
     scenario = _load(file)
     name = policy or scenario.baseline
     names = [p.name for p in scenario.policies]
@@ -464,8 +472,13 @@ def trace_command(
             f"no policy named {name!r}; the scenario has {', '.join(names)}"
             + did_you_mean(name, names),
         )])
-    if product is not None and product not in [p.id for p in scenario.products]:
-        raise ScenarioError([Problem(str(file), "--product", f"no product named {product!r}")])
+    products = [p.id for p in scenario.products]
+    if product is not None and product not in products:
+        raise ScenarioError([Problem(
+            str(file), "--product",
+            f"no product named {product!r}; the scenario has {', '.join(products)}"
+            + did_you_mean(product, products),
+        )])
     events = api.trace(
         scenario, name, replication=replication, days=days, orders=orders,
         search_dir=file.parent,
@@ -482,7 +495,10 @@ def trace_command(
 
 @app.command("validate")
 def validate_command(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILES", help="Scenario files.", show_default=False),
+    ],
 ) -> None:
     """Check scenario files; print every problem, or `ok`. Exit 2 if any file is bad."""
     bad = 0
@@ -502,7 +518,8 @@ def validate_command(
 @app.command("schema")
 def schema_command(
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Write to this file instead of stdout."),
     ] = None,
 ) -> None:
     """Print the JSON Schema of the scenario format (for editors)."""
@@ -520,10 +537,12 @@ def schema_command(
 def scenarios_command(
     folder: Annotated[
         Path | None,
-        typer.Argument(help="Folder to list (default: ./scenarios and the bundled ones)."),
+        typer.Argument(
+            metavar="FOLDER", help="Folder to list (default: ./scenarios and the bundled ones)."
+        ),
     ] = None,
 ) -> None:
-    """List scenario files: name, title and what each one teaches."""
+    """List scenario files, folder by folder: file name and a one-line summary each."""
     from . import api
 
     if folder is not None and not folder.is_dir():
@@ -533,17 +552,21 @@ def scenarios_command(
         where = folder if folder is not None else "./scenarios or the bundled scenarios"
         _say(f"no scenario files found in {where}")
         return
-    table = Table(show_lines=False)
-    for heading in ("name", "title", "summary", "file"):
-        table.add_column(heading, overflow="fold")
-    for info in infos:
-        table.add_row(Text(info.name), Text(info.title), Text(info.summary), Text(str(info.path)))
-    _out().print(table)
+    from .terminal import scenario_list
+
+    console = _out()
+    for part in scenario_list(infos, _shown, console.width):
+        console.print(part)
 
 
 @app.command("report")
 def report_command(
-    results_dir: Annotated[Path, typer.Argument(help="A results folder.", show_default=False)],
+    results_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR", help="A results folder of a run or a sweep.", show_default=False
+        ),
+    ],
     images: Annotated[
         str | None,
         typer.Option(
@@ -553,22 +576,19 @@ def report_command(
         ),
     ] = None,
 ) -> None:
-    """Rebuild report.html in a results folder (and, with --images, the charts as images)."""
+    """Rebuild report.html of a run or sweep folder (--images: charts as PNG/SVG)."""
     from . import api
 
     if not results_dir.is_dir():
         raise InputError(f"{results_dir}: no such results folder")
-    if not (results_dir / "summary.csv").is_file():
-        raise InputError(f"{results_dir}: not a results folder (no summary.csv)")
-    if not (results_dir / "manifest.json").is_file():
-        raise InputError(
-            f"{results_dir}: incomplete results folder (no manifest.json): the run was "
-            "interrupted or is still going; run the scenario again into a new folder"
-        )
     from .report import MissingExtraError, ResultsFolderError, export_images
+    from .report.folders import kind_of
 
     if images is not None and images not in ("png", "svg"):
         raise InputError(f"--images must be png or svg, not {images!r}")
+    kind = kind_of(results_dir)
+    if images is not None and kind is not None and kind.name != "run":
+        raise InputError(f"--images exports a run's charts; {results_dir} is a {kind.name}")
     try:
         _say(str(api.build_report(results_dir)))
         if images is not None:
@@ -585,6 +605,32 @@ def report_command(
 from .cli_sweep import JobsOption, SchedulerOption, SeedOption, open_executor, register  # noqa: E402, I001 - the sweep command lives in its own module
 
 register(app)
+
+#: One line each in ``stockout --help`` (the docstring's first sentence is too long for 80
+#: columns); a command not listed here shows its docstring's start.
+SHORT_HELP = {
+    "run": "Run every policy of a scenario; write a results folder.",
+    "sweep": "Run a scenario over a grid of values: which policy wins where.",
+    "trace": "Tell the story of individual orders in plain words.",
+    "validate": "Check scenario files; print every problem, or ok.",
+    "schema": "Print the JSON Schema of the scenario format.",
+    "scenarios": "List scenario files with a one-line summary each.",
+    "report": "Rebuild report.html of a run or sweep folder.",
+}
+
+
+def _plain_commands(typer_app: typer.Typer) -> None:
+    """Every command (those added later too, by their module's ``register``) shows its arguments
+    plainly and a one-line summary that is not cut."""
+    for info in typer_app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = _Command
+        name = info.name or ""
+        if info.short_help is None and name in SHORT_HELP:
+            info.short_help = SHORT_HELP[name]
+
+
+_plain_commands(app)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -638,6 +684,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("interrupted", err=True)
         return EXIT_INTERRUPTED
 
+    clock = time.perf_counter()
     args = list(sys.argv[1:] if argv is None else argv)
     state = State(debug=_debug_requested(args), argv=["stockout", *args])
     command = typer.main.get_command(app)
@@ -679,6 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        stages.dump(clock)
     return code if isinstance(code, int) else EXIT_OK
 
 

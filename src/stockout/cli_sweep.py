@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .scenario.errors import ScenarioError
+from .stages import stage
 
 if TYPE_CHECKING:
     from .executors import Executor
@@ -32,13 +34,13 @@ EXIT_INTERRUPTED = 130
 
 #: Options shared by ``stockout run`` and ``stockout sweep``.
 SeedOption = Annotated[
-    int | None, typer.Option("--seed", min=0, help="Master random seed.")
+    int | None, typer.Option("--seed", min=0, metavar="N", help="Master random seed.")
 ]
 MAX_JOBS = 4096  # worker processes: more is a typo, and each is a forked Python
 JobsOption = Annotated[
     int,
     typer.Option(
-        "--jobs", "-j", min=0, max=MAX_JOBS,
+        "--jobs", "-j", min=0, max=MAX_JOBS, metavar="N",
         help="Worker processes (0: one per CPU; never more than there are runs).",
     ),
 ]
@@ -148,7 +150,10 @@ def sweep_command(
     ctx: typer.Context,
     file: Annotated[
         Path | None,
-        typer.Argument(help="Scenario file (TOML); not needed with --resume.", show_default=False),
+        typer.Argument(
+            metavar="FILE", help="Scenario file (TOML); not needed with --resume.",
+            show_default=False,
+        ),
     ] = None,
     vary: Annotated[
         list[str] | None,
@@ -164,7 +169,7 @@ def sweep_command(
         typer.Option("--policies", metavar="A,B", help="Compare only these policies."),
     ] = None,
     reps: Annotated[
-        int | None, typer.Option("--reps", min=1, help="Replications per point.")
+        int | None, typer.Option("--reps", min=1, metavar="N", help="Replications per point.")
     ] = None,
     seed: SeedOption = None,
     jobs: JobsOption = 0,
@@ -179,20 +184,30 @@ def sweep_command(
         ),
     ] = None,
     metric: Annotated[
-        str, typer.Option("--metric", help="The metric --precision applies to.")
+        str,
+        typer.Option(
+            "--metric", metavar="METRIC",
+            help="The metric --precision applies to: any metric of summary.csv, e.g. "
+            "revenue_kept, gross_profit, fill_rate, churn_rate, storage_cost, mean_wait_days "
+            "(docs/results-format.md lists them all; a wrong name lists them too).",
+        ),
     ] = "revenue_kept",
     max_reps: Annotated[
-        int, typer.Option("--max-reps", min=1, help="Cap on replications per point.")
+        int, typer.Option("--max-reps", min=1, metavar="N", help="Cap on replications per point.")
     ] = 200,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (must not exist or be empty).")
+        Path | None,
+        typer.Option("--out", metavar="DIR", help="Output folder (must not exist or be empty)."),
     ] = None,
     resume: Annotated[
         Path | None,
         typer.Option("--resume", metavar="DIR", help="Complete the interrupted sweep in DIR."),
     ] = None,
     results_root: Annotated[
-        Path, typer.Option("--results-root", help="Where results/<scenario>/<run-id>/ goes.")
+        Path,
+        typer.Option(
+            "--results-root", metavar="DIR", help="Where results/<scenario>/<run-id>/ goes."
+        ),
     ] = Path("results"),
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
     quiet: Annotated[
@@ -205,7 +220,7 @@ def sweep_command(
 
     try:
         scenario, values, folder, settings = _inputs(
-            file, vary or [], policies, reps, seed, out, resume, results_root
+            file, vary or [], policies, reps, seed, out, resume, results_root, metric, precision
         )
     except ScenarioError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
@@ -215,12 +230,16 @@ def sweep_command(
         precision = settings.get("target")
         metric = settings.get("metric", metric)
         max_reps = settings.get("max_replications", max_reps)
+    for message in sw.overridden(scenario, values):  # type: ignore[arg-type]
+        _say(f"warning: {message}", err=True)
     workers = jobs or os.cpu_count() or 1
     try:
         with (
+            warnings.catch_warnings(),
             open_executor(workers, scheduler, debug=_debug(ctx)) as executor,
             _sweep_progress(sys.stderr.isatty() and not quiet) as progress,
         ):
+            warnings.simplefilter("ignore", sw.OverriddenParameterWarning)  # said above
             result = sw.sweep(
                 scenario,
                 values,
@@ -235,6 +254,7 @@ def sweep_command(
                 search_dir=file.parent if file is not None else None,
                 source=str(file) if file is not None else str(resume),
                 report=not no_report,
+                command=getattr(ctx.find_root().obj, "argv", ()),
             )
     except ScenarioError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
@@ -254,6 +274,8 @@ def _inputs(
     out: Path | None,
     resume: Path | None,
     results_root: Path,
+    metric: str,
+    precision: float | None,
 ) -> tuple[object, dict[str, list[object]], Path, dict[str, object] | None]:
     """The scenario, the grid, the folder and (when resuming) the stored precision settings."""
     from . import api
@@ -272,21 +294,23 @@ def _inputs(
         raise sw.SweepError("give a scenario file (or --resume DIR)")
     if not vary:
         raise sw.SweepError("name at least one parameter: --vary PATH=v1,v2,...")
-    scenario = api.load(file)
     names = [n.strip() for n in policies.split(",") if n.strip()] if policies else None
-    scenario = api.with_overrides(
-        scenario,
-        replications=reps,
-        seed=seed,
-        policies=names,
-        source=f"{file} (with command-line options)",
-    )
+    with stage("load"):
+        scenario = api.with_overrides(
+            api.load(file),
+            replications=reps,
+            seed=seed,
+            policies=names,
+            source=f"{file} (with command-line options)",
+        )
     values: dict[str, list[object]] = {}
     for option in vary:
         path, parsed = sw.parse_vary(option, str(file))
         if path in values:
             raise sw.SweepError(f"--vary {path} is given twice: list all its values in one --vary")
         values[path] = list(parsed)
+    # Everything is checked before a folder is made: a bad path, value or metric leaves nothing.
+    sw.check_sweep(scenario, values, str(file), metric=metric, precision=precision)
     if out is not None:
         if out.exists() and not out.is_dir():
             raise sw.SweepError(f"{out}: exists and is not a folder; choose a new --out folder")
@@ -324,27 +348,11 @@ def _print_outcome(result: SweepResult, *, quiet: bool) -> None:
     if quiet:
         _say(str(result.out_dir))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from .terminal import console, sweep_tables
 
-    table = Table(title="Who wins where (* significant)", title_justify="left")
-    for path in result.parameters:
-        table.add_column(path)
-    table.add_column("reps", justify="right")
-    key = ("revenue_kept", "gross_profit", "fill_rate", "churn_rate")
-    for metric in key:
-        table.add_column(metric.replace("_", " "))
-    for _, row in result.points.iterrows():
-        cells = [_value(row[p]) for p in result.parameters] + [str(row["replications"])]
-        for metric in key:
-            winner = row.get(metric)
-            cells.append(
-                "–"
-                if not isinstance(winner, str)
-                else winner + (" *" if bool(row[f"{metric}_significant"]) else "")
-            )
-        table.add_row(*cells)
-    Console(highlight=False).print(table)
+    out = console()
+    for part in sweep_tables(result, out.width):
+        out.print(part)
     if result.precision is not None:
         p = result.precision
         if p["met"]:
@@ -362,10 +370,6 @@ def _print_outcome(result: SweepResult, *, quiet: bool) -> None:
         if not (result.out_dir / "report.html").is_file():
             _say("(no report.html)")
         _say(f"sweep: {result.out_dir}")
-
-
-def _value(v: object) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def register(app: typer.Typer) -> None:

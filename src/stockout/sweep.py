@@ -35,8 +35,10 @@ import math
 import re
 import time
 import tomllib
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +60,7 @@ from .records import HIGHER_IS_BETTER, KEY_METRICS, METRICS
 from .scenario.errors import Problem, ScenarioError, did_you_mean
 from .scenario.load import load_scenario_text, scenario_from_dict
 from .scenario.schema import Scenario
+from .stages import stage
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -453,7 +456,9 @@ def _point_name(k: int) -> str:
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
+    from .results_io import csv_bytes
+
+    return csv_bytes(frame)
 
 
 def _read_csv(data: bytes | Path) -> pd.DataFrame:
@@ -670,6 +675,65 @@ def _normalised(frames: list[pd.DataFrame], policies: Sequence[str]) -> pd.DataF
     return _read_csv(_csv_bytes(frame.drop(columns="_rank")))
 
 
+class OverriddenParameterWarning(UserWarning):
+    """A varied product setting that some policies set for themselves: they do not move."""
+
+
+def check_sweep(
+    scenario: Scenario,
+    vary: Mapping[str, Sequence[Scalar]],
+    source: str,
+    *,
+    metric: str = "revenue_kept",
+    precision: float | None = None,
+) -> tuple[list[dict[str, Scalar]], list[Scenario]]:
+    """Validate a sweep before anything is run or written: the paths, every point's values, the
+    metric and the precision. Returns the grid's points and their scenarios; raises
+    :class:`ScenarioError` naming what is wrong."""
+    values = {path: list(vs) for path, vs in vary.items()}
+    _check_vary(values, source)
+    if metric not in METRICS:
+        raise ScenarioError([Problem(
+            source, "--metric",
+            f"unknown metric '{metric}'{did_you_mean(metric, METRICS)}; one of: "
+            + ", ".join(METRICS),
+        )])  # fmt: skip
+    if precision is not None and not (precision > 0 and math.isfinite(precision)):
+        raise ScenarioError([Problem(source, "--precision", "must be a number above 0, e.g. 0.02")])
+    points = grid(values)
+    return points, _variants(scenario, points, source)
+
+
+_PRODUCT_RULE = re.compile(r"^products\.(?P<product>.+)\.replenishment\.(?P<key>[^.]+)$")
+
+
+def overridden(scenario: Scenario, vary: Mapping[str, Sequence[Scalar]]) -> list[str]:
+    """One message per varied ``products.<id>.replenishment.<key>`` that some policies set for
+    themselves (``[policies.replenishment.<id>]``): those policies keep their own value at every
+    point. The message names them and the path that varies their value."""
+    products = {p.id for p in scenario.products}
+    messages = []
+    for path in vary:
+        match = _PRODUCT_RULE.match(dotted(path))
+        if match is None or match["product"] not in products:
+            continue
+        product, key = match["product"], match["key"]
+        own = [
+            p.name for p in scenario.policies
+            if key in (p.replenishment.get(product) or {})
+        ]  # fmt: skip
+        if not own:
+            continue
+        paths = ", ".join(f"policies.{name}.replenishment.{product}.{key}" for name in own)
+        messages.append(
+            f"--vary {path} does not change {', '.join(own)}: "
+            f"{'they set their' if len(own) > 1 else 'it sets its'} own {key} for {product}, "
+            f"so {'they stay' if len(own) > 1 else 'it stays'} the same at every point. "
+            f"To vary {'theirs' if len(own) > 1 else 'it'} too, add --vary for {paths}"
+        )
+    return messages
+
+
 def sweep(
     scenario: Scenario,
     vary: Mapping[str, Sequence[Scalar]],
@@ -686,6 +750,7 @@ def sweep(
     search_dir: str | Path | None = None,
     source: str | None = None,
     report: bool = True,
+    command: Sequence[str] = (),
 ) -> SweepResult:
     """Run ``scenario`` at every point of the grid ``vary`` (parameter path → values).
 
@@ -711,15 +776,9 @@ def sweep(
     started = time.perf_counter()
     src = source or scenario.scenario.name
     values = {path: list(vs) for path, vs in vary.items()}
-    _check_vary(values, src)
-    if metric not in METRICS:
-        raise ScenarioError(
-            [Problem(src, "--metric", f"unknown metric '{metric}'{did_you_mean(metric, METRICS)}")]
-        )
-    if precision is not None and not (precision > 0 and math.isfinite(precision)):
-        raise ScenarioError([Problem(src, "--precision", "must be a number above 0, e.g. 0.02")])
-    points = grid(values)
-    scenarios = _variants(scenario, points, src)
+    points, scenarios = check_sweep(scenario, values, src, metric=metric, precision=precision)
+    for message in overridden(scenario, values):
+        warnings.warn(message, OverriddenParameterWarning, stacklevel=2)
     policies = [p.name for p in scenario.policies]
     baseline = scenario.baseline
     reps = scenario.scenario.replications
@@ -758,6 +817,8 @@ def sweep(
         "fingerprint": _fingerprint(config),
         "stockout_version": _version(),
     }
+    if command:  # the report's footer shows it; not part of the fingerprint
+        meta["command"] = [str(c) for c in command]
     # folders started before the fingerprint covered the whole scenario
     legacy = _fingerprint({**config, "scenario": base_data})
     folder = Path(out_dir) if out_dir is not None else None
@@ -780,24 +841,25 @@ def sweep(
 
     todo = [_Point(k, points[k], scenarios[k]) for k in range(len(points)) if k not in finished]
     outcomes = dict(finished)
-    _drive(
-        todo,
-        policies=policies,
-        initial=initial,
-        cap=cap,
-        precision=precision,
-        metric=metric,
-        folder=folder,
-        frames=frames,
-        outcomes=outcomes,
-        total_points=len(points),
-        progress=progress,
-        search_dir=Path(search_dir) if search_dir is not None else None,
-        executor=executor,
-        jobs=jobs,
-        scheduler=scheduler,
-        done_reps=sum(o.replications * len(policies) for o in finished.values()),
-    )
+    with stage("simulate"):  # each point's replications are also saved as it finishes
+        _drive(
+            todo,
+            policies=policies,
+            initial=initial,
+            cap=cap,
+            precision=precision,
+            metric=metric,
+            folder=folder,
+            frames=frames,
+            outcomes=outcomes,
+            total_points=len(points),
+            progress=progress,
+            search_dir=Path(search_dir) if search_dir is not None else None,
+            executor=executor,
+            jobs=jobs,
+            scheduler=scheduler,
+            done_reps=sum(o.replications * len(policies) for o in finished.values()),
+        )
     return _assemble(
         points,
         parameters,
@@ -952,6 +1014,66 @@ def _assemble(
     report: bool,
     elapsed: float,
 ) -> SweepResult:
+    with stage("summarise"):
+        sweep_df, points_df, winners_df, reps_df = _sweep_tables(
+            points, parameters, policies, baseline, frames, outcomes
+        )
+    outcome_info: dict[str, Any] | None = None
+    if precision is not None:
+        met = [k for k in range(len(points)) if outcomes[k].precision_met]
+        capped = [k for k in range(len(points)) if not outcomes[k].precision_met]
+        outcome_info = {
+            **meta["precision"],
+            "met": not capped,
+            "points_met": met,
+            "points_capped": capped,
+        }
+    if folder is not None:
+        final = {
+            **meta,
+            "status": "complete",
+            "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "replications_per_point": [outcomes[k].replications for k in range(len(points))],
+        }
+        if outcome_info is not None:
+            final["precision"] = outcome_info
+        try:
+            with stage("write"):
+                _write_atomic(folder / "sweep.csv", _csv_bytes(sweep_df))
+                _write_atomic(folder / "points.csv", _csv_bytes(points_df))
+                _write_atomic(folder / "winners.csv", _csv_bytes(winners_df))
+                _write_atomic(folder / "sweep.json", _json_bytes(final))
+        except OSError as error:  # every point is saved: a resume only writes these again
+            reason = f"cannot write in {folder}: {error.strerror or error}"
+            raise SweepInterrupted(reason, sorted(outcomes), len(points), folder,
+                                   bad_input=True) from error
+        if report:
+            with stage("report"):
+                _write_report(folder)
+    return SweepResult(
+        parameters=parameters,
+        values=values,
+        baseline=baseline,
+        policies=policies,
+        summary=sweep_df,
+        points=points_df,
+        winners=winners_df,
+        replications=reps_df,
+        precision=outcome_info,
+        out_dir=folder,
+        elapsed_seconds=elapsed,
+    )
+
+
+def _sweep_tables(
+    points: list[dict[str, Scalar]],
+    parameters: list[str],
+    policies: list[str],
+    baseline: str,
+    frames: dict[int, pd.DataFrame],
+    outcomes: dict[int, PointOutcome],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """sweep.csv, points.csv, winners.csv and every point's replications, from the points."""
     summaries, point_rows, winner_rows, replications = [], [], [], []
     for k, point in enumerate(points):
         frame = frames[k]
@@ -983,49 +1105,7 @@ def _assemble(
     points_df = pd.DataFrame(point_rows)
     winners_df = pd.DataFrame(winner_rows)
     reps_df = pd.concat(replications, ignore_index=True)
-
-    outcome_info: dict[str, Any] | None = None
-    if precision is not None:
-        met = [k for k in range(len(points)) if outcomes[k].precision_met]
-        capped = [k for k in range(len(points)) if not outcomes[k].precision_met]
-        outcome_info = {
-            **meta["precision"],
-            "met": not capped,
-            "points_met": met,
-            "points_capped": capped,
-        }
-    if folder is not None:
-        final = {
-            **meta,
-            "status": "complete",
-            "replications_per_point": [outcomes[k].replications for k in range(len(points))],
-        }
-        if outcome_info is not None:
-            final["precision"] = outcome_info
-        try:
-            _write_atomic(folder / "sweep.csv", _csv_bytes(sweep_df))
-            _write_atomic(folder / "points.csv", _csv_bytes(points_df))
-            _write_atomic(folder / "winners.csv", _csv_bytes(winners_df))
-            _write_atomic(folder / "sweep.json", _json_bytes(final))
-        except OSError as error:  # every point is saved: a resume only writes these again
-            reason = f"cannot write in {folder}: {error.strerror or error}"
-            raise SweepInterrupted(reason, sorted(outcomes), len(points), folder,
-                                   bad_input=True) from error
-        if report:
-            _write_report(folder)
-    return SweepResult(
-        parameters=parameters,
-        values=values,
-        baseline=baseline,
-        policies=policies,
-        summary=sweep_df,
-        points=points_df,
-        winners=winners_df,
-        replications=reps_df,
-        precision=outcome_info,
-        out_dir=folder,
-        elapsed_seconds=elapsed,
-    )
+    return sweep_df, points_df, winners_df, reps_df
 
 
 def _write_report(folder: Path) -> Path | None:

@@ -21,10 +21,27 @@ def distribution(spec: Any) -> str:
     if kind == "constant":
         return _num(spec.get("value"))
     if kind == "empirical":
-        values = spec.get("values", [])
-        return f"empirical over {len(values)} values"
+        return _empirical(spec)
     args = ", ".join(f"{k} {_num(v)}" for k, v in spec.items() if k != "dist")
     return f"{kind} ({args})"
+
+
+MAX_LISTED = 12  # an empirical distribution's values shown before "… and N more"
+
+
+def _empirical(spec: dict[str, Any]) -> str:
+    """``1 (60%), 2 (30%), 3 (10%)``: the values with their probabilities (the first
+    :data:`MAX_LISTED`, then how many more)."""
+    values = list(spec.get("values", []))
+    weights = [float(w) for w in spec.get("weights") or []]
+    total = sum(weights)
+    if len(weights) == len(values) and total > 0:
+        items = [f"{_num(v)} ({w / total:.0%})" for v, w in zip(values, weights, strict=True)]
+    else:
+        items = [_num(v) for v in values]
+    more = f" … and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
+    equal = "" if weights else ", equally likely"
+    return f"one of {', '.join(items[:MAX_LISTED])}{more}{equal}"
 
 
 def distribution_mean(spec: Any) -> float | None:
@@ -121,9 +138,23 @@ def product_rows(scenario: dict[str, Any]) -> list[Row]:
             )
             rows.append((f"Product {pid}", "Replenishment", f"scheduled: {deliveries}"))
         else:
-            rows.append((f"Product {pid}", "Replenishment",
-                         f"{rule}: {_options(rep, ('rule',))}".rstrip(": ")))  # fmt: skip
+            rows.append((f"Product {pid}", "Replenishment", _replenishment(rep, rule)))
     return rows
+
+
+def _replenishment(rep: dict[str, Any], rule: str) -> str:
+    """``s_S, continuous review: order cost 20, ...`` (a review period of 0 days is continuous
+    review, not a period)."""
+    review = rep.get("review_period_days")
+    if rule == "none":
+        return "none"
+    if review is None:
+        how = rule
+    elif float(review) > 0:
+        how = f"{rule}, reviewed every {_num(review)} days"
+    else:
+        how = f"{rule}, continuous review"
+    return f"{how}: {_options(rep, ('rule', 'review_period_days'))}".rstrip(": ")
 
 
 def supply_rows(scenario: dict[str, Any]) -> list[Row]:

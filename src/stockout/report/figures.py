@@ -25,7 +25,6 @@ DISRUPTION_COLOURS = {"lane": "#D55E00", "supplier": "#E69F00", "spike": "#0072B
 WARMUP_COLOUR = "#9E9E9E"
 DISRUPTION_NAMES = {"lane": "transport disruption", "supplier": "supplier outage",
                     "spike": "demand spike"}  # fmt: skip
-MAX_WINDOW_LABELS = 6  # label each shaded window only when there are this few
 BAR_METRICS: tuple[str, ...] = ("revenue_kept", "gross_profit", "storage_cost", "churn_rate")
 SERIES: tuple[str, ...] = ("on_hand", "backlog_units", "active_customers")
 SERIES_TITLES = {
@@ -33,7 +32,6 @@ SERIES_TITLES = {
     "backlog_units": "Backlog (units waiting)",
     "active_customers": "Active customers",
 }
-MAX_POINTS = 1000  # per line: keeps a long horizon's report small and fast to open
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
 
@@ -171,11 +169,15 @@ def revenue_waterfall(tables: ResultTables) -> go.Figure:
             go.Bar(
                 name=escape(policy), x=labels, y=heights, base=bases,
                 marker={"color": fills, "line": {"color": lines, "width": 1}},
-                text=[fmt.number("revenue_kept", h, 0) for h in heights], textposition="none",
-                hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>",
+                text=[fmt.compact(h) for h in heights], textposition="outside",
+                textangle=-90, textfont={"size": 11, "color": "#333"}, cliponaxis=False,
+                customdata=[fmt.number("revenue_kept", h, 0) for h in heights],
+                hovertemplate="%{x}: %{customdata}<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
-    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
+    # labels too small to read on a narrow screen are hidden (the hover still shows them)
+    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05,
+                      uniformtext={"minsize": 9, "mode": "hide"})  # fmt: skip
     fig.update_yaxes(
         tickformat=",", title="Revenue (mean over replications)", range=_waterfall_range(tables)
     )
@@ -195,34 +197,58 @@ def _waterfall_range(tables: ResultTables) -> list[float] | None:
     return [max(0.0, bottom), top]
 
 
-def _thin(frame: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """Every k-th row (and the last) so a line has at most ``max_points`` points."""
-    if len(frame) <= max_points:
-        return frame
-    step = math.ceil(len(frame) / max_points)
-    keep = np.zeros(len(frame), dtype=bool)
-    keep[::step] = True
-    keep[-1] = True
-    return frame[keep]
+#: Time-series resolution: (longest span in days, bucket width in days, adjective). Beyond a year
+#: daily points are finer than a screen can show: weekly, then 30-day means.
+RESOLUTIONS: tuple[tuple[float, float, str], ...] = (
+    (400.0, 1.0, "daily"), (3 * 365.0, 7.0, "weekly"), (math.inf, 30.0, "30-day"),
+)  # fmt: skip
+STRIP_ROW_PX = 16  # height of one lane / supplier / product row of the window strip
+MAX_WINDOW_BANDS = 12  # this few windows are also shaded over the charts, more only in the strip
 
 
-def _band_traces(part: pd.DataFrame, policy: str, colour: str, show_legend: bool,
-                 visible: bool) -> list[go.Scatter]:  # fmt: skip
-    """A low–high band (filled) and the mean line for one policy and series."""
-    part = _thin(part.sort_values("day"))
-    x = part["day"].to_numpy(dtype=float)
+def resolution(tables: ResultTables) -> tuple[float, str]:
+    """Bucket width (days) and its name for the report's time series of this run."""
+    span = tables.horizon_days
+    if not span and not tables.timeseries.empty:  # a manifest without the horizon
+        span = float(tables.timeseries["day"].max())
+    span = span if math.isfinite(span) else 0.0
+    return next((w, name) for top, w, name in RESOLUTIONS if span <= top)
+
+
+def aggregate_timeseries(ts: pd.DataFrame, width: float) -> pd.DataFrame:
+    """Mean of ``day``, ``mean``, ``low`` and ``high`` per policy, product, series and bucket of
+    ``width`` days (one groupby over the whole table); the table itself when the stored points
+    are already that coarse."""
+    if ts.empty or width <= 1.0:
+        return ts
+    bucket = np.floor((ts["day"].to_numpy(float) - 1e-9) / width).astype(np.int64)
+    keys = ["policy", "product", "series", bucket]
+    return (
+        ts.groupby(keys, sort=False)[["day", "mean", "low", "high"]]
+        .mean()
+        .reset_index(level=[0, 1, 2])
+        .reset_index(drop=True)
+    )
+
+
+def _line_trace(part: pd.DataFrame, policy: str, colour: str, show_legend: bool,
+                visible: bool, spread: bool) -> go.Scatter:  # fmt: skip
+    """The mean line of one policy and series; the 5–95% range is in its hover label (four
+    overlapping bands only make mud)."""
     name = escape(policy)
-    common = {"legendgroup": name, "visible": visible, "x": x}
-    return [
-        go.Scatter(y=part["high"].to_numpy(dtype=float), mode="lines", line={"width": 0},
-                   showlegend=False, hoverinfo="skip", **common),
-        go.Scatter(y=part["low"].to_numpy(dtype=float), mode="lines", line={"width": 0},
-                   fill="tonexty", fillcolor=rgba(colour, 0.18), showlegend=False,
-                   hoverinfo="skip", **common),
-        go.Scatter(y=part["mean"].to_numpy(dtype=float), mode="lines", name=name,
-                   line={"color": colour, "width": 1.8}, showlegend=show_legend,
-                   hovertemplate="day %{x:.0f}: %{y:,.1f}<extra>" + name + "</extra>", **common),
-    ]  # fmt: skip
+    hover = "day %{x:,.0f}: %{y:,.1f}"
+    extra: dict[str, object] = {}
+    if spread:
+        extra["customdata"] = np.column_stack(
+            [part["low"].to_numpy(float), part["high"].to_numpy(float)]
+        )
+        hover += " (5–95%: %{customdata[0]:,.1f}–%{customdata[1]:,.1f})"
+    return go.Scatter(
+        x=part["day"].to_numpy(float), y=part["mean"].to_numpy(float), mode="lines", name=name,
+        legendgroup=name, visible=visible, showlegend=show_legend,
+        line={"color": colour, "width": 1.8}, hovertemplate=hover + "<extra>" + name + "</extra>",
+        **extra,
+    )  # fmt: skip
 
 
 def timeseries_products(tables: ResultTables) -> list[str]:
@@ -230,74 +256,155 @@ def timeseries_products(tables: ResultTables) -> list[str]:
     ts = tables.timeseries
     if ts.empty:
         return []
-    have = set(ts.loc[ts["series"].isin(SERIES[:2]), "product"])
+    have = set(ts.loc[ts["series"].isin(SERIES[:2]), "product"].unique())
     shown = [p for p in [ALL, *tables.products] if p in have]
     # one product: its series are those of "all"; a menu of two identical choices only confuses
     return shown[:1] if len(tables.products) == 1 else shown
 
 
-def _shade_windows(fig: go.Figure, tables: ResultTables, rows: int) -> None:
-    """Warm-up and disruption windows as shaded bands on every time axis."""
-    windows: list[tuple[float, float, str, str]] = []
-    if tables.warmup_days > 0:
-        windows.append((0.0, tables.warmup_days, WARMUP_COLOUR, "warm-up (not counted)"))
-    for row in tables.disruptions.itertuples(index=False):
-        colour = DISRUPTION_COLOURS.get(str(row.kind), "#777")
-        windows.append((float(row.start_day), float(row.end_day), colour, f"{row.kind}: {row.id}"))
-    labelled = len(windows) <= MAX_WINDOW_LABELS  # more labels than that only pile up
-    for i, (start, end, colour, text) in enumerate(windows):
-        for r in range(1, rows + 1):
-            fig.add_vrect(x0=start, x1=end, fillcolor=colour, opacity=0.14, line_width=0,
-                          layer="below", row=r, col=1)  # fmt: skip
-        if not labelled and colour != WARMUP_COLOUR:
-            continue
-        fig.add_annotation(  # staggered in two rows so neighbouring labels do not collide
-            x=start, y=1.0 + 0.035 * (i % 2), xref="x", yref="paper", yanchor="bottom",
-            xanchor="left", showarrow=False, text=escape(text),
-            font={"size": 11, "color": "#444" if colour == WARMUP_COLOUR else colour},
-        )  # fmt: skip
+def _strip_rows(disruptions: pd.DataFrame, products: list[str]) -> list[str]:
+    """Rows of the window strip, top down: lanes, suppliers, then products with spikes in the
+    scenario's order."""
+    order = {"lane": 0, "supplier": 1, "spike": 2}
+    position = {p: i for i, p in enumerate(products)}
+    pairs = disruptions[["kind", "id"]].astype(str).drop_duplicates()
+    ranked = sorted(pairs.itertuples(index=False),
+                    key=lambda r: (order.get(r.kind, 3), position.get(r.id, len(position))))
+    return [_strip_label(r.kind, r.id) for r in ranked]
+
+
+STRIP_NAMES = {"lane": "lane", "supplier": "supplier", "spike": "spikes"}
+
+
+def _strip_label(kind: str, ident: str) -> str:
+    return escape(f"{STRIP_NAMES.get(kind, kind)} {ident}")
+
+
+def _strip_traces(disruptions: pd.DataFrame) -> list[go.Bar]:
+    """One horizontal bar trace per kind of window: every window a bar on its own row."""
+    traces = []
+    for kind, part in disruptions.groupby(disruptions["kind"].astype(str), sort=False):
+        start = part["start_day"].to_numpy(float)
+        end = part["end_day"].to_numpy(float)
+        labels = [_strip_label(kind, str(i)) for i in part["id"]]
+        traces.append(go.Bar(
+            x=end - start, base=start, y=labels, orientation="h", width=0.8,
+            marker={"color": DISRUPTION_COLOURS.get(kind, "#777"), "line": {"width": 0}},
+            name=escape(DISRUPTION_NAMES.get(kind, kind)), showlegend=False,
+            customdata=np.column_stack([start, end]),
+            hovertemplate="%{y}: day %{customdata[0]:,.1f}–%{customdata[1]:,.1f}<extra>"
+            + escape(DISRUPTION_NAMES.get(kind, kind)) + "</extra>",
+        ))  # fmt: skip
+    return traces
+
+
+def _band(start: float, end: float, colour: str, opacity: float) -> dict[str, object]:
+    return {"type": "rect", "xref": "x", "yref": "paper", "x0": start, "x1": end, "y0": 0,
+            "y1": 1, "fillcolor": colour, "opacity": opacity, "line_width": 0, "layer": "below"}
+
+
+def _shade(tables: ResultTables, fig: go.Figure) -> None:
+    """The warm-up as a grey band over every panel, and, when there are only a few windows,
+    each as a faint band too (so a closure lines up with the dip it causes); all the shapes in
+    one layout update."""
+    shapes = []
+    if len(tables.disruptions) <= MAX_WINDOW_BANDS:
+        shapes = [_band(float(r.start_day), float(r.end_day),
+                        DISRUPTION_COLOURS.get(str(r.kind), "#777"), 0.08)
+                  for r in tables.disruptions.itertuples(index=False)]  # fmt: skip
+    if tables.warmup_days <= 0:
+        fig.update_layout(shapes=shapes)
+        return
+    fig.update_layout(
+        shapes=[_band(0.0, tables.warmup_days, WARMUP_COLOUR, 0.14), *shapes],
+        annotations=[*fig.layout.annotations,
+                     {"x": tables.warmup_days, "y": 1.0, "xref": "x", "yref": "y domain",
+                      "yanchor": "top", "xanchor": "left", "showarrow": False,
+                      "text": "← warm-up (not counted)",
+                      "font": {"size": 11, "color": "#444"}}],
+    )  # fmt: skip
+
+
+def _time_axis(fig: go.Figure, span: float, row: int) -> None:
+    """Days on the bottom axis; on a horizon over two years, ticks at whole years (days stay
+    in the hover labels)."""
+    if span <= 2 * 365:
+        fig.update_xaxes(title_text="day", row=row, col=1)
+        return
+    step = 1 if span <= 12 * 365 else math.ceil(span / 365 / 10)
+    years = list(range(0, int(span // 365) + 1, step))
+    fig.update_xaxes(tickvals=[365.0 * y for y in years], ticktext=[str(y) for y in years],
+                     tickangle=0)  # fmt: skip
+    fig.update_xaxes(title_text="years from the start (365 days)", row=row, col=1)
+
+
+def _series_panels(tables: ResultTables, series: list[str], products: list[str],
+                   fig: go.Figure) -> list[str | None]:  # fmt: skip
+    """Add the line traces (rows 1..len(series)); return the product each trace belongs to
+    (None: the same for every product)."""
+    width, _ = resolution(tables)
+    ts = aggregate_timeseries(tables.timeseries, width)
+    parts = dict(iter(ts.groupby(["series", "product", "policy"], sort=False)))
+    palette = colours(tables.policies)
+    owners: list[str | None] = []
+    traces, rows = [], []
+    for r, name in enumerate(series, start=1):
+        per_product = name != "active_customers"
+        for product in products if per_product else [ALL]:
+            for policy in tables.policies:
+                part = parts.get((name, product, policy))
+                if part is None or part.empty:
+                    continue
+                visible = not per_product or product == products[0]
+                legend = r == 1 and visible
+                traces.append(_line_trace(part.sort_values("day"), policy, palette[policy],
+                                          legend, visible, tables.has_intervals))  # fmt: skip
+                rows.append(r)
+                owners.append(product if per_product else None)
+    if traces:  # in one call: plotly re-checks the figure once, not once a trace
+        fig.add_traces(traces, rows=rows, cols=[1] * len(rows))
+    return owners
 
 
 def timeseries_figure(tables: ResultTables) -> go.Figure | None:
-    """On hand, backlog and active customers over time: mean line and 5–95% band per policy.
+    """On hand, backlog and active customers over time (daily, weekly or 30-day means by the
+    horizon), a line per policy, and the disruption and spike windows as a strip below.
 
     A menu switches the product of the first two panels; active customers exist for ``all`` only.
     """
     ts = tables.timeseries
-    products = timeseries_products(tables)
     if ts.empty:
         return None
     series = [s for s in SERIES if (ts["series"] == s).any()]
     if not series:
         return None
-    fig = make_subplots(rows=len(series), cols=1, shared_xaxes=True, vertical_spacing=0.06)
-    palette = colours(tables.policies)
-    owners: list[str | None] = []  # product a trace belongs to (None: shown for every product)
+    products = timeseries_products(tables)
+    strip = _strip_rows(tables.disruptions, tables.products) if len(tables.disruptions) else []
+    strip_px = STRIP_ROW_PX * len(strip) + 30 if strip else 0
+    plot_px = 240 * len(series)
+    heights = [240] * len(series) + ([strip_px] if strip else [])
+    fig = make_subplots(rows=len(heights), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        row_heights=heights)  # fmt: skip
+    owners = _series_panels(tables, series, products, fig)
+    if strip:
+        bars = _strip_traces(tables.disruptions)
+        fig.add_traces(bars, rows=[len(heights)] * len(bars), cols=[1] * len(bars))
+        owners += [None] * len(bars)
+        fig.update_yaxes(categoryorder="array", categoryarray=strip[::-1], showgrid=False,
+                         tickfont={"size": 11}, row=len(heights), col=1)  # fmt: skip
+    _time_axis(fig, tables.horizon_days, len(heights))
     for r, name in enumerate(series, start=1):
-        per_product = name != "active_customers"
-        for product in products if per_product else [ALL]:
-            rows = ts[(ts["series"] == name) & (ts["product"] == product)]
-            for policy in tables.policies:
-                part = rows[rows["policy"] == policy]
-                if part.empty:
-                    continue
-                visible = not per_product or product == products[0]
-                legend = r == 1 and visible
-                for trace in _band_traces(part, policy, palette[policy], legend, visible):
-                    fig.add_trace(trace, row=r, col=1)
-                    owners.append(product if per_product else None)
-    _shade_windows(fig, tables, len(series))
-    fig.update_xaxes(title_text="day", row=len(series), col=1)
-    fig.update_yaxes(tickformat=",", rangemode="tozero")
-    for r, name in enumerate(series, start=1):
-        fig.update_yaxes(title_text=SERIES_TITLES[name], row=r, col=1)
-        if name == "active_customers":  # a few % of churn must show, not vanish against 0
-            fig.update_yaxes(rangemode="normal", row=r, col=1)
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0})
+        # a few % of churn must show, not vanish against 0
+        mode = "normal" if name == "active_customers" else "tozero"
+        fig.update_yaxes(title_text=SERIES_TITLES[name], tickformat=",", rangemode=mode,
+                         row=r, col=1)  # fmt: skip
+    _shade(tables, fig)
     if len(products) > 1:
         fig.update_layout(updatemenus=[_product_menu(products, owners)])
-    _style(fig, height=260 * len(series) + 110)
-    fig.update_layout(legend={"yanchor": "top", "y": -0.06}, margin={"t": 70, "b": 60})
+    _style(fig, height=plot_px + strip_px + 150)
+    # the legend above the panels: below them it would collide with the axis title on a phone
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+                      margin={"t": 30, "b": 50}, barmode="overlay")  # fmt: skip
     return fig
 
 
@@ -369,5 +476,6 @@ def wait_histogram(tables: ResultTables) -> go.Figure | None:
         )  # fmt: skip
     fig.update_layout(barmode="group", bargap=0.1)
     fig.update_xaxes(title="wait from order to shipment (days)")
-    fig.update_yaxes(title="share of orders that waited (%)")
+    # both axes start at 0: the y labels stand off so their "0" does not touch the x axis' "0"
+    fig.update_yaxes(title="share of orders that waited (%)", ticklabelstandoff=6)
     return _style(fig, height=360)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -35,6 +37,29 @@ def _paragraphs(text: str) -> str:
     blocks = [b.strip() for b in text.strip().split("\n\n") if b.strip()]
     escaped = (escape(" ".join(b.split())) for b in blocks)
     return "".join("<p>" + _BOLD.sub(r"<strong>\1</strong>", b) + "</p>" for b in escaped)
+
+
+def term(metric: str) -> str:
+    """A metric's label with its definition on hover (dotted underline), as in the glossary."""
+    text = escape(fmt.label(metric))
+    definition = fmt.define(metric)
+    return f'<span class="term" title="{escape(definition)}">{text}</span>' if definition else text
+
+
+def glossary_section(tables: ResultTables) -> str:
+    """Every metric of the report with its definition (the hover text, for print and touch)."""
+    shown = [m for m in METRICS if any(value(tables, p, m) is not None for p in tables.policies)]
+    items = "".join(
+        f"<dt>{escape(fmt.label(m))} <code>{m}</code></dt><dd>{escape(fmt.define(m))}</dd>"
+        for m in shown
+        if fmt.define(m)
+    )
+    return (
+        '<section id="glossary"><h2>What the figures mean</h2><p class="lede">Order figures '
+        "count the orders that arrived after the warm-up; levels and costs are averages and "
+        "totals over the same period. Column names are those of <code>summary.csv</code>.</p>"
+        f'<dl class="glossary">{items}</dl></section>'
+    )
 
 
 def _swatch(colour: str) -> str:
@@ -134,10 +159,11 @@ def _decimals(tables: ResultTables, metric: str) -> int:
 def kpi_table(tables: ResultTables, metrics: tuple[str, ...] = KPI_METRICS) -> str:
     shown = _present(tables, metrics)
     palette = figures.colours(tables.policies)
-    head = "".join(f'<th class="num">{escape(fmt.label(m))}</th>' for m in shown)
+    head = "".join(f'<th class="num">{term(m)}</th>' for m in shown)
+    decimals = {m: _decimals(tables, m) for m in shown}  # once per column: linear in policies
     rows = []
     for policy in tables.policies:
-        cells = "".join(kpi_cell(tables, policy, m, _decimals(tables, m)) for m in shown)
+        cells = "".join(kpi_cell(tables, policy, m, decimals[m]) for m in shown)
         rows.append(f"<tr><th>{_swatch(palette[policy])}{escape(policy)}</th>{cells}</tr>")
     return (f'<table class="kpi" id="kpi-table"><thead><tr><th>Policy</th>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
@@ -188,6 +214,13 @@ def timeseries_section(tables: ResultTables, page: Page) -> str:
     fig = figures.timeseries_figure(tables)
     if fig is None:
         return ""
+    width, every = figures.resolution(tables)
+    if tables.has_intervals:
+        what = "Mean over replications, a line per policy; hover a line for its 5th–95th percentile"
+    else:
+        what = "Values of the single replication, a line per policy (no spread to show)"
+    if width > 1:
+        what += f", averaged over {every} buckets to fit {tables.horizon_days:,.0f} days on screen"
     notes = []
     if tables.warmup_days > 0:
         notes.append("the grey band at the start is the warm-up, not counted in the figures")
@@ -198,12 +231,11 @@ def timeseries_section(tables: ResultTables, page: Page) -> str:
             f"{escape(figures.DISRUPTION_NAMES.get(k, k))}{'s' if n > 1 else ''} ({n})"
             for k, n in kinds.items()
         )
-        notes.append(f"coloured bands are the windows of replication 0: {key}")
+        where = ("the strip below the charts (and faint bands over them) shows"
+                 if len(tables.disruptions) <= figures.MAX_WINDOW_BANDS
+                 else "the strip below the charts shows")  # fmt: skip
+        notes.append(f"{where} the windows of replication 0: {key}")
     shaded = "".join("; " + n for n in notes)
-    if tables.has_intervals:
-        what = "Daily mean over replications (line) and 5th–95th percentile (band)"
-    else:
-        what = "Daily values of the single replication (no spread to show)"
     pick = " Use the menu to pick a product." if len(tables.products) > 1 else ""
     axes = [fig.layout[k].title.text for k in sorted(fig.layout) if k.startswith("yaxis")]
     label = "Line charts over time, per policy: " + ", ".join(a for a in axes if a)
@@ -227,83 +259,116 @@ def waits_section(tables: ResultTables, page: Page) -> str:
     )
 
 
+READINGS: dict[str, str] = {
+    "both": "Often short and slow to recover: stock too thin for demand and supply too slow.",
+    "demand": "Often short but refilled quickly: demand outruns the stock level (inventory "
+    "sizing).",
+    "supply": "Rarely short but long waits when it is: supply shocks rather than everyday demand.",
+    "healthy": "Healthy: few and short backorders.",
+}
+
+
 def _reading(share: float, wait: float | None, lead: float | None) -> str:
+    """The key of :data:`READINGS` for how often (``share``) and how long (``wait``) a SKU's
+    orders waited, against its nominal lead time ``lead``."""
     frequent = share >= FREQUENT_WAIT_SHARE
     long = wait is not None and lead is not None and wait > lead
     if frequent and long:
-        return "Often short and slow to recover: stock too thin for demand and supply too slow."
+        return "both"
     if frequent:
-        return (
-            "Often short but refilled quickly: demand outruns the stock level (inventory sizing)."
-        )
+        return "demand"
     if long:
-        return "Rarely short but long waits when it is: supply shocks rather than everyday demand."
-    return "Healthy: few and short backorders."
+        return "supply"
+    return "healthy"
 
 
-def sku_table(tables: ResultTables, policy: str) -> str | None:
-    rows = []
-    for product in tables.products:
-        orders = value(tables, policy, "orders", product=product) or 0.0
-        waited = sum(value(tables, policy, m, product=product) or 0.0
-                     for m in ("backorders", "preorders"))  # fmt: skip
-        if orders <= 0:
-            continue
-        wait = value(tables, policy, "mean_wait_days", product=product)
-        rows.append((waited / orders, wait, product, orders, waited))
-    if not any(r[4] > 0 for r in rows):
-        return None
-    rows.sort(key=lambda r: (-r[0], -(r[1] or 0)))
-    body = []
-    for rank, (share, wait, product, orders, waited) in enumerate(rows, start=1):
-        lead = nominal_lead_days(tables.scenario, product)
-        body.append(
-            f'<tr><td class="num">{rank}</td><td>{escape(product)}</td>'
-            f'<td class="num">{orders:,.0f}</td><td class="num">{waited:,.0f}</td>'
-            f'<td class="num">{fmt.percent(share)}</td>'
-            f'<td class="num">{fmt.number("mean_wait_days", wait, 1)}</td>'
-            f'<td class="num">{fmt.number("mean_wait_days", lead, 1)}</td>'
-            f"<td>{escape(_reading(share, wait, lead))}</td></tr>"
-        )
-    palette = figures.colours(tables.policies)
-    return (
-        f'<h3>{_swatch(palette[policy])}{escape(policy)}</h3><div class="scroll">'
-        '<table class="sku"><thead><tr>'
-        '<th class="num">#</th><th>SKU</th><th class="num">Orders</th>'
-        '<th class="num">Waited</th><th class="num">How often</th>'
-        '<th class="num">How long (mean days)</th><th class="num">Nominal lead time (days)</th>'
-        f"<th>What it suggests</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-    )
+@dataclass(frozen=True)
+class SkuWaits:
+    """How often and how long one SKU's orders waited under one policy."""
+
+    orders: float
+    waited: float
+    wait: float | None
+
+    @property
+    def share(self) -> float:
+        return self.waited / self.orders if self.orders > 0 else 0.0
+
+
+def _sku_waits(tables: ResultTables, policy: str, product: str) -> SkuWaits:
+    waited = sum(value(tables, policy, m, product=product) or 0.0
+                 for m in ("backorders", "preorders"))  # fmt: skip
+    return SkuWaits(value(tables, policy, "orders", product=product) or 0.0, waited,
+                    value(tables, policy, "mean_wait_days", product=product))  # fmt: skip
+
+
+def _sku_cell(waits: SkuWaits, lead: float | None) -> str:
+    if waits.orders <= 0:
+        return f'<td class="num">{fmt.DASH}</td>'
+    key = _reading(waits.share, waits.wait, lead)
+    wait = fmt.number("mean_wait_days", waits.wait, 1)
+    return (f'<td class="num" title="{escape(READINGS[key])}"><b>{fmt.percent(waits.share)}</b>'
+            f'<br><small class="note">{wait} d · {key}</small></td>')  # fmt: skip
 
 
 def sku_section(tables: ResultTables) -> str:
-    blocks = [t for t in (sku_table(tables, p) for p in tables.policies) if t]
-    if not blocks:
+    """One table, the policies side by side: per SKU, how often its orders waited (share of
+    orders backordered or pre-ordered) and how long (mean days), ranked by the most often."""
+    if len(tables.products) < 2:  # one product: the ranking is the key figures again
         return ""
+    grid = {(policy, product): _sku_waits(tables, policy, product)
+            for policy in tables.policies for product in tables.products}  # fmt: skip
+    shown = [p for p in tables.policies if any(grid[p, x].waited > 0 for x in tables.products)]
+    if not shown:
+        return ""
+    leads = {x: nominal_lead_days(tables.scenario, x) for x in tables.products}
+    ranked = sorted(tables.products, key=lambda x: -max(grid[p, x].share for p in shown))
+    palette = figures.colours(tables.policies)
+    head = "".join(f'<th class="num">{_swatch(palette[p])}{escape(p)}</th>' for p in shown)
+    body = "".join(
+        f'<tr><td class="num">{rank}</td><th>{escape(x)}</th>'
+        + "".join(_sku_cell(grid[p, x], leads[x]) for p in shown)
+        + f'<td class="num">{fmt.number("mean_wait_days", leads[x], 1)}</td></tr>'
+        for rank, x in enumerate(ranked, start=1)
+    )
+    silent = [p for p in tables.policies if p not in shown]
+    none = (f" No order waited under {', '.join(escape(p) for p in silent)}." if silent
+            else "")  # fmt: skip
+    key = "".join(f"<li><b>{k}</b>: {escape(t)}</li>" for k, t in READINGS.items())
     return (
-        '<section id="skus"><h2>Which SKUs are backordered</h2><p class="lede">SKUs ranked by how '
-        "often their orders had to wait (backorders and pre-orders per order, mean over "
-        "replications) and how long. Frequent but short waits point at demand outrunning the stock "
-        "level; rare but long waits (longer than the nominal supplier lead time plus transit) "
-        "point "
-        f"at supply. “Often” means at least {FREQUENT_WAIT_SHARE:.0%} of orders waited.</p>"
-        f"{''.join(blocks)}</section>"
+        '<section id="skus"><h2>Which SKUs are backordered</h2><p class="lede">Per SKU and '
+        "policy: how often its orders had to wait (backorders and pre-orders per order, bold) "
+        "and how long (mean days from order to shipment), ranked by the most often; mean over "
+        f"replications.{none} “Often” means at least {FREQUENT_WAIT_SHARE:.0%} of orders "
+        "waited; “long” means longer than the nominal supplier lead time plus transit.</p>"
+        '<div class="scroll"><table class="sku"><thead><tr><th class="num">#</th><th>SKU</th>'
+        f"{head}<th class=\"num\">Nominal lead<br>time (days)</th></tr></thead><tbody>{body}"
+        f'</tbody></table></div><ul class="note">{key}</ul></section>'
+    )
+
+
+def assumptions_html(scenario: dict, manifest: dict, lede: str,
+                     first: Sequence[tuple[str, str, str]] = ()) -> str:  # fmt: skip
+    """The assumptions section of a run or sweep report: ``first`` rows (group, item, text),
+    then the scenario's key parameters."""
+    rows = []
+    previous = None
+    own = [(g, escape(i), t) for g, i, t in assumption_rows(scenario, manifest)]
+    for group, item, text in [*first, *own]:  # ``first`` items are HTML already
+        shown = escape(group) if group != previous else ""
+        previous = group
+        rows.append(f"<tr><th>{shown}</th><td>{item}</td><td>{escape(text)}</td></tr>")
+    return (
+        f'<section id="assumptions"><h2>Assumptions</h2><p class="lede">{lede}</p>'
+        f'<div class="scroll"><table class="assumptions"><tbody>{"".join(rows)}</tbody>'
+        "</table></div></section>"
     )
 
 
 def assumptions_section(tables: ResultTables) -> str:
-    rows = []
-    previous = None
-    for group, item, text in assumption_rows(tables.scenario, tables.manifest):
-        shown = escape(group) if group != previous else ""
-        previous = group
-        rows.append(f"<tr><th>{shown}</th><td>{escape(item)}</td><td>{escape(text)}</td></tr>")
-    return (
-        '<section id="assumptions"><h2>Assumptions</h2><p class="lede">The key parameters of the '
-        "scenario as run (the full file is <code>scenario.toml</code> next to this report).</p>"
-        f'<div class="scroll"><table class="assumptions"><tbody>{"".join(rows)}</tbody>'
-        "</table></div></section>"
-    )
+    return assumptions_html(tables.scenario, tables.manifest,
+                            "The key parameters of the scenario as run (the full file is "
+                            "<code>scenario.toml</code> next to this report).")  # fmt: skip
 
 
 def all_metrics_table(tables: ResultTables, product: str = ALL) -> str:
@@ -324,7 +389,7 @@ def all_metrics_table(tables: ResultTables, product: str = ALL) -> str:
             ci = fmt.interval(metric, lo, hi, decimals).replace(" to ", f" {fmt.DASH} ")
             small = f'<br><small class="note">{ci}</small>' if ci and lo != hi else ""
             cells.append(f'<td class="num">{fmt.number(metric, mean, decimals)}{small}</td>')
-        rows.append(f"<tr><td>{escape(fmt.label(metric))}</td>{''.join(cells)}</tr>")
+        rows.append(f"<tr><td>{term(metric)}</td>{''.join(cells)}</tr>")
     return (f'<div class="scroll"><table class="all-metrics"><thead><tr><th>Metric</th>{head}'
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")  # fmt: skip
 
@@ -339,7 +404,11 @@ def all_metrics_section(tables: ResultTables) -> str:
 
 
 def footer(tables: ResultTables) -> str:
-    m = tables.manifest
+    return footer_html(tables.manifest)
+
+
+def footer_html(m: dict) -> str:
+    """Version, seed, the command as typed, when it finished and how long it took."""
     command = m.get("command", "?")
     if isinstance(command, list):  # the run's argv: show it as it was typed, not as a list
         command = shlex.join(str(c) for c in command)
@@ -367,6 +436,7 @@ def build_report_html(tables: ResultTables) -> str:
         sku_section(tables),
         assumptions_section(tables),
         all_metrics_section(tables),
+        glossary_section(tables),
         footer(tables),
     ]
     return page.render()

@@ -54,8 +54,23 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .chart-controls label { max-width: 100%; }
 .chart-controls select { font: inherit; padding: 4px 6px; max-width: 100%; }
 :focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
-.scroll { overflow-x: auto; }
-.kpi tbody th { white-space: nowrap; }
+.scroll { overflow-x: auto; position: relative;
+  /* shadows at an edge with more to see: the local white covers them at the scroll's ends */
+  background:
+    linear-gradient(to right, #fff 30%, rgba(255,255,255,0)) left / 40px 100% no-repeat local,
+    linear-gradient(to left, #fff 30%, rgba(255,255,255,0)) right / 40px 100% no-repeat local,
+    radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.22), rgba(0,0,0,0))
+      left / 14px 100% no-repeat scroll,
+    radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.22), rgba(0,0,0,0))
+      right / 14px 100% no-repeat scroll; }
+.scroll-hint { display: none; color: var(--accent); font-size: 13px; margin: 4px 0 0; }
+.scroll-hint.shown { display: block; }
+.kpi tbody th, .sku tbody th { white-space: nowrap; position: sticky; left: 0; background: #fff;
+  z-index: 1; }
+.term { text-decoration: underline dotted #9aa0a6; text-underline-offset: 3px; cursor: help; }
+.glossary dt { font-weight: 600; margin-top: 8px; }
+.glossary dd { margin: 2px 0 0 0; color: var(--muted); max-width: 80ch; }
+.glossary code { font-weight: 400; color: var(--muted); }
 .note { color: var(--muted); font-size: 13px; max-width: 90ch; }
 .grid { display: flex; flex-wrap: wrap; gap: 8px 32px; }
 details { margin: 12px 0; }
@@ -76,7 +91,8 @@ code { font-size: 13px; }
   table, .chart, .verdict, figure { break-inside: avoid; page-break-inside: avoid; }
   h2 { break-after: avoid; page-break-after: avoid; }
   .chart { width: 100% !important; }
-  .scroll { overflow: visible; }
+  .scroll { overflow: visible; background: none; }
+  .scroll-hint { display: none !important; }
   .modebar-container, .updatemenu-container, .chart-controls { display: none !important; }
   details { display: block; }
   details > summary { display: none; }
@@ -123,6 +139,23 @@ RENDER_JS = """
     controls(div, spec.layout);
     Plotly.newPlot(div, spec.data, spec.layout, config);
   });
+  // a table wider than the screen says so: a hint above it, shown only while it overflows
+  var scrolls = Array.prototype.slice.call(document.querySelectorAll("div.scroll"));
+  scrolls.forEach(function (box) {
+    var hint = document.createElement("p");
+    hint.className = "scroll-hint";
+    hint.setAttribute("aria-hidden", "true");
+    hint.textContent = "Wider than the screen: scroll the table sideways \u2192";
+    box.parentNode.insertBefore(hint, box);
+  });
+  function hints() {
+    scrolls.forEach(function (box) {
+      box.previousSibling.classList.toggle("shown", box.scrollWidth > box.clientWidth + 1);
+    });
+  }
+  hints();
+  window.addEventListener("resize", hints);
+  document.addEventListener("toggle", hints, true);  // tables inside <details> when opened
   function resize() { charts.forEach(function (div) { Plotly.Plots.resize(div); }); }
   window.addEventListener("beforeprint", resize);
   window.addEventListener("afterprint", resize);

@@ -11,7 +11,9 @@ Input, a sweep folder:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,15 @@ import plotly.graph_objects as go
 
 from stockout.report import fmt
 from stockout.report.figures import FONT, colours, rgba
+from stockout.report.html import _paragraphs, assumptions_html, footer_html, term
 from stockout.report.page import Page, write_atomic
-from stockout.report.tables import ALL, ResultsFolderError, read_csv, read_json_table
+from stockout.report.tables import (
+    ALL,
+    ResultsFolderError,
+    _read_scenario,
+    read_csv,
+    read_json_table,
+)
 from stockout.report.verdict import LOWER_IS_BETTER
 
 SWEEP_METRICS: tuple[str, ...] = (
@@ -39,10 +48,40 @@ class SweepTables:
     scenario: str
     winners: pd.DataFrame | None = None  # winners.csv (product ``all``), when the folder has it
     point_reps: tuple[int, ...] = ()  # replications of each point (sweep.json), when known
+    meta: dict[str, Any] = field(default_factory=dict)  # sweep.json
+    base: dict[str, Any] = field(default_factory=dict)  # the base scenario.toml
 
-    @property
+    @cached_property
     def policies(self) -> list[str]:
-        return [str(p) for p in self.frame["policy"].drop_duplicates()]
+        return [str(p) for p in self.frame["policy"].unique()]
+
+    @cached_property
+    def by_point(self) -> dict[int, pd.DataFrame]:
+        """Each grid point's rows (one groupby: the report stays linear in points)."""
+        return {int(k): rows for k, rows in self.frame.groupby("point", sort=False)}
+
+    @cached_property
+    def verdicts(self) -> dict[tuple[int, str], tuple[object, object]]:
+        """winners.csv as (point, metric) -> (winner, significant), first row of each."""
+        if self.winners is None:
+            return {}
+        w = self.winners
+        keys = zip(w["point"].astype(int), w["metric"].astype(str), strict=True)
+        out: dict[tuple[int, str], tuple[object, object]] = {}
+        for key, best, sig in zip(keys, w["winner"], w["significant"], strict=True):
+            out.setdefault(key, (best, sig))
+        return out
+
+    def point_at(self, x: Any, y: Any = None) -> int | None:
+        """The grid point at first-parameter value ``x`` (and second ``y``)."""
+        return self.point_index.get((x, y))
+
+    @cached_property
+    def point_index(self) -> dict[tuple[Any, Any], int]:
+        two = len(self.parameters) == 2
+        return {(rows[self.parameters[0]].iloc[0],
+                 rows[self.parameters[1]].iloc[0] if two else None): k
+                for k, rows in self.by_point.items()}  # fmt: skip
 
     @property
     def metrics(self) -> list[str]:
@@ -76,7 +115,77 @@ def load_sweep(sweep_dir: Path | str) -> SweepTables:
         winners = winners[shown] if shown.any() else None
     reps = meta.get("replications_per_point") or []
     point_reps = tuple(int(r) for r in reps) if isinstance(reps, list) else ()
-    return SweepTables(frame, params, baseline, str(meta.get("scenario", "")), winners, point_reps)
+    base = _read_scenario(folder / "scenario.toml")
+    return SweepTables(frame, params, baseline, str(meta.get("scenario", "")), winners, point_reps,
+                       meta, base)  # fmt: skip
+
+
+#: Words for the last part of a parameter path (what it is, in a planner's words, with its unit).
+PARAMETER_WORDS: dict[str, str] = {
+    "patience_days": "patience (days)", "lead_time_days": "supplier lead time (days)",
+    "transit_days": "transit time (days)", "duration_days": "duration (days)",
+    "every_days": "days between", "orders_per_day": "demand (orders/day)",
+    "order_up_to": "order-up-to level (units)", "reorder_point": "reorder point (units)",
+    "order_quantity": "order quantity (units)", "review_period_days": "review period (days)",
+    "capacity_per_day": "capacity (units/day)", "initial_stock": "initial stock (units)",
+    "holding_cost_per_day": "holding cost per unit-day", "price": "price",
+    "unit_cost": "unit cost", "backorder_cost_per_day": "backorder cost per unit-day",
+    "max_quoted_wait_days": "longest quoted wait (days)",
+    "quote_buffer_days": "quote buffer (days)",
+    "notify_me_share": "share asking to be notified", "max_preorders": "pre-order cap",
+    "population": "customers at the start", "acquisition_per_day": "new customers per day",
+    "on_stockout": "churn after a stockout", "on_late": "churn after a late delivery",
+    "on_cancel": "churn after a cancellation", "on_declined_quote": "churn after a declined quote",
+    "background_per_year": "background churn per year", "horizon_days": "horizon (days)",
+    "multiplier": "spike multiplier", "amplitude": "seasonal amplitude",
+    "loss_probability": "loss probability", "min_order_qty": "minimum order (units)",
+}  # fmt: skip
+_STATS = {"mean": "mean", "cv": "variability (cv)", "sd": "standard deviation", "low": "low",
+          "high": "high", "mode": "mode", "value": ""}  # fmt: skip
+_OWNERS = {"products": "of {}", "suppliers": "of supplier {}", "lanes": "of lane {}",
+           "policies": "in policy {}"}  # fmt: skip
+
+
+def parameter_label(path: str) -> str:
+    """A planner's name for a sweep parameter path: ``customers.patience_days.mean`` ->
+    "Patience (days), mean"; ``products.press.replenishment.order_up_to`` -> "Order-up-to level
+    (units) of press". The path itself is shown beside it in small print."""
+    parts = path.split(".")
+    owner = parts[1] if parts[0] in _OWNERS and len(parts) > 2 else None
+    stat = parts[-1] if parts[-1] in _STATS and len(parts) > 1 else None
+    leaf = parts[-2] if stat is not None else parts[-1]
+    words = PARAMETER_WORDS.get(leaf, leaf.replace("_", " "))
+    if stat:
+        words += f", {_STATS[stat]}" if _STATS[stat] else ""
+    if owner:
+        words += " " + _OWNERS[parts[0]].format(owner)
+    return words[:1].upper() + words[1:]
+
+
+def parameter_title(path: str) -> str:
+    """Axis title: the label, and the path in small grey print on a second line."""
+    return (f"{escape(parameter_label(path))}<br><span style='font-size:11px;color:#777'>"
+            f"{escape(path)}</span>")  # fmt: skip
+
+
+def parameter_html(path: str) -> str:
+    """The label, then the path in small print, for the page's text."""
+    label = escape(parameter_label(path))
+    return f'{label} <small class="note"><code>{escape(path)}</code></small>'
+
+
+def abbreviations(policies: list[str]) -> dict[str, str]:
+    """Short unique names for the map's cells: the initials of each policy's words
+    (``out-of-stock-deep`` -> ``OOSD``), numbered where two would clash."""
+    short: dict[str, str] = {}
+    for policy in policies:
+        words = [w for w in re.split(r"[-_\s.]+", policy) if w]
+        base = "".join(w[0] for w in words).upper() or policy[:3].upper()
+        name, n = base, 2
+        while name in short.values():
+            name, n = f"{base}{n}", n + 1
+        short[policy] = name
+    return short
 
 
 def _style(fig: go.Figure, height: int) -> go.Figure:
@@ -101,12 +210,14 @@ def metric_lines(sweep: SweepTables, metric: str) -> go.Figure:
     groups: list[Any] = []
     means: list[bool] = []  # only mean lines have a legend entry
     rows = sweep.frame[sweep.frame["metric"] == metric]
+    keys = ["policy"] if second == [None] else [sweep.parameters[1], "policy"]
+    lines = {(k if isinstance(k, tuple) else (k,)): g for k, g in rows.groupby(keys, sort=False)}
     for j, level in enumerate(second):
-        part = rows if level is None else rows[rows[sweep.parameters[1]] == level]
         for policy in sweep.policies:
-            line = part[part["policy"] == policy].sort_values(p1)
-            if line.empty:
+            line = lines.get((policy,) if level is None else (level, policy))
+            if line is None:
                 continue
+            line = line.sort_values(p1)
             colour, name = palette[policy], escape(policy)
             x = line[p1].tolist()
             common = {"legendgroup": name, "visible": j == 0, "x": x}
@@ -138,16 +249,17 @@ def metric_lines(sweep: SweepTables, metric: str) -> go.Figure:
             groups += [level] * 3
             means += [False, False, True]  # band high, band low, mean line
     if len(second) > 1:
-        buttons = [{"label": f"{escape(sweep.parameters[1])} = {v:g}" if isinstance(v, float)
-                    else f"{escape(sweep.parameters[1])} = {escape(str(v))}", "method": "restyle",
+        name2 = escape(parameter_label(sweep.parameters[1]))
+        buttons = [{"label": f"{name2} = {_label(v)}", "method": "restyle",
                     "args": [{"visible": [g == v for g in groups],
                               "showlegend": [g == v and m for g, m in zip(groups, means,
                                                                           strict=True)]}]}
                    for v in second]  # fmt: skip
         fig.update_layout(updatemenus=[{"buttons": buttons, "x": 1, "xanchor": "right",
                                         "y": 1.12, "yanchor": "bottom"}])  # fmt: skip
-    fig.update_xaxes(title=escape(p1))
-    fig.update_yaxes(title=fmt.label(metric) + (" (%)" if k != 1 else ""), tickformat=",")
+    fig.update_xaxes(title=parameter_title(p1), automargin=True)
+    fig.update_yaxes(title=fmt.label(metric) + (" (%)" if k != 1 else ""), tickformat=",",
+                     automargin=True)  # fmt: skip
     return _style(fig, 380)
 
 
@@ -199,14 +311,12 @@ def point_winner(sweep: SweepTables, rows: pd.DataFrame, metric: str) -> Cell | 
         return None
     point = int(rows["point"].iloc[0])
     cell = winner(rows, metric, sweep.baseline)
-    if sweep.winners is not None:
-        w = sweep.winners
-        hit = w[(w["point"] == point) & (w["metric"] == metric)]
-        if len(hit):
-            best, sig = hit["winner"].iloc[0], hit["significant"].iloc[0]
-            if pd.isna(best) or str(best) == "":
-                return None
-            cell = Cell(str(best), str(sig).strip().lower() == "true")
+    hit = sweep.verdicts.get((point, metric))
+    if hit is not None:
+        best, sig = hit
+        if pd.isna(best) or str(best) == "":  # type: ignore[arg-type]
+            return None
+        cell = Cell(str(best), str(sig).strip().lower() == "true")
     if cell is not None and 0 <= point < len(sweep.point_reps) and sweep.point_reps[point] < 2:
         cell = Cell(cell.winner, False)  # one replication: no interval, nothing is significant
     return cell
@@ -220,28 +330,36 @@ def map_layers(
     sweep: SweepTables, metric: str
 ) -> tuple[list[list[Any]], list[list[Any]], list[list[str]]]:
     """z (policy index), the n.s. overlay and the cell text of the policy map for one metric."""
-    p1 = sweep.parameters[0]
     ys = sweep.grid(1) if len(sweep.parameters) == 2 else [None]
     index = {p: i for i, p in enumerate(sweep.policies)}
     z, shade, text = [], [], []
+    short = abbreviations(sweep.policies)
     for y in ys:
         zr, sr, tr = [], [], []
         for x in sweep.grid(0):
-            sel = sweep.frame[p1] == x
-            if y is not None:
-                sel &= sweep.frame[sweep.parameters[1]] == y
-            cell = point_winner(sweep, sweep.frame[sel], metric)
+            k = sweep.point_at(x, y)
+            cell = point_winner(sweep, sweep.by_point[k], metric) if k is not None else None
             zr.append(None if cell is None else index[cell.winner])
             sr.append(None if cell is None else (0 if cell.significant else 1))
-            tr.append(
+            tr.append(  # a short name: full names overlap in the cells of a narrow screen
                 ""
                 if cell is None
-                else escape(cell.winner) + ("" if cell.significant else "<br>(n.s.)")
+                else escape(short[cell.winner]) + ("" if cell.significant else "<br>n.s.")
             )
         z.append(zr)
         shade.append(sr)
         text.append(tr)
     return z, shade, text
+
+
+def _full_names(sweep: SweepTables, z: list[list[Any]], shade: list[list[Any]]
+                ) -> list[list[str]]:  # fmt: skip
+    """The hover text of each map cell: the winner's full name (and n.s.)."""
+    def name(i: Any, ns: Any) -> str:
+        return "" if i is None else escape(sweep.policies[i]) + (" (n.s.)" if ns else "")
+
+    return [[name(i, ns) for i, ns in zip(zr, sr, strict=True)]
+            for zr, sr in zip(z, shade, strict=True)]  # fmt: skip
 
 
 def policy_map(sweep: SweepTables, default: str = MAP_DEFAULT) -> go.Figure:
@@ -256,21 +374,24 @@ def policy_map(sweep: SweepTables, default: str = MAP_DEFAULT) -> go.Figure:
     xs = [_label(v) for v in sweep.grid(0)]
     ys = [_label(v) for v in sweep.grid(1)] if len(sweep.parameters) == 2 else [""]
     z, shade, text = map_layers(sweep, first)
+    names = _full_names(sweep, z, shade)
     fig = go.Figure([
         go.Heatmap(x=xs, y=ys, z=z, colorscale=scale, zmin=-0.5, zmax=n - 0.5, showscale=False,
                    xgap=2, ygap=2, hoverinfo="skip"),
         go.Heatmap(x=xs, y=ys, z=shade, text=text, texttemplate="%{text}",
                    colorscale=[[0, "rgba(255,255,255,0)"], [1, "rgba(255,255,255,0.62)"]],
                    zmin=0, zmax=1, showscale=False, xgap=2, ygap=2,
-                   textfont={"size": 12, "color": "#111"},
-                   hovertemplate="%{x}, %{y}: %{text}<extra></extra>"),
+                   textfont={"size": 12 if len(xs) <= 8 else 10, "color": "#111"},
+                   customdata=names, hovertemplate="%{x}, %{y}: %{customdata}<extra></extra>"),
     ])  # fmt: skip
     buttons = []
     for metric in metrics:
         mz, ms, mt = map_layers(sweep, metric)
         word = "lowest" if metric in LOWER_IS_BETTER else "highest"
+        full = _full_names(sweep, mz, ms)
         buttons.append({"label": f"{fmt.label(metric)} ({word} wins)", "method": "restyle",
-                        "args": [{"z": [mz, ms], "text": [mt, mt]}, [0, 1]]})  # fmt: skip
+                        "args": [{"z": [mz, ms], "text": [mt, mt], "customdata": [full, full]},
+                                 [0, 1]]})  # fmt: skip
     fig.update_layout(
         updatemenus=[
             {
@@ -283,28 +404,30 @@ def policy_map(sweep: SweepTables, default: str = MAP_DEFAULT) -> go.Figure:
             }
         ]
     )
-    fig.update_xaxes(title=escape(sweep.parameters[0]), type="category")
-    fig.update_yaxes(title=escape(sweep.parameters[1]) if len(sweep.parameters) == 2 else "",
-                     type="category")  # fmt: skip
-    for p in sweep.policies:  # legend entries for the colours
+    fig.update_xaxes(title=parameter_title(sweep.parameters[0]), type="category", automargin=True)
+    fig.update_yaxes(title=parameter_title(sweep.parameters[1]) if len(sweep.parameters) == 2
+                     else "", type="category", automargin=True)  # fmt: skip
+    short = abbreviations(sweep.policies)
+    for p in sweep.policies:  # legend entries for the colours, with the cells' short names
         fig.add_trace(
             go.Scatter(
                 x=[None],
                 y=[None],
                 mode="markers",
-                name=escape(p),
+                name=f"{escape(short[p])}: {escape(p)}",
                 marker={"color": palette[p], "size": 12, "symbol": "square"},
             )
         )
-    return _style(fig, 140 + 70 * len(ys))
+    _style(fig, 180 + 70 * len(ys))
+    fig.update_layout(margin={"l": 20, "r": 20, "t": 40, "b": 20})  # titles make their own room
+    return fig
 
 
 def summary_sentences(sweep: SweepTables) -> list[str]:
     """ "Revenue kept: backorder wins at 14 of 20 points (11 significantly)." per metric."""
     out = []
-    points = sweep.frame.groupby("point", sort=False)
     for metric in sweep.metrics:
-        cells = [c for _, rows in points if (c := point_winner(sweep, rows, metric))]
+        cells = [c for rows in sweep.by_point.values() if (c := point_winner(sweep, rows, metric))]
         if not cells:
             continue
         counts: dict[str, list[int]] = {}
@@ -327,19 +450,61 @@ def _significance_rule(sweep: SweepTables) -> str:
             "wins, some policy is not significantly worse).")  # fmt: skip
 
 
+def _sweep_header(sweep: SweepTables) -> str:
+    """Title, the scenario's story and what was varied, as the run report opens."""
+    meta, scenario = sweep.meta, dict(sweep.base.get("scenario", {}))
+    title = str(meta.get("title") or scenario.get("title") or sweep.scenario)
+    reps = sorted(set(sweep.point_reps)) or [meta.get("replications", "?")]
+    reps_text = (f"{reps[0]} replications per point" if len(reps) == 1
+                 else f"{reps[0]}–{reps[-1]} replications per point")  # fmt: skip
+    points = meta.get("points", len(sweep.by_point))
+    eyebrow = (f"stockout sweep · scenario {escape(sweep.scenario)} · {points} points · "
+               f"{escape(str(reps_text))} · seed {escape(str(meta.get('seed', '?')))} · "
+               f"baseline {escape(sweep.baseline)}")  # fmt: skip
+    values = meta.get("values") or {}
+    varied = "".join(
+        f"<li>{parameter_html(p)}: {', '.join(_label(v) for v in values.get(p, sweep.grid(i)))}"
+        "</li>"
+        for i, p in enumerate(sweep.parameters)
+    )
+    story = _paragraphs(str(scenario.get("description", "")))
+    return (f'<header><p class="eyebrow">{eyebrow}</p><h1>{escape(title)}</h1>'
+            f'<p class="lede">A sweep: the scenario below, run at every combination of</p>'
+            f'<ul class="varied">{varied}</ul><div class="story">{story}</div>'
+            "</header>")  # fmt: skip
+
+
+def _sweep_assumptions(sweep: SweepTables) -> str:
+    if not sweep.base:
+        return ""
+    meta, values = sweep.meta, sweep.meta.get("values") or {}
+    manifest = {"seed": meta.get("seed"), "replications": meta.get("replications"),
+                "baseline": sweep.baseline}  # fmt: skip
+    manifest = {k: v for k, v in manifest.items() if v is not None}
+    varied = [("Varied", parameter_html(p),
+               ", ".join(str(_label(v)) for v in values.get(p, sweep.grid(i))))
+              for i, p in enumerate(sweep.parameters)]  # fmt: skip
+    return assumptions_html(sweep.base, manifest,
+                            "The base scenario's key parameters (the full file is "
+                            "<code>scenario.toml</code> next to this report). The parameters "
+                            "under “Varied” take each of the values listed; where they appear "
+                            "again below, that is the base scenario's value.",
+                            varied)  # fmt: skip
+
+
 def build_sweep_html(sweep: SweepTables) -> str:
-    params = " × ".join(sweep.parameters)
+    params = " × ".join(parameter_label(p) for p in sweep.parameters)
     page = Page(title=f"{sweep.scenario} sweep over {params} · stockout report")
     items = "".join(f"<li>{escape(s)}</li>" for s in summary_sentences(sweep))
     map_label = f"Policy map: the best policy at each grid point of {params}"
+    first = parameter_label(sweep.parameters[0])
     sections = [
-        f'<header><p class="eyebrow">stockout sweep · scenario {escape(sweep.scenario)} · '
-        f"baseline {escape(sweep.baseline)}</p><h1>Where the best policy changes: "
-        f"{escape(params)}</h1></header>",
+        _sweep_header(sweep),
         '<section id="verdict"><h2>Summary</h2>'
         f'<div class="verdict"><ul>{items}</ul></div></section>',
         '<section id="policy-map"><h2>Policy map</h2><p class="lede">The policy with the best mean '
-        f"at each grid point (pick the metric in the menu). Pale cells marked n.s. are not "
+        "at each grid point (pick the metric in the menu; cells show the short names of the "
+        "legend, hover a cell for the full name). Pale cells marked n.s. are not "
         f"significant: {_significance_rule(sweep)} All products.</p>"
         f"{page.figure(policy_map(sweep), label=map_label, menu='Metric')}</section>",
         '<section id="lines"><h2>Key metrics across the sweep</h2><p class="lede">Mean per policy '
@@ -347,14 +512,14 @@ def build_sweep_html(sweep: SweepTables) -> str:
     ]
     for metric in sweep.metrics:
         sections.append(
-            f"<h3>{escape(fmt.label(metric))}</h3>"
+            f"<h3>{term(metric)}</h3>"
             + page.figure(
                 metric_lines(sweep, metric),
-                label=f"{fmt.label(metric)} against {sweep.parameters[0]}, one line per policy",
+                label=f"{fmt.label(metric)} against {first}, one line per policy",
                 menu="Second parameter",
             )
         )
-    sections.append("</section>")
+    sections += ["</section>", _sweep_assumptions(sweep), footer_html(sweep.meta)]
     page.sections += sections
     return page.render()
 

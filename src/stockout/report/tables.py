@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ class ResultsFolderError(ValueError):
     """A results folder is missing a file or a column the report needs, or a file is damaged."""
 
 
+STATS = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high")
 _NUMERIC_COLUMNS = (
     "mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "day", "low", "high",
     "wait_low", "wait_high", "orders", "start_day", "end_day", "replication",
@@ -69,11 +71,11 @@ class ResultTables:
     scenario: dict[str, Any]
     results_dir: Path | None = field(default=None, compare=False)
 
-    @property
+    @cached_property
     def policies(self) -> list[str]:
         """Policies in manifest order (which fixes their colours), then any others seen."""
         listed = [str(p) for p in self.manifest.get("policies", [])]
-        seen = [p for p in self.summary["policy"].drop_duplicates() if p not in listed]
+        seen = [p for p in self.summary["policy"].unique() if p not in listed]
         return listed + seen
 
     @property
@@ -81,12 +83,26 @@ class ResultTables:
         base = self.manifest.get("baseline") or self.scenario.get("scenario", {}).get("baseline")
         return str(base) if base else self.policies[0]
 
-    @property
+    @cached_property
     def products(self) -> list[str]:
         """Product ids (without ``all``) in the order of the scenario file, then any others."""
         listed = [str(p.get("id")) for p in self.scenario.get("products", [])]
-        seen = [p for p in self.summary["product"].drop_duplicates() if p not in listed]
+        seen = [p for p in self.summary["product"].unique() if p not in listed]
         return [p for p in listed + seen if p != ALL]
+
+    @cached_property
+    def lookup(self) -> dict[tuple[str, str, str], dict[str, float]]:
+        """summary.csv as a dict (policy, product, metric) -> {stat: value}, built once: every
+        number the report reads is a dict lookup, so the report is linear in the table's size."""
+        s = self.summary
+        keys = zip(s["policy"].astype(str), s["product"].astype(str), s["metric"].astype(str),
+                   strict=True)  # fmt: skip
+        stats = [c for c in STATS if c in s.columns]
+        rows = s[stats].to_dict("records") if stats else [{}] * len(s)
+        table: dict[tuple[str, str, str], dict[str, float]] = {}
+        for key, row in zip(keys, rows, strict=True):
+            table.setdefault(key, row)  # the first row of a key, as a filter's iloc[0] gave
+        return table
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -158,9 +174,8 @@ def load_tables(
             )
         manifest = read_json_table(manifest_path)
     scenario = _read_scenario(folder / "scenario.toml")
-    stats = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high")
     return ResultTables(
-        summary=read_csv(folder / "summary.csv", columns=("policy", "product", "metric", *stats)),
+        summary=read_csv(folder / "summary.csv", columns=("policy", "product", "metric", *STATS)),
         replications=read_csv(
             folder / "replications.csv",
             required=False,
@@ -187,17 +202,10 @@ def load_tables(
     )
 
 
-def summary_row(tables: ResultTables, policy: str, metric: str, product: str = ALL) -> pd.Series:
-    """The summary.csv row of one policy × product × metric (empty Series if absent)."""
-    s = tables.summary
-    rows = s[(s["policy"] == policy) & (s["product"] == product) & (s["metric"] == metric)]
-    return rows.iloc[0] if len(rows) else pd.Series(dtype=object)
-
-
 def value(tables: ResultTables, policy: str, metric: str, stat: str = "mean",
           product: str = ALL) -> float | None:  # fmt: skip
-    """One number of summary.csv, or None when absent or empty."""
-    row = summary_row(tables, policy, metric, product)
-    if row.empty or stat not in row or pd.isna(row[stat]):
+    """One number of summary.csv, or None when absent or empty (a dict lookup)."""
+    row = tables.lookup.get((policy, product, metric))
+    if row is None or stat not in row or pd.isna(row[stat]):
         return None
     return float(row[stat])
