@@ -83,6 +83,15 @@ DEFINITIONS: dict[str, str] = {
     "buy when the product was restocked.",
     "leftover_units": "Units still on hand at the horizon (charged to gross profit at unit "
     "cost − salvage value).",
+    # what the business's data shows of demand (report/demand.py)
+    "true_demand_per_day": "Units demanded per day after the warm-up: the demand that arrived.",
+    "recorded_demand_units": "Units the business's own records show: sales, backorders, "
+    "pre-orders, declined quotes and the captured share of out-of-stock visits.",
+    "demand_capture_rate": "Recorded demand ÷ units demanded: how much of demand the data shows.",
+    "corrected_demand_per_day": "Units recorded while in stock ÷ days in stock: an estimate of "
+    "the demand rate that out-of-stock periods do not bias.",
+    "bullwhip_ratio": "Variance of units ordered per review period ÷ variance of units "
+    "demanded per review period (periodic review only).",
 }
 
 DASH = "–"  # en dash for ranges
