@@ -71,7 +71,7 @@ def test_an_interrupted_or_failed_run_leaves_no_empty_folder(
     data["policies"] = [{"name": "x", "availability": "custom", "class": "no_such_mod:Policy"}]
     path = write(tmp_path, data)
     root = tmp_path / "results"
-    code, _ = cli(capsys, "run", path, "--results-root", root, "--jobs", "1")
+    code, _ = cli(capsys, "run", path, "--results-root", root, "--jobs", "1", "--allow-code")
     assert code == 2
     assert not root.exists()  # the run folder, and the folders made for it, are gone
 
@@ -227,3 +227,65 @@ def test_sweep_out_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     code, text = cli(capsys, "sweep", path, "--vary", "products.w.price=5,6", "--out", path)
     assert code == 2 and "exists and is not a folder" in text
     assert os.path.getsize(path) > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 20, part 5: terminal escape injection
+# ---------------------------------------------------------------------------------------------
+
+RETITLE = "\u001b]0;PWNED\u0007"
+CLEAR = "\u001b[2J"
+CSI8 = "\u009b2J"  # the 8-bit CSI some terminals obey in UTF-8
+
+
+def escaped_scenario() -> dict[str, Any]:
+    data = base()
+    data["scenario"]["title"] = f"Shop{RETITLE}{CLEAR}"
+    data["products"][0]["id"] = f"w{CLEAR}"
+    data["products"][0]["replenishment"]["supplier"] = "s"
+    data["policies"] = [{"name": f"bo{RETITLE}", "availability": "backorder"},
+                        {"name": f"oos{CSI8}", "availability": "out_of_stock"}]
+    return data
+
+
+def assert_no_raw_controls(text: str) -> None:
+    assert "\u001b" not in text and "\u0007" not in text and "\u009b" not in text, repr(text)
+
+
+def test_escape_sequences_in_title_and_policy_names_never_reach_the_terminal_from_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, escaped_scenario())
+    code, text = cli(capsys, "run", path, "--jobs", "1", "--no-report", "--out", tmp_path / "o")
+    assert code == 0, text
+    assert_no_raw_controls(text)
+    assert "\\x1b]0;PWNED\\x07" in text  # shown, harmlessly
+
+
+@pytest.mark.parametrize("fmt", ["text", "csv", "json"])
+def test_escape_sequences_in_product_names_never_reach_the_terminal_from_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    path = write(tmp_path, escaped_scenario())
+    code, text = cli(capsys, "trace", path, "--days", "5", "--format", fmt)
+    assert code == 0, text
+    assert_no_raw_controls(text)
+    assert ("\\u001b[2J" if fmt == "json" else "\\x1b[2J") in text
+    if fmt == "json":  # still valid JSON, with the same data
+        assert {row["product"] for row in json.loads(text)} == {f"w{CLEAR}"}
+
+
+def test_escape_sequences_never_reach_the_terminal_from_sweep_or_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, escaped_scenario())
+    code, text = cli(capsys, "sweep", path, "--vary", "products.0.price=5,6", "--jobs", "1",
+                     "--no-report", "--out", tmp_path / "sw")
+    assert code == 0, text
+    assert_no_raw_controls(text)
+    code, text = cli(capsys, "trace", path, "--policy", f"nope{CLEAR}")
+    assert code == 2
+    assert_no_raw_controls(text)
+    code, text = cli(capsys, "validate", path, tmp_path / f"missing{RETITLE}.toml")
+    assert code == 2
+    assert_no_raw_controls(text)

@@ -37,7 +37,7 @@ CONTRACT_FILES = {
 MANIFEST_KEYS = {
     "stockout_version", "scenario", "title", "seed", "replications", "policies", "baseline",
     "horizon_days", "warmup_days", "command", "started", "finished", "elapsed_seconds", "jobs",
-    "files",
+    "files", "run_id", "checksums",
 }  # fmt: skip
 
 SCENARIO = {

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import stockout.scenario.load as scenario_load
 from stockout.scenario.errors import Problem, ScenarioError
 from stockout.scenario.load import load_scenario, load_scenario_text, scenario_from_dict
 from stockout.scenario.schema import Scenario, ScenarioReferenceError
@@ -453,10 +454,10 @@ def test_a_file_that_cannot_be_read(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     path = tmp_path / "locked.toml"
     path.write_text(FORMAT_TEXT, encoding="utf-8")
 
-    def denied(self: Path) -> bytes:
+    def denied(self: Path, source: str) -> bytes:
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(scenario_load, "_read_bounded", denied)
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert str(caught.value) == f"{path}: permission denied: the file cannot be read"

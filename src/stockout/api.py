@@ -160,6 +160,7 @@ def run(
     progress: Progress | None = None,
     search_dir: str | os.PathLike[str] | None = None,
     executor: Any = None,
+    allow_code: bool = False,
 ) -> Results:
     """Run every policy of the scenario for its number of replications and return the
     :class:`Results`. Writes nothing.
@@ -169,12 +170,17 @@ def run(
     policy modules are looked for first: the scenario file's folder when ``scenario`` is a path.
     ``executor`` runs the work elsewhere: ``"tcp://HOST:PORT"`` (a Dask scheduler) or an executor
     from :mod:`stockout.executors`; the results are the same.
+
+    A scenario is data: a custom policy's code runs only with ``allow_code=True`` (see
+    :mod:`stockout.trust`); otherwise :class:`~stockout.trust.CodeNotAllowed` is raised.
     """
     from .experiment import run_replications  # the model loads only when a run is asked for
+    from .trust import require_allowed
 
     resolved = load(scenario)
     if search_dir is None and isinstance(scenario, str | os.PathLike):
         search_dir = Path(scenario).parent
+    require_allowed(resolved, allow_code, Path(search_dir) if search_dir is not None else None)
     started = datetime.now().astimezone()
     clock = time.perf_counter()
     with stage("simulate"):
@@ -256,7 +262,8 @@ class Results:
     ) -> Path:
         """Write the results folder and return its path.
 
-        ``out_dir`` must not exist or be empty; without it a new folder
+        ``out_dir`` must not exist or be empty, and no other run may be writing into it
+        (the folder is claimed while this one writes); without it a new folder
         ``results_root/<scenario>/<run-id>/`` is made. ``manifest.json`` is written last. If the
         report fails, the tables and the manifest are kept and
         :class:`~stockout.results_io.ReportError` is raised afterwards.
@@ -264,11 +271,16 @@ class Results:
         from . import results_io
 
         if out_dir is None:
-            folder = results_io.new_run_dir(Path(results_root), self.scenario.scenario.name)
+            claim = results_io.claim_new_run_dir(Path(results_root), self.scenario.scenario.name)
         else:
-            folder = results_io.prepare_out_dir(Path(out_dir))
-        results_io.write_results(folder, self, command=list(command), report=report)
-        return folder
+            claim = results_io.claim_out_dir(Path(out_dir))
+        try:
+            results_io.write_results(
+                claim.folder, self, command=list(command), report=report, claim=claim
+            )
+        finally:
+            claim.release()  # kept what was written: a folder without manifest is incomplete
+        return claim.folder
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,6 +383,7 @@ def trace(
     days: float | None = None,
     orders: int | None = None,
     search_dir: str | os.PathLike[str] | None = None,
+    allow_code: bool = False,
 ) -> list[Any]:
     """The story of individual orders under ``policy`` (default: the baseline), as a list of
     :class:`stockout.model.trace.TraceEvent` (day, product, order, event, quantity, text).
@@ -380,10 +393,12 @@ def trace(
     day 0.07 — order #1, 1 × grinder: 130 on hand → shipped from stock
     """
     from .model.trace import trace as _trace
+    from .trust import require_allowed
 
     resolved = load(scenario)
     if search_dir is None and isinstance(scenario, str | os.PathLike):
         search_dir = Path(scenario).parent
+    require_allowed(resolved, allow_code, Path(search_dir) if search_dir is not None else None)
     return _trace(
         resolved, policy or resolved.baseline, replication=replication, days=days, orders=orders,
         search_dir=Path(search_dir) if search_dir is not None else None,

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+import typing
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,12 +38,15 @@ from rich.text import Text
 from typer.core import TyperArgument, TyperCommand
 
 from . import __version__, stages
+from .cli_trust import AllowCodeOption, check_code_allowed
+from .safe_text import clean, clean_json
 from .scenario.errors import Problem, ScenarioError, did_you_mean
 from .stages import stage
 
 if TYPE_CHECKING:
 
     from .api import Results
+    from .claim import Claim
     from .results_io import ReportError
     from .scenario.schema import Scenario
 
@@ -113,8 +117,9 @@ def _err() -> Console:
 
 
 def _say(text: str, *, err: bool = False) -> None:
-    """Print plain text (no rich markup: scenario text and paths may contain brackets)."""
-    typer.echo(text, err=err)
+    """Print plain text (no rich markup: scenario text and paths may contain brackets; control
+    characters from files shown as escapes, never sent to the terminal)."""
+    typer.echo(clean(text), err=err)
 
 
 def _state(ctx: typer.Context) -> State:
@@ -192,24 +197,27 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
-def _remove_if_empty(folder: Path, made: Sequence[Path] = ()) -> None:
-    """Remove ``folder`` if it is empty, then those of ``made`` (the folders above it that this
-    command created: ``results/<scenario>``, the results root) that are empty too."""
-    for path in (folder, *made):
+def _remove_if_empty(made: Sequence[Path]) -> None:
+    """Remove the folders of ``made`` (those above the results folder that this command created:
+    ``results/<scenario>``, the results root), innermost first, while they are empty."""
+    for path in made:
         try:
             path.rmdir()  # only an empty folder goes
         except OSError:
             return
 
 
-def _interrupted(folder: Path | None, made: Sequence[Path] = ()) -> NoReturn:
-    if folder is None or not folder.exists():
-        _say("interrupted: no results written", err=True)
-    elif not any(folder.iterdir()):
-        _remove_if_empty(folder, made)
-        _say("interrupted: no results written", err=True)
-    else:
+def _interrupted(claim: Claim, made: Sequence[Path] = ()) -> NoReturn:
+    """Stopped: what this run wrote is kept (marked incomplete: no manifest.json); a folder it
+    made and wrote nothing into goes. Nothing of another run is touched."""
+    folder = claim.folder
+    if claim.written:
+        claim.release()
         _say(f"interrupted: folder {folder} is incomplete (no manifest.json)", err=True)
+    else:
+        claim.abandon()
+        _remove_if_empty(made)
+        _say("interrupted: no results written", err=True)
     raise typer.Exit(EXIT_INTERRUPTED)
 
 
@@ -248,6 +256,7 @@ def run_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the output folder.")
     ] = False,
+    allow_code: AllowCodeOption = False,
 ) -> None:
     """Run a scenario: every policy, every replication; write a results folder."""
     from . import api, results_io
@@ -262,15 +271,18 @@ def run_command(
             policies=_split_policies(policies),
             source=f"{file} (with command-line options)",
         )
+    check_code_allowed(scenario, allow_code, file.parent)
     # The folder is made before the simulation, so a place where the results cannot be
     # written is found before the work is done, not after; it is removed again if still empty.
+    # It is claimed for this run: a second run into the same folder stops at once (exit 2).
     if out is not None:
         made = [p for p in out.parents if not p.exists()] if not out.exists() else []
-        folder = results_io.prepare_out_dir(out)
+        claim = results_io.claim_out_dir(out)
     else:
         parent = results_root / scenario.scenario.name
         made = [p for p in (parent, results_root) if not p.exists()]
-        folder = results_io.new_run_dir(results_root, scenario.scenario.name)
+        claim = results_io.claim_new_run_dir(results_root, scenario.scenario.name)
+    folder = claim.folder
     workers = jobs or os.cpu_count() or 1
     try:
         with (
@@ -279,30 +291,35 @@ def run_command(
         ):
             results = api.run(
                 scenario, jobs=workers, progress=progress, search_dir=file.parent,
-                executor=executor,
+                executor=executor, allow_code=allow_code,
             )
     except KeyboardInterrupt:
-        _interrupted(folder, made)
+        _interrupted(claim, made)
     except ExecutorError as error:  # the cluster was lost, or workers kept dying
-        _remove_if_empty(folder, made)
+        claim.abandon()
+        _remove_if_empty(made)
         _say(f"error: {error}", err=True)
         _say("no results written (a run is saved only when complete); run it again", err=True)
         if _state(ctx).debug:
             traceback.print_exception(error, file=sys.stderr)
         raise typer.Exit(EXIT_INTERNAL) from None
     except BaseException:
-        _remove_if_empty(folder, made)
+        claim.abandon()
+        _remove_if_empty(made)
         raise
     report_error: ReportError | None = None
     try:
         results_io.write_results(folder, results, command=_state(ctx).argv,
-                                 report=not no_report)
+                                 report=not no_report, claim=claim)
     except KeyboardInterrupt:
-        _interrupted(folder)
+        _interrupted(claim)
     except results_io.ReportError as error:
         report_error = error
     except OSError as error:  # disk full, a folder made read-only during the run
+        claim.release()
         _save_failed(results, folder, error, quiet)
+    finally:
+        claim.release()
     _print_outcome(results, folder, quiet=quiet, report=not no_report)
     if report_error is not None:
         _report_failed(ctx, report_error)
@@ -319,7 +336,7 @@ def _print_outcome(results: Results, folder: Path, *, quiet: bool, report: bool)
         console.print(part)
     verdict = _one_line_verdict(folder)
     if verdict:
-        console.print(Text(f"verdict: {verdict}"))
+        console.print(Text(clean(f"verdict: {verdict}")))
     _say(f"results: {folder}")
     if (folder / "report.html").is_file():
         _say(f"open {_shown(folder / 'report.html')}")
@@ -352,6 +369,12 @@ def _one_line_verdict(folder: Path) -> str | None:
 
 
 def _report_failed(ctx: typer.Context, error: ReportError) -> NoReturn:
+    cause = error.__cause__
+    if isinstance(cause, OSError):  # a full disk: as at the tables stage, the place is at fault
+        _say(f"error: {_cannot_write(cause, error.out_dir / 'report.html')}", err=True)
+        _say(f"the tables and manifest are kept in {error.out_dir}; once there is room, "
+             f"write the report with: stockout report {error.out_dir}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
     _say(f"error: {error}", err=True)
     _say(
         f"the tables and manifest are kept in {error.out_dir}; "
@@ -452,10 +475,10 @@ def trace_command(
         Path | None,
         typer.Option("--out", metavar="FILE", help="Write to this file instead of the terminal."),
     ] = None,
+    allow_code: AllowCodeOption = False,
 ) -> None:
     """Tell the story of individual orders in plain words (for teaching): the first 30 days,
     or --days DAYS, or the first --orders N orders."""
-    from . import api
 
     if fmt not in ("text", "csv", "json"):
         raise InputError(f"--format must be text, csv or json, not {fmt!r}")
@@ -479,18 +502,52 @@ def trace_command(
             f"no product named {product!r}; the scenario has {', '.join(products)}"
             + did_you_mean(product, products),
         )])
-    events = api.trace(
+    check_code_allowed(scenario, allow_code, file.parent)
+    from .trace_stream import stream_trace, write_trace
+
+    events = stream_trace(  # streamed: a long story is never held in memory whole
         scenario, name, replication=replication, days=days, orders=orders,
         search_dir=file.parent,
     )
     if product is not None:
-        events = [e for e in events if e.product == product]
-    text = api.format_trace(events, fmt)
-    if out is not None:
-        _write_output(out, text)
-        _say(f"{len(events)} events written to {out}")
-    else:
-        sys.stdout.write(text)  # one sentence a line, never wrapped: it is meant to be read
+        events = (e for e in events if e.product == product)
+    if out is None:  # one sentence a line, never wrapped: it is meant to be read
+        write_trace(events, fmt, sys.stdout, clean_json if fmt == "json" else clean)
+        return
+    count = _write_streamed(out, lambda handle: write_trace(events, fmt, handle))
+    _say(f"{count} events written to {out}")
+
+
+def _write_streamed(out: Path, write: Callable[[typing.IO[str]], int]) -> int:
+    """Write a command's output file (``--out``) as it is produced, through a temporary file
+    renamed into place at the end; a bad place is bad input."""
+    import tempfile
+
+    from .results_io import _file_mode
+
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder; give a file name for --out")
+    if not out.parent.is_dir():
+        raise InputError(f"{out.parent}: no such folder for --out")
+    if out.exists() and not out.is_file():  # a device or a pipe: written into
+        try:
+            with open(out, "w", encoding="utf-8") as handle:
+                return write(handle)
+        except OSError as error:
+            raise InputError(_cannot_write(error, out)) from None
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            count = write(handle)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, out)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(_cannot_write(error, out)) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count
 
 
 @app.command("validate")
@@ -501,15 +558,22 @@ def validate_command(
     ],
 ) -> None:
     """Check scenario files; print every problem, or `ok`. Exit 2 if any file is bad."""
+    from .trust import describe
+
     bad = 0
     for path in files:
         try:
-            _load(path)
+            scenario = _load(path)
         except ScenarioError as error:
             bad += 1
             _say(str(error))
-        else:
-            _say(f"{path}: ok")
+            continue
+        _say(f"{path}: ok")
+        code = describe(scenario, path.parent)
+        if code:
+            _say("  runs Python code (only with --allow-code):")
+            for line in code:
+                _say(f"    {line}")
     if bad:
         _say(f"{bad} of {len(files)} file(s) have problems", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -581,6 +645,14 @@ def report_command(
 
     if not results_dir.is_dir():
         raise InputError(f"{results_dir}: no such results folder")
+    from .claim import holder_of
+
+    holder = holder_of(results_dir)
+    if holder is not None:
+        raise InputError(
+            f"{results_dir}: still being written by a run (pid {holder.get('pid', '?')} on "
+            f"{holder.get('host', '?')}); build the report once it has finished"
+        )
     from .report import MissingExtraError, ResultsFolderError, export_images
     from .report.folders import kind_of
 

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .cli_trust import AllowCodeOption
+from .safe_text import clean
 from .scenario.errors import ScenarioError
 from .stages import stage
 
@@ -56,7 +58,7 @@ SchedulerOption = Annotated[
 
 
 def _say(text: str, *, err: bool = False) -> None:
-    typer.echo(text, err=err)
+    typer.echo(clean(text), err=err)
 
 
 @contextmanager
@@ -213,6 +215,7 @@ def sweep_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the output folder.")
     ] = False,
+    allow_code: AllowCodeOption = False,
 ) -> None:
     """Run a scenario over a grid of parameter values; say which policy wins where."""
     from . import sweep as sw
@@ -220,7 +223,8 @@ def sweep_command(
 
     try:
         scenario, values, folder, settings = _inputs(
-            file, vary or [], policies, reps, seed, out, resume, results_root, metric, precision
+            file, vary or [], policies, reps, seed, out, resume, results_root, metric, precision,
+            allow_code,
         )
     except ScenarioError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
@@ -254,6 +258,7 @@ def sweep_command(
                 search_dir=file.parent if file is not None else None,
                 source=str(file) if file is not None else str(resume),
                 report=not no_report,
+                allow_code=allow_code,
                 command=getattr(ctx.find_root().obj, "argv", ()),
             )
     except ScenarioError as error:
@@ -276,10 +281,15 @@ def _inputs(
     results_root: Path,
     metric: str,
     precision: float | None,
+    allow_code: bool = False,
 ) -> tuple[object, dict[str, list[object]], Path, dict[str, object] | None]:
-    """The scenario, the grid, the folder and (when resuming) the stored precision settings."""
+    """The scenario, the grid, the folder and (when resuming) the stored precision settings.
+
+    Code the scenario would run is refused (unless allowed), and a grid too big to finish,
+    before any folder is made."""
     from . import api
     from . import sweep as sw
+    from .cli_trust import check_code_allowed
     from .results_io import new_run_dir
 
     if resume is not None:
@@ -289,6 +299,7 @@ def _inputs(
                 "give only --resume DIR (and --jobs / --scheduler)"
             )
         scenario, values, meta = sw.load_sweep_config(resume)
+        check_code_allowed(scenario, allow_code, None)
         return scenario, values, resume, (meta.get("precision") or {})
     if file is None:
         raise sw.SweepError("give a scenario file (or --resume DIR)")
@@ -309,8 +320,10 @@ def _inputs(
         if path in values:
             raise sw.SweepError(f"--vary {path} is given twice: list all its values in one --vary")
         values[path] = list(parsed)
-    # Everything is checked before a folder is made: a bad path, value or metric leaves nothing.
+    # Everything is checked before a folder is made: a bad path, value, metric, a grid too big
+    # to finish, or code the user did not allow leaves nothing.
     sw.check_sweep(scenario, values, str(file), metric=metric, precision=precision)
+    check_code_allowed(scenario, allow_code, file.parent)
     if out is not None:
         if out.exists() and not out.is_dir():
             raise sw.SweepError(f"{out}: exists and is not a folder; choose a new --out folder")

@@ -154,26 +154,37 @@ def policy_modules(scenario: Scenario, search_dir: Path | None) -> Modules:
     )
 
 
-def _install_modules(modules: Modules) -> Path:
-    """Write the shipped policy modules into a folder named by their content (once per machine)
-    and return it: a changed module gets a new folder, so it is imported afresh."""
+def modules_digest(modules: Modules) -> str:
+    """The SHA-256 of the shipped modules' names and contents."""
     digest = hashlib.sha256()
     for name, source in modules:
         digest.update(name.encode("utf-8") + b"\0" + source + b"\0")
-    folder = Path(tempfile.gettempdir()) / "stockout-policies" / digest.hexdigest()[:16]
-    if folder.is_dir():
-        return folder
-    staging = folder.with_name(f"{folder.name}.{os.getpid()}.{threading.get_ident()}")
-    for name, source in modules:
-        target = staging / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(source)
+    return digest.hexdigest()
+
+
+def _install_modules(modules: Modules, expected: str) -> Path:
+    """Write the shipped policy modules into a fresh private folder (``mkdtemp``: a new,
+    unpredictable name, readable by this user only, so nobody else on the worker machine can
+    plant or swap a module in it) and return it, after checking that what is on disk has the
+    content hash the client sent."""
+    if modules_digest(modules) != expected:
+        raise WorkerMismatch("the policy modules sent with this job are not the client's")
+    folder = Path(tempfile.mkdtemp(prefix="stockout-policies-"))  # mode 0700
     try:
-        staging.rename(folder)
-    except OSError:  # another worker process on this machine was first: same content
+        for name, source in modules:
+            target = (folder / name).resolve()
+            if not target.is_relative_to(folder.resolve()) or name.startswith("/"):
+                raise WorkerMismatch(f"a shipped policy module has a bad name: {name!r}")
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            target.write_bytes(source)
+        written = tuple((name, (folder / name).read_bytes()) for name, _ in modules)
+        if modules_digest(written) != expected:
+            raise WorkerMismatch(f"the policy modules written to {folder} changed on disk")
+    except BaseException:
         import shutil
 
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return folder
 
 
@@ -183,9 +194,10 @@ def _run_remote(
     search_dir: Path | None,
     modules: Modules,
     expected_code: str,
+    modules_hash: str = "",
 ) -> list[RunResult]:
     """A job on a Dask worker: refuse to run other code than the client's, then run it with the
-    client's policy modules."""
+    client's policy modules, from a private folder of this job's own (removed afterwards)."""
     if code_fingerprint() != expected_code:
         from . import __version__
 
@@ -193,9 +205,15 @@ def _run_remote(
             f"this worker runs other stockout code ({__version__}, code {code_fingerprint()}) "
             f"than the client (code {expected_code}): install the same stockout on every worker"
         )
-    if modules:
-        search_dir = _install_modules(modules)
-    return _run(scenario, batch, search_dir)
+    if not modules:  # nothing from the client's folder: never look in a folder of that name here
+        return _run(scenario, batch, None)
+    folder = _install_modules(modules, modules_hash)
+    try:
+        return _run(scenario, batch, folder)
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class _Deferred:
@@ -277,11 +295,30 @@ class InlineExecutor(Executor):
         self._queue.clear()
 
 
+#: How often a pool worker checks that its parent is still alive, in seconds.
+ORPHAN_CHECK_SECONDS = 0.5
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """End this worker process once its parent is gone (``kill -9`` of the command): the pool
+    can no longer tell it to stop, and it would otherwise idle forever."""
+    while True:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 def _ignore_sigint() -> None:
     """Pool workers leave Ctrl-C to the parent, which stops them (no traceback per worker); a
-    SIGTERM ends a worker at once (not the command line's handler, inherited by the fork)."""
+    SIGTERM ends a worker at once (not the command line's handler, inherited by the fork); and
+    a worker whose parent dies exits (a watchdog thread polls the parent's pid)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    watchdog = threading.Thread(
+        target=_exit_when_orphaned, args=(os.getppid(),), name="stockout-orphan-check",
+        daemon=True,
+    )
+    watchdog.start()
 
 
 class PoolExecutor(Executor):
@@ -579,13 +616,15 @@ class DaskExecutor(Executor):
         import pickle
 
         search_dir = job.search_dir.resolve() if job.search_dir is not None else None
+        modules = policy_modules(job.scenario, search_dir)
         call = _Deferred(
             _run_remote,
             job.scenario,
             job.batch,
             search_dir,
-            policy_modules(job.scenario, search_dir),
+            modules,
             code_fingerprint(),
+            modules_digest(modules),
         )
         payload = pickle.dumps(call, protocol=pickle.HIGHEST_PROTOCOL)
         future = self._client.submit(pickle.loads, payload, retries=self.retries, pure=False)

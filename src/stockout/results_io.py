@@ -10,6 +10,7 @@ byte-identical tables.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import math
 import os
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .claim import CannotCreate, Claim, FolderInUse, claim_folder
 from .stages import stage
 
 if TYPE_CHECKING:
@@ -34,6 +36,12 @@ MANIFEST = "manifest.json"
 SCENARIO_FILE = "scenario.toml"
 REPORT_FILE = "report.html"
 RUN_ID_FORMAT = "%Y%m%d-%H%M%S"
+
+
+NOT_EMPTY_ADVICE = (
+    "a run never overwrites another: choose a new --out folder, or run without --out to get a "
+    "fresh results/<scenario>/<run-id>/ folder"
+)
 
 
 class OutDirError(ValueError):
@@ -60,11 +68,7 @@ def check_out_dir(path: Path) -> None:
     """Raise :class:`OutDirError` unless ``path`` is missing or an empty directory."""
     if path.is_dir():
         if any(path.iterdir()):
-            raise OutDirError(
-                f"{path}: output folder exists and is not empty; a run never overwrites "
-                "another: choose a new --out folder, or run without --out to get a fresh "
-                "results/<scenario>/<run-id>/ folder"
-            )
+            raise OutDirError(f"{path}: output folder exists and is not empty; {NOT_EMPTY_ADVICE}")
     elif path.exists() or path.is_symlink():
         raise OutDirError(f"{path}: exists and is not a folder; choose another --out")
 
@@ -80,6 +84,47 @@ def prepare_out_dir(path: Path) -> Path:
     return path
 
 
+def claim_out_dir(path: Path) -> Claim:
+    """Claim ``path`` for this run (made with its parents if missing): refuse a file, a folder
+    that is not empty, or one a live run holds (:class:`OutDirError`, exit 2)."""
+    return _claim(path, must_be_new=False)
+
+
+def _claim(path: Path, *, must_be_new: bool) -> Claim:
+    try:
+        return claim_folder(path, must_be_new=must_be_new)
+    except FolderInUse as error:
+        raise OutDirError(str(error)) from None
+    except CannotCreate as error:
+        raise OutDirError(f"{path}: cannot create the output folder: {error}") from error
+    except NotADirectoryError as error:
+        raise OutDirError(f"{path}: exists and is not a folder; choose another --out") from error
+    except FileExistsError as error:
+        if must_be_new:
+            raise
+        raise OutDirError(
+            f"{path}: output folder exists and is not empty (it {error.strerror}); "
+            f"{NOT_EMPTY_ADVICE}"
+        ) from None
+    except OSError as error:
+        raise OutDirError(f"{path}: cannot create the output folder: {error}") from error
+
+
+def claim_new_run_dir(results_root: Path, scenario_name: str) -> Claim:
+    """Make and claim a fresh ``results_root/<scenario_name>/<run-id>/``."""
+    parent = results_root / scenario_name
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutDirError(f"{parent}: cannot create the results folder: {error}") from error
+    for _ in range(100):
+        try:
+            return _claim(parent / new_run_id(), must_be_new=True)
+        except FileExistsError:
+            continue
+    raise OutDirError(f"{parent}: could not find an unused run folder name")
+
+
 def new_run_id(now: datetime | None = None) -> str:
     """``20261126-153012-ab12``: local time plus a random suffix."""
     stamp = (now or datetime.now()).strftime(RUN_ID_FORMAT)
@@ -89,19 +134,9 @@ def new_run_id(now: datetime | None = None) -> str:
 def new_run_dir(results_root: Path, scenario_name: str) -> Path:
     """Create and return a fresh ``results_root/<scenario_name>/<run-id>/``; an existing folder
     is never reused."""
-    parent = results_root / scenario_name
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutDirError(f"{parent}: cannot create the results folder: {error}") from error
-    for _ in range(100):
-        folder = parent / new_run_id()
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            continue
-        return folder
-    raise OutDirError(f"{parent}: could not find an unused run folder name")
+    claim = claim_new_run_dir(results_root, scenario_name)
+    claim.release()
+    return claim.folder
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,6 +441,8 @@ def manifest(
     finished: datetime,
     jobs: int,
     files: Sequence[str],
+    run_id: str | None = None,
+    checksums: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The manifest's content (keys of ``docs/results-format.md``); ``elapsed_seconds`` is the
     wall time from the start of the run to ``finished``."""
@@ -427,6 +464,8 @@ def manifest(
         "elapsed_seconds": round(elapsed, 3),
         "jobs": jobs,
         "files": list(files),
+        "run_id": run_id,
+        "checksums": dict(checksums or {}),
     }
 
 
@@ -438,20 +477,29 @@ def write_results(
     jobs: int | None = None,
     *,
     report: bool = True,
+    claim: Claim | None = None,
 ) -> list[str]:
     """Write the results folder into the existing, empty ``out_dir``; return the file names.
 
     Order: ``scenario.toml``, the CSV tables, ``report.html`` (unless ``report`` is false),
-    then ``manifest.json`` last: a folder without it is incomplete. If the report fails, the
-    tables and the manifest are kept and :class:`ReportError` is raised.
+    then ``manifest.json`` last: a folder without it is incomplete. The manifest records a run
+    id and the SHA-256 of every table, so a reader can tell that all files come from this run.
+    If the report fails, the tables and the manifest are kept and :class:`ReportError` is
+    raised. ``claim`` (this run's claim on ``out_dir``) is released once the manifest is
+    written, and counts what was written.
     """
     started = started or results.started or datetime.now().astimezone()
     jobs = jobs if jobs is not None else results.jobs
     files: list[str] = []
+    checksums: dict[str, str] = {}
+    run_id = new_run_id()
 
     def put(name: str, data: bytes) -> None:
+        if claim is not None:
+            claim.written.append(name)
         write_atomic(out_dir / name, data)
         files.append(name)
+        checksums[name] = hashlib.sha256(data).hexdigest()
 
     def content() -> dict[str, Any]:
         return manifest(
@@ -461,6 +509,8 @@ def write_results(
             finished=datetime.now().astimezone(),
             jobs=jobs,
             files=[*files, REPORT_FILE] if report else list(files),
+            run_id=run_id,
+            checksums=checksums,
         )
 
     with stage("summarise"):
@@ -475,11 +525,17 @@ def write_results(
         report_error = _write_report(out_dir, content()) if report else None
     if report and (out_dir / REPORT_FILE).is_file():
         files.append(REPORT_FILE)
+        if claim is not None:
+            claim.written.append(REPORT_FILE)
     final = content()
     final["files"] = list(files)
     text = json.dumps(final, indent=2, allow_nan=False) + "\n"
+    if claim is not None:
+        claim.written.append(MANIFEST)
     with stage("write"):
         write_atomic(out_dir / MANIFEST, text.encode("utf-8"))
+    if claim is not None:
+        claim.release()
     if report_error is not None:
         raise ReportError(out_dir, report_error) from report_error
     return [*files, MANIFEST]

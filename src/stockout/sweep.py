@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from . import summary
+from .claim import CLAIM_FILE
 from .executors import (
     ClusterLost,
     Executor,
@@ -64,6 +65,8 @@ from .stages import stage
 
 if TYPE_CHECKING:
     from distributed import Client
+
+    from .claim import Claim
 
 __all__ = [
     "SweepError",
@@ -347,6 +350,25 @@ def _check_vary(vary: Mapping[str, Sequence[Scalar]], source: str) -> None:
         raise ScenarioError(problems)
 
 
+#: The largest grid a sweep accepts: each point is a whole experiment.
+MAX_POINTS = 100_000
+
+
+def check_grid_size(vary: Mapping[str, Sequence[Scalar]], scenario: Scenario, source: str) -> None:
+    """Refuse a grid too big to finish, counted before anything is built, saying how big."""
+    sizes = [len(vs) for vs in vary.values()]
+    points = math.prod(sizes)
+    if points <= MAX_POINTS:
+        return
+    runs = points * len(scenario.policies) * scenario.scenario.replications
+    shape = " × ".join(f"{n:,}" for n in sizes)
+    raise ScenarioError([Problem(
+        source, "--vary",
+        f"the grid has {points:,} points ({shape} values), {runs:,} runs in all; a sweep takes "
+        f"at most {MAX_POINTS:,} points: give fewer values, or split the sweep",
+    )])
+
+
 def _variants(scenario: Scenario, points: list[dict[str, Scalar]], source: str) -> list[Scenario]:
     """A validated scenario per point; every path problem and every bad value reported at once."""
     data, full = _dumps(scenario)
@@ -468,6 +490,19 @@ def _read_csv(data: bytes | Path) -> pd.DataFrame:
     )
 
 
+def _read_point(path: Path, policies: Sequence[str]) -> pd.DataFrame:
+    """A finished point's table, or ValueError if it is not one (garbage, other policies)."""
+    frame = _read_csv(path)
+    needed = {"replication", "policy", "product", *METRICS}
+    if not needed <= set(frame.columns):
+        raise ValueError(f"{path}: not a point's table")
+    if set(frame["policy"].dropna()) != set(policies) or frame["product"].isna().any():
+        raise ValueError(f"{path}: not this sweep's point")
+    if not all(pd.api.types.is_numeric_dtype(frame[c]) for c in ("replication", *METRICS)):
+        raise ValueError(f"{path}: text where numbers belong")
+    return frame
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     from .results_io import write_atomic
 
@@ -497,7 +532,11 @@ def _prepare_folder(
     if resume:
         if not meta_path.is_file():
             raise SweepError(f"{out_dir}: not a sweep folder (no sweep.json): nothing to resume")
-        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        try:
+            old = _read_meta(meta_path)
+        except (OSError, ValueError, TypeError) as error:
+            raise SweepError(f"{out_dir}: the sweep folder is damaged ({error}); it cannot be "
+                             "resumed: start the sweep again into a new folder") from None
         if old.get("fingerprint") not in (meta["fingerprint"], legacy):
             raise SweepError(
                 f"{out_dir}: this sweep was started with another scenario, parameters or "
@@ -506,7 +545,7 @@ def _prepare_folder(
         return _finished_points(out_dir, meta["points"])
     if out_dir.exists() and not out_dir.is_dir():
         raise SweepError(f"{out_dir}: exists and is not a folder; choose a new folder")
-    if out_dir.exists() and any(out_dir.iterdir()):
+    if out_dir.exists() and any(p.name != CLAIM_FILE for p in out_dir.iterdir()):
         raise SweepError(
             f"{out_dir}: exists and is not empty; choose a new folder, or resume it with --resume"
         )
@@ -538,6 +577,47 @@ def _finished_points(out_dir: Path, total: int) -> dict[int, PointOutcome]:
     return done
 
 
+def _read_meta(path: Path) -> dict[str, Any]:
+    """sweep.json: a JSON object (not too deeply nested, no NaN)."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(meta, dict):
+        raise TypeError("not a JSON object")
+    if not isinstance(meta.get("parameters"), list):
+        raise TypeError("'parameters' is not a list")
+    return meta
+
+
+def _scalars(values: Any) -> list[Scalar]:
+    if not isinstance(values, list) or not values:
+        raise TypeError(f"the values {values!r:.60} are not a list")
+    for v in values:
+        if not isinstance(v, str | int | float | bool):
+            raise TypeError(f"the value {v!r:.60} is not a number, text or true/false")
+    return list(values)
+
+
+def _check_precision(precision: Any) -> None:
+    """A stored precision setting: none, or a target above 0, a known metric and a cap."""
+    if precision is None or precision == {}:
+        return
+    if not isinstance(precision, dict):
+        raise TypeError("'precision' is not a table")
+    target = precision.get("target")
+    if target is not None and not (
+        isinstance(target, int | float) and not isinstance(target, bool)
+        and math.isfinite(target) and target > 0
+    ):
+        raise ValueError(f"precision target {target!r:.40} is not a number above 0")
+    if precision.get("metric", "revenue_kept") not in METRICS:
+        raise ValueError(f"precision metric {precision.get('metric')!r:.40} is unknown")
+    cap = precision.get("max_replications", DEFAULT_MAX_REPLICATIONS)
+    if not (isinstance(cap, int) and not isinstance(cap, bool) and 1 <= cap <= 10**6):
+        raise ValueError(f"max_replications {cap!r:.40} is not a whole number from 1")
+
+
 def load_sweep_config(
     out_dir: str | Path,
 ) -> tuple[Scenario, dict[str, list[Scalar]], dict[str, Any]]:
@@ -548,11 +628,10 @@ def load_sweep_config(
         raise SweepError(f"{folder}: not a sweep folder (no sweep.json): nothing to resume")
     toml_path = folder / "scenario.toml"
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = _read_meta(meta_path)
         scenario = load_scenario_text(toml_path.read_text(encoding="utf-8"), str(toml_path))
-        values = {str(p): list(meta["values"][p]) for p in meta["parameters"]}
-        if not isinstance(meta.get("precision") or {}, dict):
-            raise TypeError("'precision' is not a table")
+        values = {str(p): _scalars(meta["values"][p]) for p in meta["parameters"]}
+        _check_precision(meta.get("precision"))
     except ScenarioError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
@@ -692,6 +771,7 @@ def check_sweep(
     :class:`ScenarioError` naming what is wrong."""
     values = {path: list(vs) for path, vs in vary.items()}
     _check_vary(values, source)
+    check_grid_size(values, scenario, source)
     if metric not in METRICS:
         raise ScenarioError([Problem(
             source, "--metric",
@@ -750,6 +830,7 @@ def sweep(
     search_dir: str | Path | None = None,
     source: str | None = None,
     report: bool = True,
+    allow_code: bool = False,
     command: Sequence[str] = (),
 ) -> SweepResult:
     """Run ``scenario`` at every point of the grid ``vary`` (parameter path → values).
@@ -772,11 +853,21 @@ def sweep(
     Raises :class:`ScenarioError` for a bad path or value (naming the path), :class:`SweepError`
     for an unusable folder, and :class:`SweepInterrupted` when stopped (Ctrl-C inside the sweep,
     or the cluster lost) after persisting the finished points.
+
+    A custom policy's code runs only with ``allow_code=True`` (see :mod:`stockout.trust`);
+    otherwise :class:`~stockout.trust.CodeNotAllowed` is raised before anything starts.
     """
+    from .trust import require_allowed
+
     started = time.perf_counter()
     src = source or scenario.scenario.name
     values = {path: list(vs) for path, vs in vary.items()}
+    check_grid_size(values, scenario, src)
+    code_dir = Path(search_dir) if search_dir is not None else None
+    require_allowed(scenario, allow_code, code_dir)
     points, scenarios = check_sweep(scenario, values, src, metric=metric, precision=precision)
+    for variant in scenarios:  # a varied policy class is code too
+        require_allowed(variant, allow_code, code_dir)
     for message in overridden(scenario, values):
         warnings.warn(message, OverriddenParameterWarning, stacklevel=2)
     policies = [p.name for p in scenario.policies]
@@ -822,58 +913,89 @@ def sweep(
     # folders started before the fingerprint covered the whole scenario
     legacy = _fingerprint({**config, "scenario": base_data})
     folder = Path(out_dir) if out_dir is not None else None
-    finished: dict[int, PointOutcome] = {}
-    if folder is not None:
-        from .results_io import to_toml
-
-        base_toml = to_toml(_without_none(base_data), header="Base scenario of this sweep.")
-        finished = _prepare_folder(folder, resume, meta, base_toml, legacy)
-    elif resume:
+    if folder is None and resume:
         raise SweepError("resume needs the sweep's output folder")
+    claim = _claim(folder, resume)
+    try:
+        finished: dict[int, PointOutcome] = {}
+        if folder is not None:
+            from .results_io import to_toml
 
-    frames: dict[int, pd.DataFrame] = {}
-    if folder is not None:
-        for k in list(finished):
-            try:
-                frames[k] = _read_csv(folder / POINTS_DIR / f"{_point_name(k)}.csv")
-            except (OSError, ValueError):  # a damaged point's table: run the point again
-                del finished[k]
+            base_toml = to_toml(_without_none(base_data), header="Base scenario of this sweep.")
+            finished = _prepare_folder(folder, resume, meta, base_toml, legacy)
 
-    todo = [_Point(k, points[k], scenarios[k]) for k in range(len(points)) if k not in finished]
-    outcomes = dict(finished)
-    with stage("simulate"):  # each point's replications are also saved as it finishes
-        _drive(
-            todo,
-            policies=policies,
-            initial=initial,
-            cap=cap,
-            precision=precision,
-            metric=metric,
-            folder=folder,
-            frames=frames,
-            outcomes=outcomes,
-            total_points=len(points),
-            progress=progress,
-            search_dir=Path(search_dir) if search_dir is not None else None,
-            executor=executor,
-            jobs=jobs,
-            scheduler=scheduler,
-            done_reps=sum(o.replications * len(policies) for o in finished.values()),
+        frames: dict[int, pd.DataFrame] = {}
+        if folder is not None:
+            for k in list(finished):
+                try:
+                    frames[k] = _read_point(folder / POINTS_DIR / f"{_point_name(k)}.csv",
+                                            policies)
+                except (OSError, ValueError):  # a damaged point's table: run the point again
+                    del finished[k]
+
+        todo = [_Point(k, points[k], scenarios[k])
+                for k in range(len(points)) if k not in finished]
+        outcomes = dict(finished)
+        with stage("simulate"):  # each point's replications are also saved as it finishes
+            _drive(
+                todo,
+                policies=policies,
+                initial=initial,
+                cap=cap,
+                precision=precision,
+                metric=metric,
+                folder=folder,
+                frames=frames,
+                outcomes=outcomes,
+                total_points=len(points),
+                progress=progress,
+                search_dir=Path(search_dir) if search_dir is not None else None,
+                executor=executor,
+                jobs=jobs,
+                scheduler=scheduler,
+                done_reps=sum(o.replications * len(policies) for o in finished.values()),
+            )
+        return _assemble(
+            points,
+            parameters,
+            values,
+            policies,
+            baseline,
+            frames,
+            outcomes,
+            meta,
+            folder,
+            precision,
+            report,
+            time.perf_counter() - started,
         )
-    return _assemble(
-        points,
-        parameters,
-        values,
-        policies,
-        baseline,
-        frames,
-        outcomes,
-        meta,
-        folder,
-        precision,
-        report,
-        time.perf_counter() - started,
-    )
+    finally:
+        if claim is not None:
+            claim.release()
+
+
+def _claim(folder: Path | None, resume: bool) -> Claim | None:
+    """This sweep's claim on its folder: no other live sweep or run writes into it meanwhile."""
+    if folder is None:
+        return None
+    from .claim import CannotCreate, FolderInUse, claim_folder
+
+    if resume and not (folder / "sweep.json").is_file():
+        raise SweepError(f"{folder}: not a sweep folder (no sweep.json): nothing to resume")
+
+    try:
+        return claim_folder(folder, resume=resume)
+    except FolderInUse as error:
+        raise SweepError(str(error)) from None
+    except FileExistsError:
+        raise SweepError(
+            f"{folder}: exists and is not empty; choose a new folder, or resume it with --resume"
+        ) from None
+    except (CannotCreate, NotADirectoryError) as error:
+        raise SweepError(
+            f"{folder}: cannot be used as the sweep folder ({error.strerror or error}); "
+            "choose a new folder you can write to"
+        ) from None
 
 
 def _version() -> str:

@@ -26,6 +26,8 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from .safe_text import clean
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -48,6 +50,12 @@ RUN_METRICS: tuple[tuple[str, str, str], ...] = (
 
 #: Columns of the sweep table: the winner of each of these metrics.
 SWEEP_METRICS: tuple[str, ...] = ("revenue_kept", "gross_profit", "fill_rate", "churn_rate")
+
+
+def _text(value: str, style: str = "", **options: object) -> Text:
+    """Rich text of ``value`` with its control characters made visible: titles, policy and
+    product names and paths come from files, and must not drive the terminal."""
+    return Text(clean(value), style=style, **options)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,8 +146,8 @@ def _run_cell(
 ) -> Text:
     """``mean ± half`` over ``Δ diff ± half *`` (or ``baseline``)."""
     if row is None:
-        return Text("–")
-    text = Text(number(_stat(row, "mean", scale), places))
+        return _text("–")
+    text = _text(number(_stat(row, "mean", scale), places))
     half = _half(row, "ci_low", "ci_high", scale)
     if math.isfinite(half) and half > 0:
         text.append(f" ± {number(half, places)}")
@@ -195,9 +203,9 @@ def _run_table(rows: list[tuple[str, list[Text]]], policies: Sequence[str],
     table = Table(box=box.ROUNDED, show_lines=True, pad_edge=True)
     table.add_column("metric", no_wrap=True)
     for i in columns:
-        table.add_column(Text(policies[i]), justify="right", no_wrap=True)
+        table.add_column(_text(policies[i]), justify="right", no_wrap=True)
     for heading, cells in rows:
-        table.add_row(Text(heading), *(cells[i] for i in columns))
+        table.add_row(_text(heading), *(cells[i] for i in columns))
     return table
 
 
@@ -237,10 +245,10 @@ def run_tables(results: Results, columns: int | None = None) -> list[RenderableT
     columns = columns or width()
     rows = _run_rows(results)
     policies = list(results.policies)
-    out: list[RenderableType] = [Text(run_title(results), style="bold")]
+    out: list[RenderableType] = [_text(run_title(results), style="bold")]
     for group in _groups(rows, policies, columns):
         out.append(_run_table(rows, policies, group))
-    out.append(Text(run_legend(results), style="dim"))
+    out.append(_text(run_legend(results), style="dim"))
     return out
 
 
@@ -261,7 +269,7 @@ def _keys(policies: Sequence[str]) -> dict[str, str]:
 def _sweep_table(result: SweepResult, names: dict[str, str], headers: list[str]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for header in headers:
-        table.add_column(Text(header), justify="right", no_wrap=True)
+        table.add_column(_text(header), justify="right", no_wrap=True)
     table.add_column("reps", justify="right", no_wrap=True)
     for metric in SWEEP_METRICS:
         table.add_column(metric.replace("_", " "), no_wrap=True)
@@ -274,7 +282,7 @@ def _sweep_table(result: SweepResult, names: dict[str, str], headers: list[str])
                 continue
             star = " *" if bool(row[f"{metric}_significant"]) else ""
             cells.append(names.get(winner, winner) + star)
-        table.add_row(*cells)
+        table.add_row(*(_text(cell) for cell in cells))
     return table
 
 
@@ -286,7 +294,7 @@ def sweep_tables(result: SweepResult, columns: int | None = None) -> list[Render
     paths = list(result.parameters)
     full = {p: p for p in result.policies}
     short = _keys(result.policies)
-    out: list[RenderableType] = [Text("Who wins where (* significantly better than every other "
+    out: list[RenderableType] = [_text("Who wins where (* significantly better than every other "
                                       "policy at that point)", style="bold")]
     for headers, names in (
         (paths, full),
@@ -297,12 +305,12 @@ def sweep_tables(result: SweepResult, columns: int | None = None) -> list[Render
         if fits(table, columns):
             break
     if headers != paths:
-        out += [Text(f"x{i + 1} = {p}") for i, p in enumerate(paths)]
+        out += [_text(f"x{i + 1} = {p}") for i, p in enumerate(paths)]
     out.append(table)
     if names is short:
         legend = [f"{k} = {p}" for p, k in short.items()]
         one_line = "   ".join(legend)
-        out += [Text(one_line)] if len(one_line) <= columns else [Text(x) for x in legend]
+        out += [_text(one_line)] if len(one_line) <= columns else [_text(x) for x in legend]
     return out
 
 
@@ -325,7 +333,7 @@ def scenario_list(
     for folder, found in folders.items():
         where = shown(folder).rstrip("/") + "/"
         count = f"{len(found)} scenario{'s' if len(found) != 1 else ''}"
-        out.append(Text(f"{where}  ({count}; run one with: stockout run {where}FILE)",
+        out.append(_text(f"{where}  ({count}; run one with: stockout run {where}FILE)",
                         style="bold"))
         table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
         table.add_column("file", no_wrap=True)
@@ -334,6 +342,6 @@ def scenario_list(
             name = info.path.name
             if info.name != info.path.stem:
                 name += f" ({info.name})"
-            table.add_row(Text(name), Text(info.title or info.summary))
+            table.add_row(_text(name), _text(info.title or info.summary))
         out.append(table)
     return out

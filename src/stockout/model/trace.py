@@ -62,10 +62,11 @@ def _stock_words(free: int) -> str:
 
 
 class TraceRecorder(Recorder):
-    """Narrates what the stock points do, as :class:`TraceEvent` s in ``log``."""
+    """Narrates what the stock points do: appends a :class:`TraceEvent` to ``log`` (a list, or
+    anything with ``append``: e.g. a spool that streams them to disk) for each."""
 
-    def __init__(self) -> None:
-        self.log: list[TraceEvent] = []
+    def __init__(self, log: Any = None) -> None:
+        self.log: Any = [] if log is None else log
         self.arrivals = 0  # orders are numbered as they arrive, whatever becomes of them
         self.numbers: dict[int, int] = {}  # a waiting order's id -> its number here
 
@@ -153,6 +154,29 @@ class TraceRecorder(Recorder):
                   f"({active} active customers left)")
 
 
+def run_traced(
+    scenario: Scenario,
+    policy: str,
+    log: Any,
+    *,
+    replication: int = 0,
+    days: float | None = None,
+    search_dir: Path | None = None,
+) -> None:
+    """Run the replication, every narrated event appended to ``log`` (a list, or any object
+    with ``append``: e.g. one that streams them to disk), in the order they happened, which is
+    day order but for a few same-instant reorderings."""
+    if days is not None:
+        data = scenario.model_dump(by_alias=True, exclude_unset=True)
+        meta = data["scenario"]
+        meta["horizon_days"] = min(float(days), scenario.scenario.horizon_days)
+        meta["warmup_days"] = min(scenario.scenario.warmup_days, meta["horizon_days"] / 2)
+        scenario = Scenario.model_validate(data)
+    model = Model(scenario, policy, replication, search_dir, TraceRecorder(log))
+    model.run()
+    result_of(model, policy, replication)  # the run's own checks
+
+
 def trace(
     scenario: Scenario,
     policy: str,
@@ -167,17 +191,9 @@ def trace(
     ``days`` stops the story at that day; ``orders`` keeps the first N orders' stories (and the
     shipments and reorders up to the day the last of them is settled or the horizon).
     """
-    if days is not None:
-        data = scenario.model_dump(by_alias=True, exclude_unset=True)
-        meta = data["scenario"]
-        meta["horizon_days"] = min(float(days), scenario.scenario.horizon_days)
-        meta["warmup_days"] = min(scenario.scenario.warmup_days, meta["horizon_days"] / 2)
-        scenario = Scenario.model_validate(data)
-    recorder = TraceRecorder()
-    model = Model(scenario, policy, replication, search_dir, recorder)
-    model.run()
-    result_of(model, policy, replication)  # the run's own checks
-    log = sorted(recorder.log, key=lambda e: e.day)  # stable: same-day events keep their order
+    log: list[TraceEvent] = []
+    run_traced(scenario, policy, log, replication=replication, days=days, search_dir=search_dir)
+    log.sort(key=lambda e: e.day)  # stable: same-day events keep the order they happened in
     if orders is not None:
         keep = {e.order for e in log if e.order is not None and e.order <= orders}
         settled = [e.day for e in log if e.order in keep]

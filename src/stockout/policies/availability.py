@@ -47,6 +47,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..scenario.schema import BackorderPolicy, CustomPolicy, OutOfStockPolicy, PreorderPolicy
+from .errors import PolicyError as PolicyError
+from .errors import module_files as module_files
 
 
 class OfferKind(IntEnum):
@@ -242,22 +244,6 @@ class Preorder:
         return Offer(PREORDER, max(s.quote_day, s.release_day) + self.quote_buffer_days)
 
 
-class PolicyError(Exception):
-    """A user's policy could not be loaded or made an impossible decision."""
-
-
-def module_files(top: str, search_dir: Path) -> list[Path]:
-    """The source files of module ``top`` in ``search_dir``: a module ``top.py``, or every
-    ``.py`` file of a package ``top/``; none if the folder has no such module."""
-    single = search_dir / f"{top}.py"
-    package = search_dir / top
-    if single.is_file():
-        return [single]
-    if (package / "__init__.py").is_file():
-        return sorted(f for f in package.rglob("*.py") if "__pycache__" not in f.parts)
-    return []
-
-
 def _stamp(top: str, search_dir: Path) -> tuple[tuple[str, int, int], ...]:
     """Where and when the files of module ``top`` in ``search_dir`` were last written; empty if
     the folder has no such module."""
@@ -280,38 +266,25 @@ def _forget_if_changed(top: str, stamp: tuple[tuple[str, int, int], ...]) -> Non
 
 
 def load_class(class_path: str, search_dir: Path | None = None) -> type:
-    """Import ``module:Class``, looking first in ``search_dir`` (the scenario file's folder).
+    """The policy class ``module:Class``, from a module in ``search_dir`` (the scenario file's
+    folder) or an installed package's ``stockout.policies`` entry point, checked to be a policy
+    class before anything of it is called (see :mod:`stockout.trust`).
 
     A module found in ``search_dir`` is imported again when its files have changed since it was
     imported here, so a run always uses the policy as it is on disk now.
     """
-    module_name, _, class_name = class_path.partition(":")
-    top = module_name.split(".")[0]
+    from ..trust import resolve_class
+
+    top = class_path.partition(":")[0].split(".")[0]
     stamp = _stamp(top, search_dir) if search_dir is not None else ()
     if stamp:
         _forget_if_changed(top, stamp)
-    added = False
-    if search_dir is not None and str(search_dir) not in sys.path:
-        sys.path.insert(0, str(search_dir))
-        added = True
-    try:
-        module = importlib.import_module(module_name)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import failure is the user's
-        raise PolicyError(
-            f"cannot import module '{module_name}': {type(exc).__name__}: {exc}"
-        ) from exc
-    finally:
-        if added:
-            sys.path.remove(str(search_dir))
+    found = resolve_class(class_path, search_dir)
     if stamp and top in sys.modules:
         try:
             sys.modules[top].__stockout_stamp__ = stamp  # type: ignore[attr-defined]
         except (AttributeError, TypeError):  # an odd module object: it is not refreshed
             pass
-    found = getattr(module, class_name, None)
-    if not callable(found):
-        where = getattr(module, "__file__", None) or module_name
-        raise PolicyError(f"module '{module_name}' ({where}) has no class '{class_name}'")
     return found
 
 
@@ -332,7 +305,10 @@ class UserPolicy:
     def on_shortage(self, s: Shortage) -> Offer:
         try:
             offer = self.inner.on_shortage(s)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code failed
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the user's code failed (even a bare
+            # BaseException, or SystemExit: it is the policy's failure, not a request to stop)
             raise PolicyError(
                 f"policy '{self.name}': on_shortage raised {type(exc).__name__}: {exc} "
                 f"(day {s.day:g}, product '{s.product}')"
@@ -379,7 +355,9 @@ def _custom(spec: CustomPolicy, search_dir: Path | None) -> AvailabilityPolicy:
         raise PolicyError(f"policy '{spec.name}': {exc}") from exc.__cause__
     try:
         policy = cls(**spec.options)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the user's constructor failed
         raise PolicyError(
             f"policy '{spec.name}': {spec.class_path}(**options) failed: {exc}"
         ) from exc

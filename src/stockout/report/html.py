@@ -162,6 +162,7 @@ def kpi_table(tables: ResultTables, metrics: tuple[str, ...] = KPI_METRICS) -> s
     head = "".join(f'<th class="num">{term(m)}</th>' for m in shown)
     decimals = {m: _decimals(tables, m) for m in shown}  # once per column: linear in policies
     rows = []
+    decimals = {m: _decimals(tables, m) for m in shown}  # once per column, not per cell
     for policy in tables.policies:
         cells = "".join(kpi_cell(tables, policy, m, decimals[m]) for m in shown)
         rows.append(f"<tr><th>{_swatch(palette[policy])}{escape(policy)}</th>{cells}</tr>")

@@ -38,11 +38,23 @@ def _damaged(path: Path, error: BaseException) -> ResultsFolderError:
     )
 
 
+#: The largest JSON file of a results folder read (a manifest is a few kilobytes).
+MAX_JSON_BYTES = 16 * 1024 * 1024
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def read_json_table(path: Path) -> dict[str, Any]:
     """A JSON file of the results folder that must hold one object (manifest, sweep.json)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:  # unreadable, not UTF-8, not JSON
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise ValueError(f"larger than {MAX_JSON_BYTES // 2**20} MB")
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except RecursionError:
+        raise _damaged(path, ValueError("nested too deeply")) from None
+    except (OSError, ValueError) as error:  # unreadable, not UTF-8, not JSON, NaN
         raise _damaged(path, error) from None
     if not isinstance(data, dict):
         raise _damaged(path, ValueError("expected a JSON object"))
@@ -53,9 +65,89 @@ def _read_scenario(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        return tomllib.loads(path.read_text("utf-8"))
+        data = tomllib.loads(path.read_text("utf-8"))
+    except RecursionError:
+        raise _damaged(path, ValueError("nested too deeply")) from None
     except (OSError, ValueError) as error:  # TOMLDecodeError and UnicodeDecodeError included
         raise _damaged(path, error) from None
+    _check_shape(path, data)
+    return data
+
+
+def _check_shape(path: Path, data: dict[str, Any]) -> None:
+    """The tables the report reads from scenario.toml have the shape a run writes."""
+    problems = []
+    if not isinstance(data.get("scenario", {}), dict):
+        problems.append("[scenario] is not a table")
+    for key in ("products", "suppliers", "policies", "lanes"):
+        items = data.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            problems.append(f"{key} is not a list of tables")
+    if problems:
+        raise _damaged(path, ValueError("; ".join(problems)))
+
+
+_MANIFEST_TYPES: dict[str, tuple[str, Any]] = {
+    "policies": ("a list of names", lambda v: isinstance(v, list)
+                 and all(isinstance(p, str) for p in v)),
+    "baseline": ("a name", lambda v: v is None or isinstance(v, str)),
+    "scenario": ("a name", lambda v: v is None or isinstance(v, str)),
+    "title": ("a text", lambda v: v is None or isinstance(v, str)),
+    "horizon_days": ("a number of days", lambda v: _finite(v, 0, 1e12)),
+    "warmup_days": ("a number of days", lambda v: _finite(v, 0, 1e12)),
+    "elapsed_seconds": ("a number", lambda v: v is None or _finite(v, 0, 1e15)),
+    "replications": ("a whole number from 1", lambda v: _whole(v, 1, 10**9)),
+    "jobs": ("a whole number", lambda v: v is None or _whole(v, 0, 10**9)),
+    "seed": ("a whole number", lambda v: v is None or _whole(v, 0, 2**64)),
+    "files": ("a list of file names", lambda v: isinstance(v, list)
+              and all(isinstance(p, str) for p in v)),
+    "checksums": ("a table of file names and digests", lambda v: isinstance(v, dict)
+                  and all(isinstance(x, str) for x in v.values())),
+}
+
+
+def _finite(value: Any, low: float, high: float) -> bool:
+    import math
+
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and low <= value <= high)
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def check_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Every key of a (possibly hand-edited) manifest that the report reads has its type."""
+    for key, (what, ok) in _MANIFEST_TYPES.items():
+        if key in manifest and not ok(manifest[key]):
+            shown = repr(manifest[key])
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise ResultsFolderError(
+                f"{path}: {key} must be {what}, got {shown}; the results folder is damaged: "
+                "run the scenario again into a new folder"
+            )
+
+
+def check_same_run(folder: Path, manifest: dict[str, Any]) -> None:
+    """Every table the manifest has a digest of is the one its run wrote: a folder holding files
+    of two runs (or an edited table) is refused."""
+    import hashlib
+
+    for name, digest in (manifest.get("checksums") or {}).items():
+        path = folder / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            continue  # a missing table is reported where it is read
+        try:
+            actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as error:
+            raise _damaged(path, error) from None
+        if actual != digest:
+            raise ResultsFolderError(
+                f"{path}: not the file that run {manifest.get('run_id') or '?'} wrote (it was "
+                "changed, or written by another run into the same folder); the results folder "
+                "is not one run's: run the scenario again into a new folder"
+            )
 
 
 @dataclass(frozen=True)
@@ -144,6 +236,13 @@ def read_csv(path: Path, required: bool = True, columns: tuple[str, ...] = ()) -
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ResultsFolderError(f"{path}: missing columns {', '.join(missing)}")
+    for column in ("policy", "metric"):
+        if column in frame.columns and frame[column].isna().any():
+            row = int(frame[column].isna().to_numpy().argmax()) + 2
+            raise ResultsFolderError(
+                f"{path}: line {row}: empty {column} cell; the results folder is damaged: run "
+                "the scenario again into a new folder"
+            )
     for column in _NUMERIC_COLUMNS:
         if column in frame.columns and not pd.api.types.is_numeric_dtype(frame[column]):
             try:
@@ -173,6 +272,8 @@ def load_tables(
                 f"{manifest_path}: missing (the run is incomplete or still going)"
             )
         manifest = read_json_table(manifest_path)
+        check_manifest(manifest_path, manifest)
+        check_same_run(folder, manifest)
     scenario = _read_scenario(folder / "scenario.toml")
     return ResultTables(
         summary=read_csv(folder / "summary.csv", columns=("policy", "product", "metric", *STATS)),

@@ -7,8 +7,11 @@ file, the key path and, where it can be found, the line::
     shop.toml:12: products[widget].price: must be at least 0, got -5
     shop.toml:40: suppliers[acme].lead_time_days.meen: unknown key 'meen'; did you mean 'mean'?
 
-The file is only parsed (``tomllib``), never executed; custom policy classes are named here and
-imported by the model builder.
+The file is only parsed (``tomllib``), never executed: a custom policy class is only named here,
+and its code runs later only if the user allows it (:mod:`stockout.trust`). What is parsed is
+bounded first: a file must be a regular file of at most :data:`MAX_FILE_BYTES`, and a key of more
+than :data:`MAX_KEY_PARTS` dotted parts is refused before ``tomllib`` sees it (it takes time and
+memory quadratic in the parts).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import codecs
 import math
 import os
 import re
+import stat
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,11 +59,17 @@ __all__ = [
     "scenario_from_dict",
 ]
 
+#: The largest scenario file read: real ones are a few kilobytes.
+MAX_FILE_BYTES = 1_000_000
+#: The most parts a dotted key (``a.b.c``) may have; the deepest real key has six.
+MAX_KEY_PARTS = 64
+
 EMPTY_FILE = (
     "the file is empty: a scenario needs at least [scenario] name and horizon_days, "
     "and one [[products]]"
 )
 NAN = "must be a number, got nan"
+TOO_LARGE = "the number is too large (more than 1.8e308)"
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -71,6 +82,7 @@ def load_scenario_text(text: str, source: str = "<text>") -> Scenario:
     """Parse and validate scenario TOML; ``source`` names it in error messages."""
     if not text.strip():
         raise ScenarioError([Problem(source, "", EMPTY_FILE)])
+    _check_key_depth(text, source)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -101,7 +113,9 @@ def _read_text(path: Path, source: str) -> str:
         return ScenarioError([Problem(source, "", message, line)])
 
     try:
-        raw = path.read_bytes()
+        raw = _read_bounded(path, source)
+    except ScenarioError:
+        raise
     except FileNotFoundError:
         raise fail("no such file") from None
     except IsADirectoryError:
@@ -122,6 +136,48 @@ def _read_text(path: Path, source: str) -> str:
         raise fail(
             f"is not UTF-8 text (byte 0x{raw[exc.start]:02x}): save the file as UTF-8", line
         ) from None
+
+
+def _read_bounded(path: Path, source: str) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES, checked before reading: a device
+    (``/dev/zero``), a pipe or a huge file is refused, never read until memory runs out."""
+    with open(path, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise ScenarioError([Problem(
+                source, "", "is not a regular file (a device, a pipe or a socket): give the path "
+                "of a scenario file")])
+        raw = handle.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([Problem(
+            source, "", f"is larger than {MAX_FILE_BYTES:,} bytes, the most a scenario file may "
+            "be (real ones are a few kilobytes): is it the right file?")])
+    return raw
+
+
+# strings and comments (skipped), and what ends a key: = , { } [ ] and newlines
+_KEY_TOKENS = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*'
+    r"|(\.)|[=,{}\[\]\n]"
+)
+
+
+def _check_key_depth(text: str, source: str) -> None:
+    """Refuse a dotted key of more than MAX_KEY_PARTS parts, in one linear pass."""
+    dots = 0
+    for match in _KEY_TOKENS.finditer(text):
+        if match.group(1) is None:
+            if match.group()[0] in "=,{}[]\n":
+                dots = 0
+            continue
+        dots += 1
+        if dots >= MAX_KEY_PARTS:
+            line = text.count("\n", 0, match.start()) + 1
+            raise ScenarioError([Problem(
+                source, "", f"a key with more than {MAX_KEY_PARTS} dotted parts: no scenario "
+                "key is that deep", line)])
 
 
 _TOML_WHERE = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
@@ -158,6 +214,11 @@ def _validate(data: Any, source: str, lines: Mapping[DataPath, int] | None) -> S
         raise ScenarioError([Problem(source, "", EMPTY_FILE)])
     nans = _nan_paths(data)
     found: list[tuple[DataPath, str]] = [(p, NAN) for p in nans]
+    huge = _huge_paths(data)
+    if huge:  # validated as inf (which every bound refuses): no float() of them overflows
+        data = _replace(data, huge)
+        nans |= huge
+        found += [(p, TOO_LARGE) for p in huge]
     try:
         scenario = Scenario.model_validate(data, strict=True)
     except ValidationError as exc:
@@ -167,7 +228,7 @@ def _validate(data: Any, source: str, lines: Mapping[DataPath, int] | None) -> S
     else:
         if not found:
             return scenario
-    found = [(p, m) for p, m in found if p not in nans or m == NAN]
+    found = [(p, m) for p, m in found if p not in nans or m in (NAN, TOO_LARGE)]
     problems: dict[tuple[str, str], Problem] = {}
     for path, message in found:
         text = key_path_text(data, path)
@@ -224,18 +285,44 @@ def _reference_problem(problem: ReferenceProblem, data: Any) -> tuple[DataPath, 
     return (*problem.path, *rel), message
 
 
-def _nan_paths(data: Any, path: DataPath = ()) -> set[DataPath]:
-    found: set[DataPath] = set()
-    stack: list[tuple[DataPath, Any]] = [(path, data)]
+def _paths_where(data: Any, found: Any) -> set[DataPath]:
+    """Paths of the values of ``data`` (tables and arrays walked) for which ``found(value)``."""
+    paths: set[DataPath] = set()
+    stack: list[tuple[DataPath, Any]] = [((), data)]
     while stack:
         here, node = stack.pop()
-        if isinstance(node, float) and math.isnan(node):
-            found.add(here)
+        if found(node):
+            paths.add(here)
         elif isinstance(node, Mapping):
             stack += [((*here, k), v) for k, v in node.items()]
         elif isinstance(node, list):
             stack += [((*here, i), v) for i, v in enumerate(node)]
-    return found
+    return paths
+
+
+def _nan_paths(data: Any) -> set[DataPath]:
+    return _paths_where(data, lambda v: isinstance(v, float) and math.isnan(v))
+
+
+_FLOAT_MAX = int(sys.float_info.max)
+
+
+def _huge_paths(data: Any) -> set[DataPath]:
+    """Paths of integers too large for a float (a 400-digit horizon_days)."""
+    return _paths_where(
+        data, lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) > _FLOAT_MAX
+    )
+
+
+def _replace(data: Any, paths: set[DataPath], here: DataPath = ()) -> Any:
+    """A copy of ``data`` with the values at ``paths`` set to inf."""
+    if here in paths:
+        return math.inf
+    if isinstance(data, Mapping):
+        return {k: _replace(v, paths, (*here, k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_replace(v, paths, (*here, i)) for i, v in enumerate(data)]
+    return data
 
 
 def _line_of(lines: Mapping[DataPath, int], path: DataPath) -> int | None:

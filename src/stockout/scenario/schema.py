@@ -32,6 +32,10 @@ NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 NonNegInt = Annotated[int, Field(ge=0, le=10**12)]
+#: An amount of money per unit, order or day: bounded, so that sums over a run stay finite
+#: (a price of 1e308 made every money metric inf).
+MAX_MONEY = 1e12
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):
@@ -390,7 +394,7 @@ class Delivery(_Model):
 
 class _Rule(_Model):
     review_period_days: NonNegFloat = 0.0
-    order_cost: NonNegFloat = 0.0
+    order_cost: Money = 0.0
     supplier: str | None = None
     lane: str | None = None
 
@@ -506,7 +510,7 @@ class ScheduledRule(_Model):
     deliveries: list[Delivery] = []
     supplier: str | None = None
     lane: str | None = None
-    order_cost: NonNegFloat = 0.0
+    order_cost: Money = 0.0
 
 
 class NoRule(_Model):
@@ -525,13 +529,13 @@ RULE_KINDS = ("base_stock", "s_S", "r_Q", "periodic", "make_to_order", "forecast
 
 class Product(_Model):
     id: Annotated[str, Field(min_length=1, max_length=100)]
-    price: NonNegFloat
-    unit_cost: NonNegFloat = 0.0
+    price: Money
+    unit_cost: Money = 0.0
     # what a unit left on hand at the horizon is worth (clearance price, scrap value); by
     # default its cost: a continuing business keeps it as stock worth what it paid
-    salvage_value: NonNegFloat | None = None
-    holding_cost_per_day: NonNegFloat = 0.0
-    backorder_cost_per_day: NonNegFloat = 0.0
+    salvage_value: Money | None = None
+    holding_cost_per_day: Money = 0.0
+    backorder_cost_per_day: Money = 0.0
     initial_stock: NonNegInt = 0
     release_day: NonNegFloat = 0.0
     # share of customers meeting "out of stock" whose visit the shop records (docs/glossary.md)
@@ -577,8 +581,8 @@ class Lane(_Model):
 
 
 class Costs(_Model):
-    backorder_handling: NonNegFloat = 0.0
-    cancellation_handling: NonNegFloat = 0.0
+    backorder_handling: Money = 0.0
+    cancellation_handling: Money = 0.0
 
 
 # --------------------------------------------------------------------------------------------
