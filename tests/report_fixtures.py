@@ -192,6 +192,12 @@ def _product_rows(rng: np.random.Generator, shape: PolicyShape, product: str, da
         "customer_cash_held": pending_rev * 3, "units_shipped": shipped,
         "units_received": shipped + rng.normal(0, 5), "lost_in_transit": 0.0,
         "recovered_orders": 0.0, "leftover_units": on_hand,
+        # what the data shows: out of stock records only what it sells
+        "true_demand_per_day": units / days,
+        "recorded_demand_units": units * (1 - lost if shape.availability == "out_of_stock" else 1),
+        "demand_capture_rate": 1 - lost if shape.availability == "out_of_stock" else 1.0,
+        "corrected_demand_per_day": per_day * demand_factor * rng.normal(1, 0.02),
+        "bullwhip_ratio": np.nan,
     }  # fmt: skip
 
 
@@ -206,6 +212,8 @@ def _total_row(rows: list[dict[str, float]], population: float) -> dict[str, flo
         total[m] = (sum(r[m] * (r["backorders"] + r["preorders"]) for r in waited) / n_wait
                     if n_wait else np.nan)  # fmt: skip
     total["p95_wait_days"] = max((r["p95_wait_days"] for r in waited), default=np.nan)
+    total["demand_capture_rate"] = total["recorded_demand_units"] / total["units_demanded"]
+    total["bullwhip_ratio"] = np.nan
     total["churned_customers"] += population * 0.02 * 2
     total["churn_rate"] = total["churned_customers"] / population
     total["active_customers_end"] = population - total["churned_customers"] + 1.5 * 730

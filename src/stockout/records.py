@@ -41,6 +41,11 @@ METRICS: tuple[str, ...] = (
     "churn_rate",
     "active_customers_end",
     "customer_cash_held",
+    "true_demand_per_day",
+    "recorded_demand_units",
+    "demand_capture_rate",
+    "corrected_demand_per_day",
+    "bullwhip_ratio",
     "units_shipped",
     "units_received",
     "lost_in_transit",
@@ -79,7 +84,11 @@ KEY_METRICS: tuple[str, ...] = (
 #: Series in the time series, levels first (sampled at the bucket end), then flows (bucket sums).
 LEVEL_SERIES: tuple[str, ...] = ("on_hand", "backlog_units", "on_order", "active_customers")
 FLOW_SERIES: tuple[str, ...] = ("revenue_kept", "lost_orders")
-SERIES: tuple[str, ...] = LEVEL_SERIES + FLOW_SERIES
+#: What the business's data shows (model/demand_record.py): units demanded and recorded per day
+#: over the bucket (flows ÷ bucket length), and the forecast per day at the bucket's end.
+DEMAND_SERIES: tuple[str, ...] = ("true_demand_per_day", "recorded_demand_per_day",
+                                  "forecast_per_day")
+SERIES: tuple[str, ...] = LEVEL_SERIES + FLOW_SERIES + DEMAND_SERIES
 
 #: Upper edges of the wait histogram bins (days): fine near zero, log-spaced beyond; last is inf.
 WAIT_EDGES: np.ndarray = np.concatenate(

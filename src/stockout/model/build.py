@@ -17,13 +17,15 @@ from typing import Any
 
 import simpy
 
+from ..distributions import mean_of, variance_of
 from ..policies.availability import make_policy
+from ..policies.forecast import Plan
 from ..policies.replenishment import make_rule
 from ..scenario.schema import Scenario, ScheduledRule
 from ..streams import Streams
 from . import processes
 from .demand import DemandCandidates, scripted_orders
-from .metrics import Tally
+from .demand_record import DemandRecord, PeriodVariance
 from .population import Population
 from .recorder import Fanout, Recorder
 from .series import Series
@@ -40,7 +42,8 @@ class Model:
     Public attributes: ``env`` (the SimPy environment), ``horizon``, ``warmup``, ``population``
     (``n``: active customers), ``stock_points`` ({(location, product id): StockPoint}),
     ``suppliers`` and ``lanes`` (by id), ``windows`` (the windows begun so far: (kind, id, start,
-    end)), ``tallies`` (the metrics' recorders, by stock point).
+    end)), ``tallies`` (the metrics' recorders, by stock point, with what the business's data
+    shows of demand: ``demand_record.py``).
     """
 
     def __init__(self, scenario: Scenario, policy_name: str, replication: int,
@@ -62,14 +65,16 @@ class Model:
                       for x in scenario.lanes}
         policy = make_policy(spec, search_dir)
         self.stock_points: dict[tuple[str, str], StockPoint] = {}
-        self.tallies: list[Tally] = []
+        self.tallies: list[DemandRecord] = []  # the metrics' recorders
+        self.total_periods = _shared_periods(scenario, policy_name, self.warmup, self.horizon)
         self.demand: list[tuple[StockPoint, DemandCandidates]] = []
         self.scripted: list[tuple[StockPoint, list[tuple[float, int, float, float]]]] = []
         self.spikes: list[tuple[str, list[tuple[float, float, float]]]] = []
         for product in scenario.products:
-            tally = Tally(self.warmup)
+            tally = DemandRecord(self.warmup)
             sp = self._stock_point(scenario, policy_name, product, policy,
                                    tally if recorder is None else Fanout(tally, recorder))
+            self._demand_record(sp, tally, product)
             self.tallies.append(tally)
             self.stock_points[(MAIN, product.id)] = sp
             self._demand(scenario, sp, product)
@@ -105,6 +110,24 @@ class Model:
                     sp.deliveries.append((d.day, sid))
         return sp
 
+    def _demand_record(self, sp: StockPoint, record: DemandRecord, product: Any) -> None:
+        """The tally's demand records of ``sp``; a forecast rule's plan."""
+        periods = []
+        if sp.review_period > 0:
+            periods.append(PeriodVariance(sp.review_period, self.warmup, self.horizon))
+            if self.total_periods is not None:
+                periods.append(self.total_periods)
+        record.attach(sp, periods)
+        sp.demand_record = record
+        start = getattr(sp.rule, "start", None)  # a rule that plans (policies/forecast.py)
+        if start is not None:
+            route = sp.route
+            lead = 0.0 if route is None else route.supplier.lead.mean + (
+                route.lane.transit.mean if route.lane else 0.0)
+            rate = product.demand.orders_per_day
+            q = product.demand.quantity
+            start(Plan(lead, rate * mean_of(q), rate * (variance_of(q) + mean_of(q) ** 2)))
+
     def _demand(self, scenario: Scenario, sp: StockPoint, product: Any) -> None:
         spikes = draw_windows(
             product.demand.spikes, self.horizon,
@@ -130,8 +153,9 @@ class Model:
     def end_warmup(self, _event: Any = None) -> None:
         """The levels' integrals start now (the window's counts start by time: ``Tally``)."""
         t = self.env.now
-        for sp in self.products:
+        for sp, tally in zip(self.products, self.tallies, strict=True):
             sp.start_window(t)
+            tally.start_window(t)
         self.network.max_backlog_total = self.network.backlog_total
         self.population.at_warmup = self.population.n
 
@@ -141,7 +165,7 @@ class Model:
         if 0 < self.warmup < self.horizon:
             processes.at(env, self.warmup, self.end_warmup)
         self._start_windows()
-        notify = any(sp.notify_share for sp in self.products)
+        notify = any(sp.notify_share or sp.capture_share for sp in self.products)
         churn = any(sp.p_stockout or sp.p_declined or sp.p_cancel or sp.p_late
                     for sp in self.products)
         for sp, candidates in self.demand:
@@ -199,6 +223,11 @@ class Model:
         self.env.run(until=self.horizon)
         self._reviews_at_horizon()
         self.series.finish()
+        for record in self.tallies:
+            for periods in record.periods[:1]:
+                periods.finish()
+        if self.total_periods is not None:
+            self.total_periods.finish()
 
     def _reviews_at_horizon(self) -> None:
         """The periodic reviews due at the horizon itself: the window (warm-up, horizon] holds
@@ -208,3 +237,15 @@ class Model:
         for sp in self.products:
             if sp.review_period > 0 and sp.next_review <= self.horizon + tolerance:
                 sp.review(self.horizon)
+
+
+def _shared_periods(scenario: Scenario, policy_name: str, warmup: float,
+                    horizon: float) -> PeriodVariance | None:
+    """The total's per-period demand and orders, when every product is reviewed on one period
+    (else the total has no bullwhip ratio)."""
+    periods = {float(getattr(scenario.replenishment_for(policy_name, p.id),
+                             "review_period_days", 0.0)) for p in scenario.products}
+    if len(periods) != 1 or not (period := periods.pop()) > 0:
+        return None
+    return PeriodVariance(period, warmup, horizon)
+

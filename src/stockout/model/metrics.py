@@ -229,9 +229,9 @@ _SUMMED = (
 
 def total_metrics(
     tallies: list[Tally], per: dict[str, dict[str, float]], ids: list[str],
-    max_backlog: int, population: Any,
+    max_backlog: int, population: Any, extra: dict[str, float] | None = None,
 ) -> dict[str, float]:
-    """The metrics of all stock points together."""
+    """The metrics of all stock points together (``extra``: totals computed elsewhere)."""
     total = {m: float(sum(per[i][m] for i in ids)) for m in _SUMMED}
     shipped_late = sum(t.shipped_late for t in tallies)
     total["churned_customers"] += population.background_churned
@@ -246,6 +246,7 @@ def total_metrics(
         "churn_rate": _ratio(total["churned_customers"], population.at_warmup),
         "active_customers_end": population.n,
     })
+    total.update(extra or {})
     return {m: float(total[m]) for m in METRICS}
 
 

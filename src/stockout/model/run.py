@@ -9,6 +9,7 @@ from typing import Any
 from ..records import WAIT_EDGES, RunResult, WaitLog
 from ..scenario.schema import Scenario
 from .build import Model
+from .demand_record import demand_metrics, demand_totals
 from .metrics import check_invariants, product_metrics, total_metrics
 from .recorder import Recorder
 
@@ -47,9 +48,13 @@ def result_of(model: Model, policy_name: str, replication: int) -> RunResult:
     per = {sp.id: product_metrics(sp, t, span, n_start)
            for sp, t in zip(sps, tallies, strict=True)}
     check_invariants(sps, tallies, per)
+    for sp, record in zip(sps, tallies, strict=True):
+        per[sp.id].update(demand_metrics(record, per[sp.id]["units_demanded"], model.horizon,
+                                         span))
     ids = [sp.id for sp in sps]
     per["all"] = total_metrics(tallies, per, ids, model.network.max_backlog_total,
-                               model.population)
+                               model.population,
+                               demand_totals(per, ids, model.total_periods))
     logs = [t.waits for t in tallies]
     waits = {sp.id: log.histogram(WAIT_EDGES) for sp, log in zip(sps, logs, strict=True)}
     waits["all"] = WaitLog.merged(logs).histogram(WAIT_EDGES)

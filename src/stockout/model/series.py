@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 SAMPLE_BLOCK = 64  # points written to the array at a time
 MAX_POINTS = 2000  # points per run, whatever the horizon
 
-# what a point reads of a stock point: three levels and two running counts, whose differences
-# from point to point are the flows
-_SAMPLED = attrgetter("on_hand", "backlog", "on_order", "shipped_total", "lost_total")
-_READ = 5
+# what a point reads of a stock point: three levels and four running counts, whose differences
+# from point to point are the flows, and the forecast (demand_record.py)
+_SAMPLED = attrgetter("on_hand", "backlog", "on_order", "shipped_total", "lost_total",
+                      "demand_record.units", "demand_record.recorded_units",
+                      "demand_record.forecast")
+_READ = 8
 
 
 class Series:
@@ -42,7 +44,7 @@ class Series:
         self.values = np.full((len(sps) + 1, n_points, len(SERIES)), np.nan)
         self._samples: list[float] = []
         self._block_values = SAMPLE_BLOCK * (_READ * len(sps) + 1)
-        self._counts_before = np.zeros((len(sps), 2))
+        self._counts_before = np.zeros((len(sps), 4))
         self._prices = np.array([sp.price for sp in sps], dtype=float)
 
     def __len__(self) -> int:
@@ -78,7 +80,7 @@ class Series:
         points = len(raw)
         end = self.next_point
         read = raw[:, :-1].reshape(points, n, _READ)
-        counts = read[:, :, 3:5]  # shipped, lost
+        counts = read[:, :, 3:7]  # shipped, lost, demanded, recorded
         before = np.concatenate([self._counts_before[None], counts[:-1]])
         self._counts_before = counts[-1].copy()
         block = np.empty((points, n + 1, len(SERIES)))
@@ -87,6 +89,8 @@ class Series:
         products[:, :, 3] = np.nan  # the population is the total's alone
         products[:, :, 4] = (counts[:, :, 0] - before[:, :, 0]) * self._prices  # revenue kept
         products[:, :, 5] = counts[:, :, 1] - before[:, :, 1]  # lost orders
+        products[:, :, 6:8] = (counts[:, :, 2:4] - before[:, :, 2:4]) / self.bucket  # per day
+        products[:, :, 8] = read[:, :, 7]  # the forecast per day
         block[:, n] = np.cumsum(products, axis=1)[:, -1]
         block[:, n, 3] = raw[:, -1]
         self.values[:, end - points : end] = block.transpose(1, 0, 2)

@@ -84,6 +84,7 @@ class StockPoint:
         "backorder_handling",
         "cancellation_handling",
         "cancelled_total",
+        "capture_share",
         "cash",
         "cohort_from",
         "completed_total",
@@ -91,6 +92,7 @@ class StockPoint:
         "continuous",
         "deliveries",
         "demand_days",
+        "demand_record",
         "demand_recorded",
         "env",
         "holding_cost",
@@ -165,6 +167,8 @@ class StockPoint:
         self.partial = bool(policy.partial_shipments)
         self.prepay = policy.payment == "at_order"
         self.notify_share = float(getattr(policy, "notify_me_share", 0.0) or 0.0)
+        # of the customers refused and not signed up for notify-me, the share the shop records
+        self.capture_share = float(product.lost_demand_recorded)
         self.p_stockout, self.p_declined = churn.on_stockout, churn.on_declined_quote
         self.p_cancel, self.p_late = churn.on_cancel, churn.on_late
         self.recorder = recorder
@@ -190,6 +194,7 @@ class StockPoint:
         self.preorders_taken = 0
         self.demand_recorded = 0  # units the business's own data shows (recorded demand)
         self.demand_days: deque[int] = deque(maxlen=366)  # demand_recorded at each day's start
+        self.demand_record: Any = None  # model/demand_record.py (set by build.py)
 
         # time-weighted areas over (warm-up, horizon] (see the module docstring)
         self.a_on_hand = self.on_hand * self.horizon
@@ -282,16 +287,23 @@ class StockPoint:
               u_churn: float, u_notify: float) -> None:
         declined = offer.kind != REFUSE
         self.lost_total += 1
-        if declined:
-            self.demand_recorded += qty  # a declined quote is logged
         notify = (not declined and self.released and bool(self.notify_share)
                   and u_notify < self.notify_share)  # fmt: skip
+        if declined or notify or (self.capture_share and self._captured(u_notify)):
+            self.demand_recorded += qty  # a declined quote, a sign-up or a logged visit
         self.recorder.lost(self, t, qty, offer, patience, free, notify)
         if notify:  # asks to be told when it is back: no churn now; the sale may be recovered
             self.notify.append(NotifyRequest(t, qty, patience, t > self.cohort_from))
         elif self.released or declined:  # before the release, no disappointment
             if u_churn < (self.p_declined if declined else self.p_stockout):
                 self.network.churn(self, t)
+
+    def _captured(self, u: float) -> bool:
+        """A refused customer's visit is recorded: with the share ``capture_share`` of those
+        not signed up for notify-me, by the same uniform (u ≥ n is uniform on [n, 1), so the
+        two choices are independent and a larger share records a superset)."""
+        n, c = self.notify_share, self.capture_share
+        return c >= 1 or (n <= u < 1 and u - n < c * (1 - n))
 
     def _queue(self, t: float, qty: int, offer: Offer, patience: float, free: int,
                u_churn: float) -> None:
@@ -574,6 +586,11 @@ class StockView:
     @property
     def backlog(self) -> int:
         return self._sp.backlog
+
+    @property
+    def demand(self) -> Any:
+        """The business's own demand records (``demand_record.DemandRecord``)."""
+        return self._sp.demand_record
 
     def recent_demand(self, days: int) -> int:
         """Units of recorded demand (filled, waiting and declined orders) over the last

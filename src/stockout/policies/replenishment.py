@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from .forecast import ForecastOrderUpTo
+
 
 class RuleContext(Protocol):
     """What a rule may read (the stock point's :class:`~stockout.model.context.StockView`)."""
@@ -107,6 +109,7 @@ RULES: dict[str, Callable[[Any], ReplenishmentRule]] = {
     "s_S": lambda spec: MinMax(spec.reorder_point, spec.order_up_to),
     "r_Q": lambda spec: ReorderPointQuantity(spec.reorder_point, spec.order_quantity),
     "make_to_order": lambda spec: OrderUpTo(0),
+    "forecast": ForecastOrderUpTo,  # policies/forecast.py
     "scheduled": lambda spec: Never(),
     "none": lambda spec: Never(),
 }

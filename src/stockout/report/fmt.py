@@ -33,6 +33,14 @@ LABELS: dict[str, str] = {
     "units_received": "Units received", "lost_in_transit": "Units lost in transit",
     "recovered_orders": "Recovered orders", "leftover_units": "Units left at horizon",
 }  # fmt: skip
+# what the business's data shows of demand (report/demand.py)
+SHARES = SHARES | {"demand_capture_rate"}
+LABELS.update({
+    "true_demand_per_day": "True demand / day", "recorded_demand_units": "Recorded demand (units)",
+    "demand_capture_rate": "Demand capture rate",
+    "corrected_demand_per_day": "In-stock-corrected demand / day",
+    "bullwhip_ratio": "Bullwhip ratio",
+})  # fmt: skip
 
 #: What each metric means, in a planner's words (docs/glossary.md has the full conventions):
 #: shown on hover where a metric is shown and in the report's glossary.
@@ -75,6 +83,15 @@ DEFINITIONS: dict[str, str] = {
     "buy when the product was restocked.",
     "leftover_units": "Units still on hand at the horizon (charged to gross profit at unit "
     "cost − salvage value).",
+    # what the business's data shows of demand (report/demand.py)
+    "true_demand_per_day": "Units demanded per day after the warm-up: the demand that arrived.",
+    "recorded_demand_units": "Units the business's own records show: sales, backorders, "
+    "pre-orders, declined quotes and the captured share of out-of-stock visits.",
+    "demand_capture_rate": "Recorded demand ÷ units demanded: how much of demand the data shows.",
+    "corrected_demand_per_day": "Units recorded while in stock ÷ days in stock: an estimate of "
+    "the demand rate that out-of-stock periods do not bias.",
+    "bullwhip_ratio": "Variance of units ordered per review period ÷ variance of units "
+    "demanded per review period (periodic review only).",
 }
 
 DASH = "–"  # en dash for ranges

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from stockout.report import figures, fmt
 from stockout.report.assumptions import assumption_rows, nominal_lead_days
+from stockout.report.demand import demand_section
 from stockout.report.page import Page, write_atomic
 from stockout.report.tables import ALL, METRICS, ResultTables, load_tables, value
 from stockout.report.verdict import Difference, build_verdict, difference
@@ -433,6 +434,7 @@ def build_report_html(tables: ResultTables, lead: tuple[str, ...] = ()) -> str:
         kpi_section(tables),
         charts_section(tables, page),
         timeseries_section(tables, page),
+        demand_section(tables, page, kpi_table),
         waits_section(tables, page),
         sku_section(tables),
         assumptions_section(tables),

@@ -450,6 +450,59 @@ class MakeToOrderRule(_Rule):
     rule: Literal["make_to_order"]
 
 
+class ForecastRule(_Rule):
+    """Periodic review up to a forecast of the demand the business records. At each review
+    (days 0, R, 2R, ...) the rule first takes in the period just ended, then orders
+    max(0, ⌈level⌉ − inventory position), never a negative order, with level = f × (ℓ + R) +
+    safety_z × σ × √(ℓ + R): f the forecast demand per day, ℓ the mean lead time (the supplier's
+    mean lead time plus the lane's mean transit time), R the review period, σ² the forecast
+    error's variance per day. Each period teaches n units over d days: the units recorded and
+    R (estimator "recorded"), or the units recorded while in stock and the days in stock
+    ("in_stock_corrected"). f = S(n) / S(d), where S sums the last window_days / R periods
+    (moving_average) or smooths, S ← α·x + (1 − α)·S (exponential_smoothing); a period's error
+    is e = n − f·d (f before the period) and σ² = S(e²) / S(d). Before any data, the window
+    (or the smoothed state) holds periods of the plan: f₀ = orders_per_day × mean quantity and
+    σ₀² = orders_per_day × E[quantity²] per day."""
+
+    rule: Literal["forecast"]
+    method: Literal["moving_average", "exponential_smoothing"] = "moving_average"
+    window_days: PosFloat | None = None  # moving average (default 28 days)
+    alpha: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None  # smoothing (0.3)
+    estimator: Literal["recorded", "in_stock_corrected"] = "recorded"
+    safety_z: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.0
+
+    @model_validator(mode="after")
+    def _method_keys(self) -> ForecastRule:
+        period = self.review_period_days
+        if period <= 0:
+            raise ValueError("rule 'forecast' needs review_period_days > 0 (it reviews "
+                             "periodically)")
+        if self.method == "moving_average" and self.alpha is not None:
+            raise ValueError("alpha is for method 'exponential_smoothing'; a moving average "
+                             "takes window_days")
+        if self.method == "exponential_smoothing" and self.window_days is not None:
+            raise ValueError("window_days is for method 'moving_average'; exponential "
+                             "smoothing takes alpha")
+        periods = self.window / period
+        if self.method == "moving_average" and (
+                periods < 1 - 1e-9 or abs(periods - round(periods)) > 1e-9):
+            below = max(1, math.floor(periods)) * period
+            raise ValueError(
+                f"window_days ({self.window:g}) must be a whole number of review periods "
+                f"({period:g} days): e.g. {below:g} or {below + period:g}")
+        return self
+
+    @property
+    def window(self) -> float:
+        """The moving average's window in days (default 28)."""
+        return 28.0 if self.window_days is None else self.window_days
+
+    @property
+    def smoothing(self) -> float:
+        """The exponential smoothing weight (default 0.3)."""
+        return 0.3 if self.alpha is None else self.alpha
+
+
 class ScheduledRule(_Model):
     """Fixed quantities arrive on fixed days (limited editions, drops)."""
 
@@ -465,11 +518,13 @@ class NoRule(_Model):
 
 
 Replenishment = Annotated[
-    BaseStockRule | SSRule | RQRule | PeriodicRule | MakeToOrderRule | ScheduledRule | NoRule,
+    BaseStockRule | SSRule | RQRule | PeriodicRule | MakeToOrderRule | ForecastRule
+    | ScheduledRule | NoRule,
     Field(discriminator="rule"),
 ]
 
-RULE_KINDS = ("base_stock", "s_S", "r_Q", "periodic", "make_to_order", "scheduled", "none")
+RULE_KINDS = ("base_stock", "s_S", "r_Q", "periodic", "make_to_order", "forecast", "scheduled",
+              "none")
 
 
 class Product(_Model):
@@ -483,6 +538,8 @@ class Product(_Model):
     backorder_cost_per_day: Money = 0.0
     initial_stock: NonNegInt = 0
     release_day: NonNegFloat = 0.0
+    # share of customers meeting "out of stock" whose visit the shop records (docs/glossary.md)
+    lost_demand_recorded: Probability = 0.0
     patience_days: Distribution | None = None  # overrides customers.patience_days
     demand: Demand
     replenishment: Replenishment = NoRule(rule="none")
@@ -645,10 +702,13 @@ def merge_replenishment(base: dict[str, Any], override: dict[str, Any]) -> dict[
     """Overlay a policy's per-product override on a product's replenishment table.
 
     When the override switches to another rule, the base table's rule-specific keys are dropped
-    (they may not belong to the new rule); supplier and lane are kept.
+    (they may not belong to the new rule); supplier and lane are kept. Likewise a forecast's
+    switch to another method drops the old method's parameter (window_days or alpha).
     """
     if "rule" in override and override["rule"] != base.get("rule"):
         base = {k: v for k, v in base.items() if k in ("supplier", "lane", "order_cost")}
+    if "method" in override and override["method"] != base.get("method", "moving_average"):
+        base = {k: v for k, v in base.items() if k not in ("window_days", "alpha")}
     return {**base, **override}
 
 
