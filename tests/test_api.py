@@ -172,3 +172,18 @@ def test_run_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     results = run(small())
     _ = results.summary, results.timeseries, results.waits, results.windows
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stockout_sweep_runs_a_sweep_every_time_it_is_called() -> None:
+    """``stockout.sweep`` is the function and the module of the same name: once the module had
+    been imported (by the first call, or by anything else), the package attribute was the
+    module, and a second ``stockout.sweep(...)`` in a notebook failed: 'module' object is not
+    callable."""
+    import importlib
+
+    importlib.import_module("stockout.sweep")
+    scenario = load(small(replications=2, horizon_days=20))
+    vary = {"customers.patience_days.mean": [3.0, 9.0]}
+    for _ in range(2):
+        result = stockout.sweep(scenario, vary)
+        assert list(result.points["customers.patience_days.mean"]) == [3.0, 9.0]

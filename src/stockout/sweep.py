@@ -33,8 +33,10 @@ import itertools
 import json
 import math
 import re
+import sys
 import time
 import tomllib
+import types
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1229,3 +1231,15 @@ def _write_report(folder: Path) -> Path | None:
     except (ValueError, KeyError) as error:  # e.g. three parameters: no map to draw
         (folder / "report-error.txt").write_text(f"no report.html: {error}\n", encoding="utf-8")
         return None
+
+
+class _SweepModule(types.ModuleType):
+    """``stockout.sweep`` names both this module and its main function. Importing the module
+    makes the package attribute the module, so the module is callable too: ``stockout.sweep(...)``
+    runs :func:`sweep` however often it is called and whatever was imported before."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> SweepResult:
+        return sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _SweepModule
