@@ -60,6 +60,19 @@ def test_a_closure_holds_goods_in_transit_and_departures() -> None:
     assert shipped(data) == {1: 13.0, 2: 14.0, 3: 17.0}
 
 
+def test_overlapping_closures_hold_goods_until_the_last_one_ends() -> None:
+    """[4, 8) and [6, 10) close the lane as [4, 10) does: the same timeline."""
+    data = mto(disruptions=[{"start_day": 4, "end_day": 8}, {"start_day": 6, "end_day": 10}])
+    assert shipped(data) == {1: 13.0, 2: 14.0, 3: 17.0}
+
+
+def test_a_closure_beginning_as_goods_arrive_or_leave() -> None:
+    """Closure [7, 9). Order 1 arrives on day 7 as it begins: not held. Order 2 is ready on day
+    7 and cannot leave: it departs day 9 and arrives 13. Order 3 (ready 13) → 17."""
+    data = mto(disruptions=[{"start_day": 7, "end_day": 9}])
+    assert shipped(data) == {1: 7.0, 2: 13.0, 3: 17.0}
+
+
 def test_quotes_know_a_closure_only_once_it_has_begun() -> None:
     """Order 1 was quoted day 7 before the closure began (late); order 2 was quoted after it
     began (day 14, on time); order 3 after it ended (on time)."""

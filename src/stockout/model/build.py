@@ -209,13 +209,12 @@ class Model:
         def begins(start: float, end: float) -> None:
             self.windows.append((kind, name, start, end))
             if not isinstance(owner, str):
-                owner.down += 1
+                owner.close(self.env)
         return begins
 
-    @staticmethod
-    def _ends(owner: Any) -> Any:
+    def _ends(self, owner: Any) -> Any:
         def ends() -> None:
-            owner.down -= 1
+            owner.reopen(self.env)
         return ends
 
     def run(self) -> None:

@@ -546,14 +546,18 @@ class StockPoint:
         self.recorder.reordered(self, t, qty, position, expected)
 
     def add_shipment(self, arrival: float, expected: float, qty: int, end: ShipmentEnd,
-                     departs: float | None = None) -> None:
+                     departs: float | None = None, transit: float | None = None) -> None:
         """A shipment of ``qty`` units joins the pipeline, expected on day ``expected``; its
-        SimPy event ends it (``end``) at ``arrival``, unless that is past the horizon."""
+        SimPy event ends it (``end``) at ``arrival``, unless that is past the horizon. With
+        ``transit``, ``arrival`` is when it leaves its supplier (expected to at ``departs``)
+        on a lane that can close, which carries it from there (``LaneRun.carry``)."""
         net = self.network
         net.shipment_ids += 1
         sid = net.shipment_ids
         self.pipeline.add(sid, expected, qty, departs)
-        if arrival < self.horizon:
+        if transit is not None:
+            self.route.lane.carry(self.env, sid, arrival, transit, self._ends[end])  # type: ignore[union-attr]
+        elif arrival < self.horizon:
             env = self.env
             Timeout(env, arrival - env.now, sid).callbacks.append(self._ends[end])
 

@@ -1,16 +1,18 @@
 """Suppliers and transport lanes: when an order placed now arrives, and when we expect it to.
 
-Everything about a replenishment order's timing is decided when it is placed: production on the
-supplier's line (FIFO, 1/capacity days a unit or a random time per unit, paused by outages),
-then the lead time (paused by outages), then the transit on the lane (a shipment waits while the
-lane is closed and goods in transit are held, resuming with their remaining transit time). The
-model schedules one SimPy event, the shipment's end (``StockPoint.add_shipment``); the outages
-and closures themselves are SimPy processes too (``processes.windows``), which show the world
-when lines and lanes close and reopen. The *expected* arrival uses only what the business knows
-when it asks: the supplier's queue, the windows already begun (a scheduled one with its end, a
-random one in progress with its expected remaining duration given its age: ``Blackouts``), and
-mean production, lead and transit times (or, for a pessimistic quote, a percentile of the lead
-and transit times and of the remaining duration).
+An order's time at its supplier is decided when it is placed: production on the supplier's line
+(FIFO, 1/capacity days a unit or a random time per unit), then the lead time, both paused by the
+supplier's outages (their windows are drawn when the run starts). Then the goods travel on the
+lane, if there is one: a lane that can close carries its shipments itself (:class:`LaneRun`),
+holding them while it is closed and letting each go on with its remaining transit when it
+reopens; its closures, like the outages, are SimPy processes (``processes.windows``) that close
+and reopen it. A shipment's arrival is one SimPy event (``StockPoint.add_shipment``).
+
+The *expected* arrival uses only what the business knows when it asks: the supplier's queue,
+the windows already begun (a scheduled one with its end, a random one in progress with its
+expected remaining duration given its age: ``Blackouts``), and mean production, lead and
+transit times (or, for a pessimistic quote, a percentile of the lead and transit times and of
+the remaining duration).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 import numpy as np
+import simpy
 
 from ..distributions import (
     Sampler,
@@ -120,11 +123,18 @@ class SupplierRun:
         self.windows, self.outages = _windows(
             spec.outages, horizon, rng_for, f"outage:{spec.id}", quantile
         )
-        self.down = 0  # outages in progress (``processes.windows`` keeps it)
+        self.down = 0  # outages in progress
         self.p_short = spec.short_shipment_probability
         self.short_share = spec.short_shipment_share
         self.short_later = spec.short_shipment_remainder == "later"
         self.u_short = uniforms(rng_for(f"short:{spec.id}"))
+
+    def close(self, env: simpy.Environment) -> None:
+        """An outage begins (production and lead times already pause for it: ``finish``)."""
+        self.down += 1
+
+    def reopen(self, env: simpy.Environment) -> None:
+        self.down -= 1
 
     def work(self, qty: int) -> float:
         """The time the line takes to make ``qty`` units with a random unit time: the sum of
@@ -140,8 +150,28 @@ class SupplierRun:
         return max(0.0, float(self._many.normal(mean, sd)))
 
 
+class Carried:
+    """A shipment a lane that can close carries (or will, once it leaves its supplier)."""
+
+    __slots__ = ("arrive", "due", "event", "held_for", "ready")
+
+    def __init__(self, ready: float, due: float, arrive: Callable[[simpy.Event], None]) -> None:
+        self.ready = ready  # when it leaves the supplier
+        self.due = due  # when it arrives if the lane stays open
+        self.arrive = arrive  # the stock point's end of it (``event.value`` is its id)
+        self.event: simpy.Event | None = None  # its arrival, while the lane is open
+        self.held_for: float | None = None  # transit still to go, while the lane is closed
+
+
 class LaneRun:
-    """A transport lane during one run: transit times and closures."""
+    """A transport lane during one run: transit times and closures.
+
+    A lane that can close carries its shipments itself: each travels its transit time while the
+    lane is open; when the lane closes (``close``, from its closures' process) the goods on it
+    stop where they are, and those still to leave wait; when it reopens (``reopen``) each goes
+    on with the transit it has left. A lane that never closes leaves each shipment one SimPy
+    event, its arrival (``StockPoint.add_shipment``).
+    """
 
     def __init__(
         self, spec: Lane, horizon: float, rng_for: RngFor, quantile: float | None = None
@@ -150,11 +180,60 @@ class LaneRun:
             spec.disruptions, horizon, rng_for, f"disruption:{spec.id}", quantile
         )
         self.id = spec.id
+        self.horizon = horizon
         self.transit_spec = spec.transit_days
         self.transit = Sampler(spec.transit_days, rng_for(f"transit:{spec.id}"))
-        self.down = 0  # closures in progress (``processes.windows`` keeps it)
+        self.down = 0  # closures in progress
         self.p_loss = spec.loss_probability
         self.u_loss = uniforms(rng_for(f"loss:{spec.id}"))
+        self.carried: dict[int, Carried] = {}  # by shipment id, until it arrives
+
+    def carry(self, env: simpy.Environment, sid: int, ready: float, transit: float,
+              arrive: Callable[[simpy.Event], None]) -> None:
+        """Shipment ``sid`` leaves at ``ready`` and travels ``transit`` days of open lane;
+        ``arrive(event)`` when it arrives."""
+        shipment = self.carried[sid] = Carried(ready, ready + transit, arrive)
+        if self.down:  # closed: it leaves when the lane reopens
+            shipment.held_for = transit
+        else:
+            self._send(env, sid, shipment)
+
+    def _send(self, env: simpy.Environment, sid: int, shipment: Carried) -> None:
+        if shipment.due < self.horizon:
+            shipment.event = env.timeout(shipment.due - env.now, sid)
+            shipment.event.callbacks.append(self._arrives)
+
+    def _arrives(self, event: simpy.Event) -> None:
+        sid = event.value
+        shipment = self.carried.get(sid)
+        if shipment is not None and shipment.event is event:  # (not one the lane held since)
+            del self.carried[sid]
+            shipment.arrive(event)
+
+    def close(self, env: simpy.Environment) -> None:
+        """A closure begins: the goods on the lane stop, those to leave will wait."""
+        self.down += 1
+        if self.down > 1:
+            return
+        now = env.now
+        for shipment in self.carried.values():
+            if shipment.event is not None and shipment.due > now:  # (arriving now: arrived)
+                ready = shipment.ready
+                shipment.held_for = shipment.due - (ready if ready > now else now)
+                shipment.event = None
+
+    def reopen(self, env: simpy.Environment) -> None:
+        """A closure ends: once none is left, every held shipment goes on."""
+        self.down -= 1
+        if self.down:
+            return
+        now = env.now
+        for sid, shipment in self.carried.items():
+            if shipment.held_for is not None:
+                ready = shipment.ready
+                shipment.due = (ready if ready > now else now) + shipment.held_for
+                shipment.held_for = None
+                self._send(env, sid, shipment)
 
 
 class Route:
@@ -279,11 +358,13 @@ class Route:
         if lane is None:
             sp.add_shipment(ready, expected, qty, RECEIVED)
             return
-        arrival = lane.closures.finish(ready, next(self.transits))  # type: ignore[arg-type]
+        transit = next(self.transits)  # type: ignore[arg-type]
         lost = lane.p_loss > 0 and next(lane.u_loss) < lane.p_loss
         end = LOST if lost else RECEIVED
-        departs = expected - self.transit_quote if self.lane_closes else None
-        sp.add_shipment(arrival, expected, qty, end, departs)
+        if self.lane_closes:  # the lane carries it (``LaneRun.carry``)
+            sp.add_shipment(ready, expected, qty, end, expected - self.transit_quote, transit)
+        else:
+            sp.add_shipment(ready + transit, expected, qty, end)
 
     def revise(self, now: float, expected: float, departs: float) -> float:
         """Re-estimate a shipment's arrival at ``now`` with the closures known by then (goods
