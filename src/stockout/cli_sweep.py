@@ -1,4 +1,4 @@
-"""The ``stockout sweep`` command, and the ``--scheduler`` option shared with ``stockout run``.
+"""The ``stockout sweep`` command, and the options shared with ``stockout run`` and ``optimize``.
 
 ``register(app)`` adds the command to the main typer app. The command parses options, calls
 :func:`stockout.sweep.sweep` and prints; it imports nothing of :mod:`stockout.cli` at module level
@@ -34,7 +34,8 @@ EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
-#: Options shared by ``stockout run`` and ``stockout sweep``.
+#: Options shared by ``stockout run``, ``sweep`` and ``optimize`` (its --out and --results-root
+#: differ: no metavar).
 SeedOption = Annotated[
     int | None, typer.Option("--seed", min=0, metavar="N", help="Master random seed.")
 ]
