@@ -25,12 +25,13 @@ from ..scenario.schema import Scenario, ScheduledRule
 from ..streams import Streams
 from . import processes
 from .demand import DemandCandidates, scripted_orders
-from .demand_record import DemandRecord, PeriodVariance
+from .demand_record import PeriodVariance
 from .population import Population
 from .recorder import Fanout, Recorder
 from .series import Series
 from .stockpoint import Network, StockPoint
 from .supply import LaneRun, Route, SupplierRun
+from .tally import Tally
 from .windows import draw_windows
 
 MAIN = "main"  # the scenario's one stocking location
@@ -43,7 +44,7 @@ class Model:
     (``n``: active customers), ``stock_points`` ({(location, product id): StockPoint}),
     ``suppliers`` and ``lanes`` (by id), ``windows`` (the windows begun so far: (kind, id, start,
     end)), ``tallies`` (the metrics' recorders, by stock point, with what the business's data
-    shows of demand: ``demand_record.py``).
+    shows of demand: ``tally.py``).
     """
 
     def __init__(self, scenario: Scenario, policy_name: str, replication: int,
@@ -65,13 +66,13 @@ class Model:
                       for x in scenario.lanes}
         policy = make_policy(spec, search_dir)
         self.stock_points: dict[tuple[str, str], StockPoint] = {}
-        self.tallies: list[DemandRecord] = []  # the metrics' recorders
+        self.tallies: list[Tally] = []  # the metrics' recorders
         self.total_periods = _shared_periods(scenario, policy_name, self.warmup, self.horizon)
         self.demand: list[tuple[StockPoint, DemandCandidates]] = []
         self.scripted: list[tuple[StockPoint, list[tuple[float, int, float, float]]]] = []
         self.spikes: list[tuple[str, list[tuple[float, float, float]]]] = []
         for product in scenario.products:
-            tally = DemandRecord(self.warmup)
+            tally = Tally(self.warmup)
             sp = self._stock_point(scenario, policy_name, product, policy,
                                    tally if recorder is None else Fanout(tally, recorder))
             self._demand_record(sp, tally, product)
@@ -110,7 +111,7 @@ class Model:
                     sp.deliveries.append((d.day, sid))
         return sp
 
-    def _demand_record(self, sp: StockPoint, record: DemandRecord, product: Any) -> None:
+    def _demand_record(self, sp: StockPoint, record: Tally, product: Any) -> None:
         """The tally's demand records of ``sp``; a forecast rule's plan."""
         periods = []
         if sp.review_period > 0:

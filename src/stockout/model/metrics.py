@@ -6,7 +6,8 @@ statistics belong to the orders *arriving* in it (a cohort: ``WaitingOrder.count
 warm-up, every order), wherever their outcome happens; levels and costs in time are integrated
 over it; replenishment orders and receipts count when they happen in it (a periodic review on
 the window's first instant belongs before it, one at the horizon in it: n review periods hold n
-reviews). The counts come from :class:`Tally`, the recorder every stock point reports to.
+reviews). The counts come from :class:`~stockout.model.tally.Tally`, the recorder every stock point
+reports to.
 """
 
 from __future__ import annotations
@@ -15,143 +16,15 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..records import METRICS, WaitLog
-from .recorder import Recorder
 
 if TYPE_CHECKING:
-    from .orders import WaitingOrder
     from .stockpoint import StockPoint
+    from .tally import Tally
 
 
 class InvariantError(AssertionError):
     """A conservation law of docs/glossary.md ("Invariants") failed: a bug in stockout, never
     the user's input."""
-
-
-class Tally(Recorder):
-    """One stock point's counts over the window: orders of the cohort (arriving after
-    ``cohort_from``), and the flows (replenishment, supply) after ``flows_from``."""
-
-    __slots__ = (
-        "backorders",
-        "cancelled_orders",
-        "cancelled_units",
-        "churned_customers",
-        "cohort_from",
-        "filled_orders",
-        "filled_units",
-        "flows_from",
-        "late_units",
-        "lost_in_transit_units",
-        "lost_orders",
-        "lost_units",
-        "never_shipped",
-        "on_time",
-        "other_units",
-        "partial_on_arrival",
-        "preorders",
-        "recovered_orders",
-        "recovered_units",
-        "replenishment_orders",
-        "shipped_late",
-        "supplied",
-        "units_ordered",
-        "wait_sum",
-        "waits",
-    )
-
-    def __init__(self, warmup: float) -> None:
-        self.cohort_from = warmup if warmup > 0 else -math.inf
-        self.flows_from = max(warmup, 0.0)
-        self.filled_orders = self.filled_units = 0  # orders filled from stock on arrival
-        self.other_units = 0  # units of orders not filled from stock on arrival
-        self.backorders = self.preorders = self.lost_orders = self.cancelled_orders = 0
-        self.shipped_late = 0
-        self.partial_on_arrival = 0  # units shipped on arrival from orders that then waited
-        self.late_units = 0  # units shipped to orders after they waited
-        self.lost_units = self.cancelled_units = 0
-        self.recovered_orders = self.recovered_units = 0  # refused, notified, came back and bought
-        self.on_time = 0
-        self.wait_sum = 0.0
-        self.waits = WaitLog()
-        self.churned_customers = 0
-        self.replenishment_orders = self.units_ordered = self.never_shipped = 0
-        self.supplied = self.lost_in_transit_units = 0
-
-    def filled(self, sp: StockPoint, t: float, qty: int) -> None:
-        if t > self.cohort_from:
-            self.filled_orders += 1
-            self.filled_units += qty
-
-    def queued(self, sp: StockPoint, t: float, order: WaitingOrder, patience: float,
-               free: int, shipped_now: int) -> None:
-        if order.counted:
-            self.other_units += order.qty
-            if order.kind == 2:  # PREORDER
-                self.preorders += 1
-            else:
-                self.backorders += 1
-            self.partial_on_arrival += shipped_now
-
-    def lost(self, sp: StockPoint, t: float, qty: int, offer: Any, patience: float,
-             free: int, notify: bool) -> None:
-        if t > self.cohort_from:
-            self.other_units += qty
-            self.lost_orders += 1
-            self.lost_units += qty
-
-    def shipped(self, sp: StockPoint, t: float, order: WaitingOrder, qty: int) -> None:
-        if order.counted:
-            self.late_units += qty
-
-    def completed(self, sp: StockPoint, t: float, order: WaitingOrder) -> None:
-        if order.counted:
-            self.shipped_late += 1
-            wait = t - order.day
-            self.wait_sum += wait
-            self.waits.add(wait)
-            if t <= order.quote + 1e-9:
-                self.on_time += 1
-
-    def cancelled(self, sp: StockPoint, t: float, order: WaitingOrder, qty: int) -> None:
-        if order.counted:
-            self.cancelled_orders += 1
-            self.cancelled_units += qty
-
-    def recovered(self, sp: StockPoint, t: float, day: float, qty: int, counted: bool) -> None:
-        if counted:
-            self.lost_orders -= 1
-            self.lost_units -= qty
-            self.recovered_orders += 1
-            self.recovered_units += qty
-
-    def received(self, sp: StockPoint, t: float, qty: int, source: str) -> None:
-        if t > self.flows_from:
-            self.supplied += qty
-
-    def delivered(self, sp: StockPoint, t: float, qty: int) -> None:
-        if t > self.flows_from:  # a replenishment order, received as it is placed
-            self.replenishment_orders += 1
-            self.units_ordered += qty
-            self.supplied += qty
-
-    def lost_in_transit(self, sp: StockPoint, t: float, qty: int) -> None:
-        if t > self.flows_from:
-            self.supplied += qty
-            self.lost_in_transit_units += qty
-
-    def reordered(self, sp: StockPoint, t: float, qty: int, position: int,
-                  expected: float) -> None:
-        if t > self.flows_from:
-            self.replenishment_orders += 1
-            self.units_ordered += qty
-
-    def short_shipped(self, sp: StockPoint, t: float, qty: int) -> None:
-        if t > self.flows_from:
-            self.never_shipped += qty
-
-    def churned(self, sp: StockPoint, t: float, active: int) -> None:
-        if t > self.cohort_from:
-            self.churned_customers += 1
 
 
 def _ratio(num: float, den: float) -> float:

@@ -2,9 +2,9 @@
 
 A stock point calls one method of its recorder for each thing that happens to it; the recorder
 does nothing by default (like Ciw's state trackers and desmod's probes). The model's own metrics
-come from one recorder (``metrics.Tally``, the cohort after the warm-up), the story of ``stockout
-trace`` from another (``trace.TraceRecorder``), and tests log events with a recorder of their
-own. A recorder observes; it never changes the stock point.
+and demand records come from one recorder (``tally.Tally``), the story of ``stockout trace`` from
+another (``trace.TraceRecorder``), and tests log events with a recorder of their own. A recorder
+observes; it never changes the stock point.
 
 Arguments: ``sp`` the stock point, ``t`` the time; ``order`` a waiting order
 (:class:`~stockout.model.orders.WaitingOrder`); ``qty`` units.

@@ -24,7 +24,7 @@ SAMPLE_BLOCK = 64  # points written to the array at a time
 MAX_POINTS = 2000  # points per run, whatever the horizon
 
 # what a point reads of a stock point: three levels and four running counts, whose differences
-# from point to point are the flows, and the forecast (demand_record.py)
+# from point to point are the flows, and the forecast (tally.py)
 _SAMPLED = attrgetter("on_hand", "backlog", "on_order", "shipped_total", "lost_total",
                       "demand_record.units", "demand_record.recorded_units",
                       "demand_record.forecast")

@@ -194,7 +194,7 @@ class StockPoint:
         self.preorders_taken = 0
         self.demand_recorded = 0  # units the business's own data shows (recorded demand)
         self.demand_days: deque[int] = deque(maxlen=366)  # demand_recorded at each day's start
-        self.demand_record: Any = None  # model/demand_record.py (set by build.py)
+        self.demand_record: Any = None  # its tally (tally.py; set by build.py)
 
         # time-weighted areas over (warm-up, horizon] (see the module docstring)
         self.a_on_hand = self.on_hand * self.horizon
@@ -589,7 +589,7 @@ class StockView:
 
     @property
     def demand(self) -> Any:
-        """The business's own demand records (``demand_record.DemandRecord``)."""
+        """The business's own demand records (``tally.Tally``)."""
         return self._sp.demand_record
 
     def recent_demand(self, days: int) -> int:

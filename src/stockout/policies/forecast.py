@@ -43,7 +43,7 @@ ALWAYS = 1 << 62  # a trigger every position is at or below: asked at every revi
 
 
 class DemandView(Protocol):
-    """What the rule reads of the business's own demand records (``model/demand_record.py``)."""
+    """What the rule reads of the business's own demand records (``model/tally.py``)."""
 
     @property
     def recorded_units(self) -> int: ...
