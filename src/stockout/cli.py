@@ -236,31 +236,20 @@ def run_command(
     ] = None,
     seed: SeedOption = None,
     jobs: JobsOption = 0,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", metavar="DIR", help="Output folder (must not exist or be empty)."),
-    ] = None,
+    out: OutOption = None,
     scheduler: SchedulerOption = None,
     horizon: Annotated[
         float | None, typer.Option(
             "--horizon", metavar="DAYS", help="Horizon in days (warm-up included)."
         )
     ] = None,
-    results_root: Annotated[
-        Path,
-        typer.Option(
-            "--results-root", metavar="DIR", help="Where results/<scenario>/<run-id>/ goes."
-        ),
-    ] = Path("results"),
-    no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only the output folder.")
-    ] = False,
+    results_root: ResultsRootOption = Path("results"),
+    no_report: NoReportOption = False,
+    quiet: QuietOption = False,
     allow_code: AllowCodeOption = False,
 ) -> None:
     """Run a scenario: every policy, every replication; write a results folder."""
-    from . import api, results_io
-    from .executors import ExecutorError
+    from . import api
 
     with stage("load"):
         scenario = api.with_overrides(
@@ -272,19 +261,9 @@ def run_command(
             source=f"{file} (with command-line options)",
         )
     check_code_allowed(scenario, allow_code, file.parent)
-    # The folder is made before the simulation, so a place where the results cannot be
-    # written is found before the work is done, not after; it is removed again if still empty.
-    # It is claimed for this run: a second run into the same folder stops at once (exit 2).
-    if out is not None:
-        made = [p for p in out.parents if not p.exists()] if not out.exists() else []
-        claim = results_io.claim_out_dir(out)
-    else:
-        parent = results_root / scenario.scenario.name
-        made = [p for p in (parent, results_root) if not p.exists()]
-        claim = results_io.claim_new_run_dir(results_root, scenario.scenario.name)
-    folder = claim.folder
+    claim, made = _claim_run_folder(scenario, out, results_root)
     workers = jobs or os.cpu_count() or 1
-    try:
+    with _run_failures(ctx, claim, made):
         with (
             open_executor(workers, scheduler, debug=_state(ctx).debug) as executor,
             _progress_bar(sys.stderr.isatty() and not quiet) as progress,
@@ -293,6 +272,38 @@ def run_command(
                 scenario, jobs=workers, progress=progress, search_dir=file.parent,
                 executor=executor, allow_code=allow_code,
             )
+    report_error = _save_run(ctx, results, claim, quiet=quiet, report=not no_report)
+    _print_outcome(results, claim.folder, quiet=quiet, report=not no_report)
+    if report_error is not None:
+        _report_failed(ctx, report_error)
+
+
+def _claim_run_folder(scenario: Scenario, out: Path | None, results_root: Path
+                      ) -> tuple[Claim, list[Path]]:
+    """The run's folder, claimed, and the folders above it made for it (removed again if the
+    run ends with nothing written).
+
+    The folder is made before the simulation, so a place where the results cannot be written
+    is found before the work is done, not after; it is removed again if still empty. It is
+    claimed for this run: a second run into the same folder stops at once (exit 2)."""
+    from . import results_io
+
+    if out is not None:
+        made = [p for p in out.parents if not p.exists()] if not out.exists() else []
+        return results_io.claim_out_dir(out), made
+    parent = results_root / scenario.scenario.name
+    made = [p for p in (parent, results_root) if not p.exists()]
+    return results_io.claim_new_run_dir(results_root, scenario.scenario.name), made
+
+
+@contextmanager
+def _run_failures(ctx: typer.Context, claim: Claim, made: Sequence[Path]) -> Iterator[None]:
+    """While the simulation runs: Ctrl-C, a lost cluster or any error leaves no folder that
+    looks like a result (see :func:`_interrupted`)."""
+    from .executors import ExecutorError
+
+    try:
+        yield
     except KeyboardInterrupt:
         _interrupted(claim, made)
     except ExecutorError as error:  # the cluster was lost, or workers kept dying
@@ -307,10 +318,19 @@ def run_command(
         claim.abandon()
         _remove_if_empty(made)
         raise
+
+
+def _save_run(ctx: typer.Context, results: Results, claim: Claim, *, quiet: bool,
+              report: bool) -> ReportError | None:
+    """Write the results folder (the claim released in every case); a report that could not
+    be drawn is returned, to be said after the results are printed."""
+    from . import results_io
+
+    folder = claim.folder
     report_error: ReportError | None = None
     try:
         results_io.write_results(folder, results, command=_state(ctx).argv,
-                                 report=not no_report, claim=claim)
+                                 report=report, claim=claim)
     except KeyboardInterrupt:
         _interrupted(claim)
     except results_io.ReportError as error:
@@ -320,9 +340,7 @@ def run_command(
         _save_failed(results, folder, error, quiet)
     finally:
         claim.release()
-    _print_outcome(results, folder, quiet=quiet, report=not no_report)
-    if report_error is not None:
-        _report_failed(ctx, report_error)
+    return report_error
 
 
 def _print_outcome(results: Results, folder: Path, *, quiet: bool, report: bool) -> None:
@@ -674,7 +692,17 @@ def report_command(
         raise InputError(str(error)) from None
 
 
-from .cli_sweep import JobsOption, SchedulerOption, SeedOption, open_executor, register  # noqa: E402, I001 - the sweep command lives in its own module
+from .cli_sweep import (  # noqa: E402, I001 - the sweep command lives in its own module
+    JobsOption,
+    NoReportOption,
+    OutOption,
+    QuietOption,
+    ResultsRootOption,
+    SchedulerOption,
+    SeedOption,
+    open_executor,
+    register,
+)
 
 register(app)
 

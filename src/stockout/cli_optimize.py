@@ -20,6 +20,8 @@ from .cli_sweep import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     JobsOption,
+    NoReportOption,
+    QuietOption,
     SchedulerOption,
     SeedOption,
     open_executor,
@@ -62,89 +64,118 @@ def _progress(enabled: bool) -> Iterator[Callable[[OptimizeProgress], None] | No
         yield update
 
 
+FileArgument = Annotated[Path | None, typer.Argument(
+    help="Scenario file (TOML); not needed with --resume.", show_default=False)]
+SearchOption = Annotated[list[str] | None, typer.Option(
+    "--search", metavar="PATH=LO..HI[..STEP]",
+    help="An integer stock parameter and its range, e.g. "
+    "products.widget.replenishment.order_up_to=50..150..5 (once or twice).")]
+MaximizeOption = Annotated[str | None, typer.Option(
+    "--maximize", metavar="METRIC", help="Metric to maximise (default gross_profit).")]
+MinimizeOption = Annotated[str | None, typer.Option(
+    "--minimize", metavar="METRIC", help="Metric to minimise instead.")]
+SubjectToOption = Annotated[list[str] | None, typer.Option(
+    "--subject-to", metavar="'METRIC>=X'",
+    help="A constraint on a metric's mean, e.g. 'fill_rate>=0.95' (optionally +-TOL; "
+    "repeatable).")]
+IndifferenceOption = Annotated[str, typer.Option(
+    "--indifference", metavar="DELTA",
+    help="Differences of the objective smaller than this do not matter: objective units, "
+    "or a percentage of it (e.g. 1%).")]
+ConfidenceOption = Annotated[float, typer.Option(
+    "--confidence", help="Probability that the choice is within DELTA of the best.")]
+PoliciesOption = Annotated[str | None, typer.Option(
+    "--policies", metavar="A,B", help="Search only these policies.")]
+VaryOption = Annotated[list[str] | None, typer.Option(
+    "--vary", metavar="PATH=v1,v2,...",
+    help="Repeat the search at each value (policy map at optimal stock).")]
+RepsOption = Annotated[int | None, typer.Option(
+    "--reps", min=1, help="Replications of the final run at the optima.")]
+FirstStageOption = Annotated[int, typer.Option(
+    "--first-stage", min=2, help="First-stage replications per candidate (n0).")]
+MaxRepsOption = Annotated[int, typer.Option(
+    "--max-reps", min=2, help="Cap on replications per candidate.")]
+ExhaustiveOption = Annotated[int, typer.Option(
+    "--exhaustive", min=0, metavar="N",
+    help="Compare all candidates when there are at most N; else search locally.")]
+OutOption = Annotated[Path | None, typer.Option(
+    "--out", help="Output folder (must not exist or be empty).")]
+ResumeOption = Annotated[Path | None, typer.Option(
+    "--resume", metavar="DIR", help="Complete the interrupted optimisation in DIR.")]
+ResultsRootOption = Annotated[Path, typer.Option(
+    "--results-root", help="Where results/<scenario>/<run-id>/ goes.")]
+
+
 def optimize_command(
     ctx: typer.Context,
-    file: Annotated[Path | None, typer.Argument(
-        help="Scenario file (TOML); not needed with --resume.", show_default=False)] = None,
-    search: Annotated[list[str] | None, typer.Option(
-        "--search", metavar="PATH=LO..HI[..STEP]",
-        help="An integer stock parameter and its range, e.g. "
-        "products.widget.replenishment.order_up_to=50..150..5 (once or twice).")] = None,
-    maximize: Annotated[str | None, typer.Option(
-        "--maximize", metavar="METRIC", help="Metric to maximise (default gross_profit).")] = None,
-    minimize: Annotated[str | None, typer.Option(
-        "--minimize", metavar="METRIC", help="Metric to minimise instead.")] = None,
-    subject_to: Annotated[list[str] | None, typer.Option(
-        "--subject-to", metavar="'METRIC>=X'",
-        help="A constraint on a metric's mean, e.g. 'fill_rate>=0.95' (optionally +-TOL; "
-        "repeatable).")] = None,
-    indifference: Annotated[str, typer.Option(
-        "--indifference", metavar="DELTA",
-        help="Differences of the objective smaller than this do not matter: objective units, "
-        "or a percentage of it (e.g. 1%).")] = "1%",
-    confidence: Annotated[float, typer.Option(
-        "--confidence", help="Probability that the choice is within DELTA of the best.")] = 0.95,
-    policies: Annotated[str | None, typer.Option(
-        "--policies", metavar="A,B", help="Search only these policies.")] = None,
-    vary: Annotated[list[str] | None, typer.Option(
-        "--vary", metavar="PATH=v1,v2,...",
-        help="Repeat the search at each value (policy map at optimal stock).")] = None,
-    reps: Annotated[int | None, typer.Option(
-        "--reps", min=1, help="Replications of the final run at the optima.")] = None,
+    file: FileArgument = None,
+    search: SearchOption = None,
+    maximize: MaximizeOption = None,
+    minimize: MinimizeOption = None,
+    subject_to: SubjectToOption = None,
+    indifference: IndifferenceOption = "1%",
+    confidence: ConfidenceOption = 0.95,
+    policies: PoliciesOption = None,
+    vary: VaryOption = None,
+    reps: RepsOption = None,
     seed: SeedOption = None,
-    first_stage: Annotated[int, typer.Option(
-        "--first-stage", min=2, help="First-stage replications per candidate (n0).")] = 10,
-    max_reps: Annotated[int, typer.Option(
-        "--max-reps", min=2, help="Cap on replications per candidate.")] = 2000,
-    exhaustive: Annotated[int, typer.Option(
-        "--exhaustive", min=0, metavar="N",
-        help="Compare all candidates when there are at most N; else search locally.")] = 30,
+    first_stage: FirstStageOption = 10,
+    max_reps: MaxRepsOption = 2000,
+    exhaustive: ExhaustiveOption = 30,
     jobs: JobsOption = 0,
     scheduler: SchedulerOption = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Output folder (must not exist or be empty).")] = None,
-    resume: Annotated[Path | None, typer.Option(
-        "--resume", metavar="DIR", help="Complete the interrupted optimisation in DIR.")] = None,
-    results_root: Annotated[Path, typer.Option(
-        "--results-root", help="Where results/<scenario>/<run-id>/ goes.")] = Path("results"),
-    no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="Print only the output folder.")] = False,
+    out: OutOption = None,
+    resume: ResumeOption = None,
+    results_root: ResultsRootOption = Path("results"),
+    no_report: NoReportOption = False,
+    quiet: QuietOption = False,
     allow_code: AllowCodeOption = False,
 ) -> None:
     """Find each policy's best stock level (with a statistical guarantee) and compare them there."""
-    from .optimizer.run import OptimizeError, OptimizeInterrupted
-
-    root = ctx.find_root().obj
     options: dict[str, Any] = dict(
         maximize=maximize, minimize=minimize, subject_to=subject_to or [],
         indifference=indifference, confidence=confidence, first_stage=first_stage,
         max_reps=max_reps, exhaustive=exhaustive, allow_code=allow_code)
-    try:
+    with _bad_input():
         call = _prepare(file, search or [], policies, vary or [], reps, seed, out, resume,
                         results_root, options)
-    except ScenarioError as error:
-        raise _fail(str(error), EXIT_BAD_INPUT) from None
-    except OptimizeError as error:
-        raise _fail(f"error: {error}", EXIT_BAD_INPUT) from None
-    workers = jobs or os.cpu_count() or 1
-    from .executors import ExecutorError
+    result = _run(ctx, call, jobs, scheduler, quiet=quiet, report=not no_report)
+    _print(result, quiet)
+
+
+@contextmanager
+def _bad_input() -> Iterator[None]:
+    """A scenario problem or an unusable folder: its message, exit 2."""
+    from .optimizer.run import OptimizeError
 
     try:
-        with (open_executor(workers, scheduler, debug=bool(getattr(root, "debug", False)))
-              as executor, _progress(sys.stderr.isatty() and not quiet) as progress):
-            result = call(jobs=workers, executor=executor, progress=progress,
-                          report=not no_report, command=list(getattr(root, "argv", [])))
+        yield
     except ScenarioError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
     except OptimizeError as error:
         raise _fail(f"error: {error}", EXIT_BAD_INPUT) from None
+
+
+def _run(ctx: typer.Context, call: Callable[..., OptimizeResult], jobs: int,
+         scheduler: str | None, *, quiet: bool, report: bool) -> OptimizeResult:
+    """``call`` on the executor of ``--jobs`` / ``--scheduler``, with a status line; stopped
+    (130) or the cluster lost (1), it says how to resume."""
+    from .executors import ExecutorError
+    from .optimizer.run import OptimizeInterrupted
+
+    root = ctx.find_root().obj
+    workers = jobs or os.cpu_count() or 1
+    try:
+        with (_bad_input(),
+              open_executor(workers, scheduler, debug=bool(getattr(root, "debug", False)))
+              as executor, _progress(sys.stderr.isatty() and not quiet) as progress):
+            return call(jobs=workers, executor=executor, progress=progress,
+                        report=report, command=list(getattr(root, "argv", [])))
     except OptimizeInterrupted as stopped:
         raise _stopped(stopped, EXIT_INTERRUPTED) from None
     except ExecutorError as error:
         raise _fail(f"error: {error}; finished searches are kept: resume with --resume",
                     EXIT_INTERNAL) from None
-    _print(result, quiet)
 
 
 def _fail(message: str, code: int) -> typer.Exit:

@@ -1,4 +1,4 @@
-"""The ``stockout sweep`` command, and the ``--scheduler`` option shared with ``stockout run``.
+"""The ``stockout sweep`` command, and the options shared with ``stockout run`` and ``optimize``.
 
 ``register(app)`` adds the command to the main typer app. The command parses options, calls
 :func:`stockout.sweep.sweep` and prints; it imports nothing of :mod:`stockout.cli` at module level
@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,7 +34,8 @@ EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
-#: Options shared by ``stockout run`` and ``stockout sweep``.
+#: Options shared by ``stockout run``, ``sweep`` and ``optimize`` (its --out and --results-root
+#: differ: no metavar).
 SeedOption = Annotated[
     int | None, typer.Option("--seed", min=0, metavar="N", help="Master random seed.")
 ]
@@ -54,6 +55,20 @@ SchedulerOption = Annotated[
         help="Run on this Dask scheduler instead of local processes "
         "(pip install 'stockout[cluster]'; see docs/cluster.md).",
     ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", metavar="DIR", help="Output folder (must not exist or be empty)."),
+]
+ResultsRootOption = Annotated[
+    Path,
+    typer.Option(
+        "--results-root", metavar="DIR", help="Where results/<scenario>/<run-id>/ goes."
+    ),
+]
+NoReportOption = Annotated[bool, typer.Option("--no-report", help="Skip report.html.")]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only the output folder.")
 ]
 
 
@@ -148,78 +163,77 @@ def _debug(ctx: typer.Context) -> bool:
     return bool(getattr(ctx.find_root().obj, "debug", False))
 
 
+SweepFileArgument = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="FILE", help="Scenario file (TOML); not needed with --resume.",
+        show_default=False,
+    ),
+]
+VaryOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--vary",
+        metavar="PATH=v1,v2,...",
+        help="A parameter and its values, e.g. customers.patience_days.mean=2,5,10 "
+        "(repeat for a grid).",
+    ),
+]
+SweepPoliciesOption = Annotated[
+    str | None,
+    typer.Option("--policies", metavar="A,B", help="Compare only these policies."),
+]
+SweepRepsOption = Annotated[
+    int | None, typer.Option("--reps", min=1, metavar="N", help="Replications per point.")
+]
+PrecisionOption = Annotated[
+    float | None,
+    typer.Option(
+        "--precision",
+        metavar="R",
+        help="Add replications until the 95% CI half-width of --metric is at most R "
+        "times its mean (e.g. 0.02), for every policy, or --max-reps is hit.",
+    ),
+]
+MetricOption = Annotated[
+    str,
+    typer.Option(
+        "--metric", metavar="METRIC",
+        help="The metric --precision applies to: any metric of summary.csv, e.g. "
+        "revenue_kept, gross_profit, fill_rate, churn_rate, storage_cost, mean_wait_days "
+        "(docs/results-format.md lists them all; a wrong name lists them too).",
+    ),
+]
+MaxRepsOption = Annotated[
+    int, typer.Option("--max-reps", min=1, metavar="N", help="Cap on replications per point.")
+]
+SweepResumeOption = Annotated[
+    Path | None,
+    typer.Option("--resume", metavar="DIR", help="Complete the interrupted sweep in DIR."),
+]
+
+
 def sweep_command(
     ctx: typer.Context,
-    file: Annotated[
-        Path | None,
-        typer.Argument(
-            metavar="FILE", help="Scenario file (TOML); not needed with --resume.",
-            show_default=False,
-        ),
-    ] = None,
-    vary: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--vary",
-            metavar="PATH=v1,v2,...",
-            help="A parameter and its values, e.g. customers.patience_days.mean=2,5,10 "
-            "(repeat for a grid).",
-        ),
-    ] = None,
-    policies: Annotated[
-        str | None,
-        typer.Option("--policies", metavar="A,B", help="Compare only these policies."),
-    ] = None,
-    reps: Annotated[
-        int | None, typer.Option("--reps", min=1, metavar="N", help="Replications per point.")
-    ] = None,
+    file: SweepFileArgument = None,
+    vary: VaryOption = None,
+    policies: SweepPoliciesOption = None,
+    reps: SweepRepsOption = None,
     seed: SeedOption = None,
     jobs: JobsOption = 0,
     scheduler: SchedulerOption = None,
-    precision: Annotated[
-        float | None,
-        typer.Option(
-            "--precision",
-            metavar="R",
-            help="Add replications until the 95% CI half-width of --metric is at most R "
-            "times its mean (e.g. 0.02), for every policy, or --max-reps is hit.",
-        ),
-    ] = None,
-    metric: Annotated[
-        str,
-        typer.Option(
-            "--metric", metavar="METRIC",
-            help="The metric --precision applies to: any metric of summary.csv, e.g. "
-            "revenue_kept, gross_profit, fill_rate, churn_rate, storage_cost, mean_wait_days "
-            "(docs/results-format.md lists them all; a wrong name lists them too).",
-        ),
-    ] = "revenue_kept",
-    max_reps: Annotated[
-        int, typer.Option("--max-reps", min=1, metavar="N", help="Cap on replications per point.")
-    ] = 200,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", metavar="DIR", help="Output folder (must not exist or be empty)."),
-    ] = None,
-    resume: Annotated[
-        Path | None,
-        typer.Option("--resume", metavar="DIR", help="Complete the interrupted sweep in DIR."),
-    ] = None,
-    results_root: Annotated[
-        Path,
-        typer.Option(
-            "--results-root", metavar="DIR", help="Where results/<scenario>/<run-id>/ goes."
-        ),
-    ] = Path("results"),
-    no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only the output folder.")
-    ] = False,
+    precision: PrecisionOption = None,
+    metric: MetricOption = "revenue_kept",
+    max_reps: MaxRepsOption = 200,
+    out: OutOption = None,
+    resume: SweepResumeOption = None,
+    results_root: ResultsRootOption = Path("results"),
+    no_report: NoReportOption = False,
+    quiet: QuietOption = False,
     allow_code: AllowCodeOption = False,
 ) -> None:
     """Run a scenario over a grid of parameter values; say which policy wins where."""
     from . import sweep as sw
-    from .executors import ClusterUnavailable
 
     try:
         scenario, values, folder, settings = _inputs(
@@ -236,6 +250,24 @@ def sweep_command(
         max_reps = settings.get("max_replications", max_reps)
     for message in sw.overridden(scenario, values):  # type: ignore[arg-type]
         _say(f"warning: {message}", err=True)
+    result = _run_sweep(
+        ctx, scenario, values, folder, jobs=jobs, scheduler=scheduler, quiet=quiet,
+        resume=resume is not None, precision=precision, metric=metric,
+        max_replications=max_reps, search_dir=file.parent if file is not None else None,
+        source=str(file) if file is not None else str(resume), report=not no_report,
+        allow_code=allow_code,
+    )
+    _print_outcome(result, quiet=quiet)
+
+
+def _run_sweep(ctx: typer.Context, scenario: object, values: dict[str, list[object]],
+               folder: Path, *, jobs: int, scheduler: str | None, quiet: bool,
+               **options: Any) -> SweepResult:
+    """:func:`stockout.sweep.sweep` on the executor of ``--jobs`` / ``--scheduler``, with
+    progress bars; its errors said as the command's (exit 2, or 130 / 1 when stopped)."""
+    from . import sweep as sw
+    from .executors import ClusterUnavailable
+
     workers = jobs or os.cpu_count() or 1
     try:
         with (
@@ -244,22 +276,15 @@ def sweep_command(
             _sweep_progress(sys.stderr.isatty() and not quiet) as progress,
         ):
             warnings.simplefilter("ignore", sw.OverriddenParameterWarning)  # said above
-            result = sw.sweep(
-                scenario,
-                values,
+            return sw.sweep(
+                scenario,  # type: ignore[arg-type]
+                values,  # type: ignore[arg-type]
                 jobs=workers,
                 executor=executor,
                 out_dir=folder,
-                resume=resume is not None,
-                precision=precision,
-                metric=metric,
-                max_replications=max_reps,
                 progress=progress,
-                search_dir=file.parent if file is not None else None,
-                source=str(file) if file is not None else str(resume),
-                report=not no_report,
-                allow_code=allow_code,
                 command=getattr(ctx.find_root().obj, "argv", ()),
+                **options,
             )
     except ScenarioError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
@@ -267,7 +292,6 @@ def sweep_command(
         raise _fail(f"error: {error}", EXIT_BAD_INPUT) from None
     except sw.SweepInterrupted as stopped:
         raise _interrupted(stopped) from None
-    _print_outcome(result, quiet=quiet)
 
 
 def _inputs(

@@ -859,27 +859,105 @@ def sweep(
     A custom policy's code runs only with ``allow_code=True`` (see :mod:`stockout.trust`);
     otherwise :class:`~stockout.trust.CodeNotAllowed` is raised before anything starts.
     """
-    from .trust import require_allowed
-
     started = time.perf_counter()
     src = source or scenario.scenario.name
     values = {path: list(vs) for path, vs in vary.items()}
-    check_grid_size(values, scenario, src)
     code_dir = Path(search_dir) if search_dir is not None else None
-    require_allowed(scenario, allow_code, code_dir)
-    points, scenarios = check_sweep(scenario, values, src, metric=metric, precision=precision)
-    for variant in scenarios:  # a varied policy class is code too
-        require_allowed(variant, allow_code, code_dir)
+    points, scenarios = _checked_grid(scenario, values, src, metric, precision, allow_code,
+                                      code_dir)
     for message in overridden(scenario, values):
         warnings.warn(message, OverriddenParameterWarning, stacklevel=2)
-    policies = [p.name for p in scenario.policies]
-    baseline = scenario.baseline
-    reps = scenario.scenario.replications
-    initial = max(reps, MIN_PRECISION_REPS) if precision is not None else reps
-    cap = max(initial, max_replications) if precision is not None else reps
-    parameters = list(values)
+    rounds = _Rounds.of(scenario, precision, metric, max_replications)
+    meta, legacy = _sweep_meta(scenario, values, len(points), rounds, command)
+    folder = Path(out_dir) if out_dir is not None else None
+    if folder is None and resume:
+        raise SweepError("resume needs the sweep's output folder")
+    claim = _claim(folder, resume)
+    try:
+        finished, frames = _open_folder(folder, resume, meta, legacy, scenario, rounds.policies)
+        todo = [_Point(k, points[k], scenarios[k])
+                for k in range(len(points)) if k not in finished]
+        outcomes = dict(finished)
+        with stage("simulate"):  # each point's replications are also saved as it finishes
+            _drive(
+                todo,
+                rounds=rounds,
+                folder=folder,
+                frames=frames,
+                outcomes=outcomes,
+                total_points=len(points),
+                progress=progress,
+                search_dir=code_dir,
+                executor=executor,
+                jobs=jobs,
+                scheduler=scheduler,
+                done_reps=sum(o.replications * len(rounds.policies) for o in finished.values()),
+            )
+        return _assemble(points, list(values), values, rounds.policies, scenario.baseline,
+                         frames, outcomes, meta, folder, precision, report,
+                         time.perf_counter() - started)
+    finally:
+        if claim is not None:
+            claim.release()
 
-    base_data = scenario.model_dump(by_alias=True, exclude_unset=True)
+
+def _checked_grid(
+    scenario: Scenario, values: dict[str, list[Scalar]], source: str, metric: str,
+    precision: float | None, allow_code: bool, code_dir: Path | None,
+) -> tuple[list[dict[str, Scalar]], list[Scenario]]:
+    """The grid's points and their scenarios, once every input is checked: the grid's size,
+    the paths and values, the metric and precision, and code the user did not allow (the base
+    scenario's, and a varied policy class's) before anything starts."""
+    from .trust import require_allowed
+
+    check_grid_size(values, scenario, source)
+    require_allowed(scenario, allow_code, code_dir)
+    points, scenarios = check_sweep(scenario, values, source, metric=metric, precision=precision)
+    for variant in scenarios:  # a varied policy class is code too
+        require_allowed(variant, allow_code, code_dir)
+    return points, scenarios
+
+
+@dataclass(frozen=True)
+class _Rounds:
+    """How many replications each point gets: ``initial``, then (with ``precision``) rounds
+    growing by ``ROUND_GROWTH`` until the relative half-width of ``metric`` is at most
+    ``precision`` for every policy, or ``cap`` is reached."""
+
+    policies: list[str]
+    initial: int
+    cap: int
+    precision: float | None
+    metric: str
+
+    @classmethod
+    def of(cls, scenario: Scenario, precision: float | None, metric: str,
+           max_replications: int) -> _Rounds:
+        reps = scenario.scenario.replications
+        initial = max(reps, MIN_PRECISION_REPS) if precision is not None else reps
+        cap = max(initial, max_replications) if precision is not None else reps
+        return cls([p.name for p in scenario.policies], initial, cap, precision, metric)
+
+    @property
+    def first_runs(self) -> int:
+        """The runs of a point's first round (every policy)."""
+        return self.initial * len(self.policies)
+
+    def next_round(self, planned: int, rel_half_width: float) -> int | None:
+        """The replications a point's next round goes up to; None when the point is done."""
+        more = self.precision is not None and rel_half_width > self.precision  # NaN: no more
+        if not more or planned >= self.cap:
+            return None
+        return min(self.cap, max(planned + 1, math.ceil(planned * ROUND_GROWTH)))
+
+
+def _sweep_meta(
+    scenario: Scenario, values: dict[str, list[Scalar]], points: int, rounds: _Rounds,
+    command: Sequence[str],
+) -> tuple[dict[str, Any], str]:
+    """sweep.json while the sweep runs, and the fingerprint of folders from before the
+    fingerprint covered the whole scenario (a resume accepts either)."""
+    precision, metric, cap = rounds.precision, rounds.metric, rounds.cap
     # The fingerprint is taken from the whole scenario, defaults included: the scenario.toml that
     # a resume reads back leaves out what the first run had set to its default (an empty
     # ``lanes = []`` after --reps, say), and would otherwise never match.
@@ -890,20 +968,20 @@ def sweep(
         "precision": precision,
         "metric": metric,
         "max_replications": cap,
-        "initial_replications": initial,
+        "initial_replications": rounds.initial,
     }
     meta: dict[str, Any] = {
         "format": SWEEP_FORMAT,
         "status": "running",
         "scenario": scenario.scenario.name,
         "title": scenario.scenario.title,
-        "parameters": parameters,
+        "parameters": list(values),
         "values": values,
-        "points": len(points),
-        "policies": policies,
-        "baseline": baseline,
+        "points": points,
+        "policies": rounds.policies,
+        "baseline": scenario.baseline,
         "seed": scenario.scenario.seed,
-        "replications": initial,
+        "replications": rounds.initial,
         "precision": None
         if precision is None
         else {"target": precision, "metric": metric, "max_replications": cap},
@@ -912,68 +990,30 @@ def sweep(
     }
     if command:  # the report's footer shows it; not part of the fingerprint
         meta["command"] = [str(c) for c in command]
-    # folders started before the fingerprint covered the whole scenario
-    legacy = _fingerprint({**config, "scenario": base_data})
-    folder = Path(out_dir) if out_dir is not None else None
-    if folder is None and resume:
-        raise SweepError("resume needs the sweep's output folder")
-    claim = _claim(folder, resume)
-    try:
-        finished: dict[int, PointOutcome] = {}
-        if folder is not None:
-            from .results_io import to_toml
+    base_data = scenario.model_dump(by_alias=True, exclude_unset=True)
+    return meta, _fingerprint({**config, "scenario": base_data})
 
-            base_toml = to_toml(_without_none(base_data), header="Base scenario of this sweep.")
-            finished = _prepare_folder(folder, resume, meta, base_toml, legacy)
 
-        frames: dict[int, pd.DataFrame] = {}
-        if folder is not None:
-            for k in list(finished):
-                try:
-                    frames[k] = _read_point(folder / POINTS_DIR / f"{_point_name(k)}.csv",
-                                            policies)
-                except (OSError, ValueError):  # a damaged point's table: run the point again
-                    del finished[k]
+def _open_folder(
+    folder: Path | None, resume: bool, meta: dict[str, Any], legacy: str, scenario: Scenario,
+    policies: list[str],
+) -> tuple[dict[int, PointOutcome], dict[int, pd.DataFrame]]:
+    """The points already finished in ``folder`` and their replications (none without a
+    folder); the folder is made, or a resumed one checked. A damaged point is run again."""
+    if folder is None:
+        return {}, {}
+    from .results_io import to_toml
 
-        todo = [_Point(k, points[k], scenarios[k])
-                for k in range(len(points)) if k not in finished]
-        outcomes = dict(finished)
-        with stage("simulate"):  # each point's replications are also saved as it finishes
-            _drive(
-                todo,
-                policies=policies,
-                initial=initial,
-                cap=cap,
-                precision=precision,
-                metric=metric,
-                folder=folder,
-                frames=frames,
-                outcomes=outcomes,
-                total_points=len(points),
-                progress=progress,
-                search_dir=Path(search_dir) if search_dir is not None else None,
-                executor=executor,
-                jobs=jobs,
-                scheduler=scheduler,
-                done_reps=sum(o.replications * len(policies) for o in finished.values()),
-            )
-        return _assemble(
-            points,
-            parameters,
-            values,
-            policies,
-            baseline,
-            frames,
-            outcomes,
-            meta,
-            folder,
-            precision,
-            report,
-            time.perf_counter() - started,
-        )
-    finally:
-        if claim is not None:
-            claim.release()
+    base_data = scenario.model_dump(by_alias=True, exclude_unset=True)
+    base_toml = to_toml(_without_none(base_data), header="Base scenario of this sweep.")
+    finished = _prepare_folder(folder, resume, meta, base_toml, legacy)
+    frames: dict[int, pd.DataFrame] = {}
+    for k in list(finished):
+        try:
+            frames[k] = _read_point(folder / POINTS_DIR / f"{_point_name(k)}.csv", policies)
+        except (OSError, ValueError):  # a damaged point's table: run the point again
+            del finished[k]
+    return finished, frames
 
 
 def _claim(folder: Path | None, resume: bool) -> Claim | None:
@@ -996,11 +1036,7 @@ def _version() -> str:
 def _drive(
     todo: list[_Point],
     *,
-    policies: list[str],
-    initial: int,
-    cap: int,
-    precision: float | None,
-    metric: str,
+    rounds: _Rounds,
     folder: Path | None,
     frames: dict[int, pd.DataFrame],
     outcomes: dict[int, PointOutcome],
@@ -1016,63 +1052,20 @@ def _drive(
     if not todo:
         return
     owned = executor is None
-    per_point = initial * len(policies)
+    per_point = rounds.first_runs
     # never more processes than the first round's runs: each would be forked for nothing
     workers = min(jobs, per_point * len(todo))
     runner = executor if executor is not None else make_executor(workers, scheduler)
-    planned_reps = done_reps + len(todo) * initial * len(policies)
     size = 1 if isinstance(runner, InlineExecutor) else batch_size(per_point * len(todo), runner)
-    window = max(per_point, size * runner.workers * 3)  # tasks in flight: keeps workers busy
-    queue = list(todo)
-    in_flight = 0
-
-    def submit_round(point: _Point, upto: int) -> int:
-        tasks = [(p, k) for k in range(point.planned, upto) for p in policies]
-        point.planned = upto
-        for i in range(0, len(tasks), size):
-            runner.submit(Job(point.scenario, tasks[i : i + size], search_dir, tag=point.index))
-            point.outstanding += 1
-        return len(tasks)
-
-    by_index = {p.index: p for p in todo}
+    driver = _Driver(
+        runner, rounds, size,
+        window=max(per_point, size * runner.workers * 3),  # tasks in flight: keeps workers busy
+        folder=folder, search_dir=search_dir, frames=frames, outcomes=outcomes,
+        total_points=total_points, progress=progress, done_reps=done_reps,
+        planned_reps=done_reps + len(todo) * per_point,
+    )
     try:
-        while True:
-            while queue and (in_flight == 0 or in_flight + per_point <= window):
-                in_flight += submit_round(queue.pop(0), initial)
-            if not runner.pending:
-                break
-            for job, runs in runner.next_done():
-                point = by_index[int(job.tag)]  # type: ignore[call-overload]
-                point.frames.append(summary.replications_frame(runs))
-                point.outstanding -= 1
-                in_flight -= len(job.batch)
-                done_reps += len(runs)
-                finished_now: int | None = None
-                if point.outstanding == 0:
-                    frame = _normalised(point.frames, policies)
-                    point.frames = [frame]
-                    rel = _rel_half_width(frame, metric, policies)
-                    if precision is not None and rel > precision and point.planned < cap:
-                        more = min(
-                            cap, max(point.planned + 1, math.ceil(point.planned * ROUND_GROWTH))
-                        )
-                        added = submit_round(point, more)
-                        in_flight += added
-                        planned_reps += added
-                    else:
-                        met = None if precision is None else rel <= precision
-                        outcome = PointOutcome(point.planned, rel, met)
-                        _finish_point(folder, point, frame, outcome)
-                        frames[point.index] = frame
-                        outcomes[point.index] = outcome
-                        point.frames = []
-                        finished_now = point.index
-                if progress is not None:
-                    progress(
-                        SweepProgress(
-                            len(outcomes), total_points, done_reps, planned_reps, finished_now
-                        )
-                    )
+        driver.run(todo)
     except KeyboardInterrupt:
         runner.cancel()
         raise SweepInterrupted("interrupted", sorted(outcomes), total_points, folder) from None
@@ -1090,6 +1083,78 @@ def _drive(
     finally:
         if owned:
             runner.close()
+
+
+@dataclass
+class _Driver:
+    """The points' runs on one executor: each round submitted in jobs of ``size`` runs, no more
+    runs in flight than ``window`` (a point's first round excepted), a point's next round
+    submitted as its last one ends, and each point persisted (``frames``, ``outcomes`` and its
+    files) as soon as it is done."""
+
+    runner: Executor
+    rounds: _Rounds
+    size: int
+    window: int
+    folder: Path | None
+    search_dir: Path | None
+    frames: dict[int, pd.DataFrame]
+    outcomes: dict[int, PointOutcome]
+    total_points: int
+    progress: Progress | None
+    done_reps: int
+    planned_reps: int
+    in_flight: int = 0
+
+    def run(self, todo: list[_Point]) -> None:
+        by_index = {p.index: p for p in todo}
+        queue = list(todo)
+        per_point = self.rounds.first_runs
+        while True:
+            while queue and (self.in_flight == 0 or self.in_flight + per_point <= self.window):
+                self._submit_round(queue.pop(0), self.rounds.initial)
+            if not self.runner.pending:
+                break
+            for job, runs in self.runner.next_done():
+                self._job_done(by_index[int(job.tag)], job, runs)  # type: ignore[call-overload]
+
+    def _submit_round(self, point: _Point, upto: int) -> int:
+        tasks = [(p, k) for k in range(point.planned, upto) for p in self.rounds.policies]
+        point.planned = upto
+        for i in range(0, len(tasks), self.size):
+            self.runner.submit(
+                Job(point.scenario, tasks[i : i + self.size], self.search_dir, tag=point.index))
+            point.outstanding += 1
+        self.in_flight += len(tasks)
+        return len(tasks)
+
+    def _job_done(self, point: _Point, job: Job, runs: Any) -> None:
+        point.frames.append(summary.replications_frame(runs))
+        point.outstanding -= 1
+        self.in_flight -= len(job.batch)
+        self.done_reps += len(runs)
+        finished_now = self._round_done(point) if point.outstanding == 0 else None
+        if self.progress is not None:
+            self.progress(SweepProgress(len(self.outcomes), self.total_points, self.done_reps,
+                                        self.planned_reps, finished_now))
+
+    def _round_done(self, point: _Point) -> int | None:
+        """Another round for ``point`` (None), or the point finished and saved (its index)."""
+        policies = self.rounds.policies
+        frame = _normalised(point.frames, policies)
+        point.frames = [frame]
+        rel = _rel_half_width(frame, self.rounds.metric, policies)
+        more = self.rounds.next_round(point.planned, rel)
+        if more is not None:
+            self.planned_reps += self._submit_round(point, more)
+            return None
+        precision = self.rounds.precision
+        outcome = PointOutcome(point.planned, rel, None if precision is None else rel <= precision)
+        _finish_point(self.folder, point, frame, outcome)
+        self.frames[point.index] = frame
+        self.outcomes[point.index] = outcome
+        point.frames = []
+        return point.index
 
 
 def _finish_point(

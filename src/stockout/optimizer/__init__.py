@@ -2,6 +2,7 @@
 
 :mod:`.space` (what is searched, objective, constraints), :mod:`.kn` (Kim & Nelson's KN with
 feasibility checks, pure), :mod:`.evaluate` (replications on an executor), :mod:`.search`
-(bisection, neighbourhood search, selection), :mod:`.tables`, :mod:`.folder` (the results
-folder) and :mod:`.run` (``stockout.optimize``). See docs/howto-optimize.md.
+(bisection, neighbourhood search, selection), :mod:`.tables`, :mod:`.plan` (the checked inputs,
+the result, the errors), :mod:`.folder` (the results folder) and :mod:`.run`
+(``stockout.optimize``). See docs/howto-optimize.md.
 """

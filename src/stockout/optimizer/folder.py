@@ -19,11 +19,15 @@ import numpy as np
 
 from ..results_io import csv_bytes, to_toml, write_atomic
 from ..scenario.schema import Scenario
-from .run import BASE_FILE, CONFIG_FILE, POINTS_DIR, OptimizeError
+from .plan import OptimizeError
 
 if TYPE_CHECKING:
     from ..claim import Claim
-    from .run import OptimizeResult, Plan
+    from .plan import OptimizeResult, Plan
+
+CONFIG_FILE = "optimize.json"
+BASE_FILE = "base-scenario.toml"
+POINTS_DIR = "points"
 
 
 def points(the_plan: Plan) -> list[tuple[dict[str, Any], Scenario]]:
