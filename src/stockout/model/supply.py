@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
+from simpy.events import Timeout
 
 from ..distributions import (
     Sampler,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .stockpoint import StockPoint
 
 RngFor = Callable[[str], np.random.Generator]
+End = Callable[[simpy.Event], None]  # what ends a shipment (``StockPoint._ends``)
 
 
 class ShipmentEnd(IntEnum):
@@ -150,19 +152,6 @@ class SupplierRun:
         return max(0.0, float(self._many.normal(mean, sd)))
 
 
-class Carried:
-    """A shipment a lane that can close carries (or will, once it leaves its supplier)."""
-
-    __slots__ = ("arrive", "due", "event", "held_for", "ready")
-
-    def __init__(self, ready: float, due: float, arrive: Callable[[simpy.Event], None]) -> None:
-        self.ready = ready  # when it leaves the supplier
-        self.due = due  # when it arrives if the lane stays open
-        self.arrive = arrive  # the stock point's end of it (``event.value`` is its id)
-        self.event: simpy.Event | None = None  # its arrival, while the lane is open
-        self.held_for: float | None = None  # transit still to go, while the lane is closed
-
-
 class LaneRun:
     """A transport lane during one run: transit times and closures.
 
@@ -186,29 +175,34 @@ class LaneRun:
         self.down = 0  # closures in progress
         self.p_loss = spec.loss_probability
         self.u_loss = uniforms(rng_for(f"loss:{spec.id}"))
-        self.carried: dict[int, Carried] = {}  # by shipment id, until it arrives
+        # the shipments it carries, by id: on their way (or still to leave) while it is open,
+        # as (leaves, arrives, the stock point's end of it, the SimPy event of its arrival) ...
+        self.carried: dict[int, tuple[float, float, End, simpy.Event]] = {}
+        # ... and while it is closed, as (leaves, transit still to go, the end of it)
+        self.held: dict[int, tuple[float, float, End]] = {}
 
     def carry(self, env: simpy.Environment, sid: int, ready: float, transit: float,
-              arrive: Callable[[simpy.Event], None]) -> None:
+              arrive: End) -> None:
         """Shipment ``sid`` leaves at ``ready`` and travels ``transit`` days of open lane;
-        ``arrive(event)`` when it arrives."""
-        shipment = self.carried[sid] = Carried(ready, ready + transit, arrive)
+        ``arrive(event)`` when it arrives (``event.value``: ``sid``)."""
         if self.down:  # closed: it leaves when the lane reopens
-            shipment.held_for = transit
+            self.held[sid] = (ready, transit, arrive)
         else:
-            self._send(env, sid, shipment)
+            self._send(env, sid, ready, ready + transit, arrive)
 
-    def _send(self, env: simpy.Environment, sid: int, shipment: Carried) -> None:
-        if shipment.due < self.horizon:
-            shipment.event = env.timeout(shipment.due - env.now, sid)
-            shipment.event.callbacks.append(self._arrives)
+    def _send(self, env: simpy.Environment, sid: int, ready: float, due: float,
+              arrive: End) -> None:
+        if due < self.horizon:
+            event = Timeout(env, due - env.now, sid)
+            event.callbacks.append(self._arrives)
+            self.carried[sid] = (ready, due, arrive, event)
 
     def _arrives(self, event: simpy.Event) -> None:
         sid = event.value
         shipment = self.carried.get(sid)
-        if shipment is not None and shipment.event is event:  # (not one the lane held since)
+        if shipment is not None and shipment[3] is event:  # (not one the lane held since)
             del self.carried[sid]
-            shipment.arrive(event)
+            shipment[2](event)
 
     def close(self, env: simpy.Environment) -> None:
         """A closure begins: the goods on the lane stop, those to leave will wait."""
@@ -216,11 +210,11 @@ class LaneRun:
         if self.down > 1:
             return
         now = env.now
-        for shipment in self.carried.values():
-            if shipment.event is not None and shipment.due > now:  # (arriving now: arrived)
-                ready = shipment.ready
-                shipment.held_for = shipment.due - (ready if ready > now else now)
-                shipment.event = None
+        carried, held = self.carried, self.held
+        for sid, (ready, due, arrive, _event) in list(carried.items()):
+            if due > now:  # (arriving now: arrived)
+                held[sid] = (ready, due - (ready if ready > now else now), arrive)
+                del carried[sid]
 
     def reopen(self, env: simpy.Environment) -> None:
         """A closure ends: once none is left, every held shipment goes on."""
@@ -228,12 +222,10 @@ class LaneRun:
         if self.down:
             return
         now = env.now
-        for sid, shipment in self.carried.items():
-            if shipment.held_for is not None:
-                ready = shipment.ready
-                shipment.due = (ready if ready > now else now) + shipment.held_for
-                shipment.held_for = None
-                self._send(env, sid, shipment)
+        for sid, (ready, transit, arrive) in self.held.items():
+            start = ready if ready > now else now
+            self._send(env, sid, ready, start + transit, arrive)
+        self.held.clear()
 
 
 class Route:
