@@ -188,3 +188,36 @@ def test_the_model_reads_no_private_simpy_attribute() -> None:
         if _PRIVATE_SIMPY.search(line) or "SLF001" in line
     ]
     assert not found, "\n".join(found)
+
+
+def test_every_customer_is_a_simpy_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bar of issue 23: a run processes at least one SimPy event per customer (each is a
+    timeout), on a one-product run and on one with every feature on."""
+    import sys
+
+    import simpy
+
+    sys.path.insert(0, str(SRC.parent / "benchmarks"))
+    try:
+        from common import w1, w2
+    finally:
+        sys.path.remove(str(SRC.parent / "benchmarks"))
+    from stockout.model import Model
+
+    steps = 0
+    step = simpy.Environment.step
+
+    def counted(env: simpy.Environment) -> None:
+        nonlocal steps
+        steps += 1
+        step(env)
+
+    monkeypatch.setattr(simpy.Environment, "step", counted)
+    for scenario in (w1(300), w2(120)):
+        for policy in scenario.policies:
+            steps = 0
+            model = Model(scenario, policy.name, 0)
+            model.run()
+            customers = sum(sp.arrivals for sp in model.products)
+            assert customers > 1000
+            assert steps >= customers, (scenario.scenario.name, policy.name, steps, customers)
