@@ -32,7 +32,7 @@ def namespace() -> dict:
 
 
 def test_the_page_has_its_examples() -> None:
-    assert len(python_blocks()) == 2
+    assert len(python_blocks()) == 3
 
 
 def test_the_flash_sale_adds_its_customers(namespace: dict) -> None:
@@ -43,6 +43,15 @@ def test_the_flash_sale_adds_its_customers(namespace: dict) -> None:
     assert abs(extra - 200) <= 5 * math.sqrt(200), extra
     assert sale["fill_rate"] < base["fill_rate"]
     assert namespace["big"].count >= 0
+
+
+def test_the_corner_shop_sells_and_the_warehouse_serves_it(namespace: dict) -> None:
+    two = namespace["two"].metrics
+    assert two["grinder"]["orders"] == 0
+    # the same customers (common random numbers), but for churn that depends on the service
+    usual = namespace["base"].metrics["grinder"]["orders"]
+    assert abs(two["grinder@shop"]["orders"] - usual) <= 0.03 * usual
+    assert two["grinder@shop"]["units_received"] > 0
 
 
 def test_the_example_uses_public_attributes_only() -> None:

@@ -2,9 +2,9 @@
 
 A :class:`Model` holds one replication of one policy: the SimPy environment, the population, the
 suppliers and lanes, and a stock point per (location, product) with its route (a supplier and an
-optional lane to the location), rule, policy and recorder. The scenario format has one location,
-``MAIN``; a second would be another key in ``stock_points`` and a route from a supplier or another
-location, built here.
+optional lane to the location, or a transfer from another location's stock point), rule, policy
+and recorder. The scenario format has one location, ``MAIN``; from Python, ``add_location`` adds
+a second one supplied by it (the customers may buy there instead).
 
 Build it, add processes of your own if you like (``model.env.process(...)``), then ``run()``.
 """
@@ -30,7 +30,7 @@ from .population import Population
 from .recorder import Fanout, Recorder
 from .series import Series
 from .stockpoint import Network, StockPoint
-from .supply import LaneRun, Route, SupplierRun
+from .supply import LaneRun, Route, SupplierRun, Transfer
 from .tally import Tally
 from .windows import draw_windows
 
@@ -51,6 +51,7 @@ class Model:
                  search_dir: Path | None = None, recorder: Recorder | None = None) -> None:
         meta = scenario.scenario
         self.env = simpy.Environment()
+        self.scenario = scenario
         self.horizon = float(meta.horizon_days)
         self.warmup = float(meta.warmup_days)
         self.streams = Streams(meta.seed, replication)
@@ -122,9 +123,7 @@ class Model:
         sp.demand_record = record
         start = getattr(sp.rule, "start", None)  # a rule that plans (policies/forecast.py)
         if start is not None:
-            route = sp.route
-            lead = 0.0 if route is None else route.supplier.lead.mean + (
-                route.lane.transit.mean if route.lane else 0.0)
+            lead = 0.0 if sp.route is None else sp.route.mean_days
             rate = product.demand.orders_per_day
             q = product.demand.quantity
             start(Plan(lead, rate * mean_of(q), rate * (variance_of(q) + mean_of(q) ** 2)))
@@ -144,6 +143,41 @@ class Model:
             self.scripted.append((sp, scripted_orders(
                 product, patience, self.horizon, self.streams(f"scripted:{product.id}"),
             )))
+
+    def add_location(self, location: str, product: str, rule: Any, transit_days: float, *,
+                     initial_stock: int = 0, upstream: str = MAIN,
+                     customers: bool = True) -> StockPoint:
+        """A second stocking location for ``product``, supplied by the stock point at
+        ``upstream`` (``supply.Transfer``: each order waits there in line with that location's
+        orders, then takes ``transit_days``), under the replenishment rule ``rule`` (for
+        instance ``policies.replenishment.OrderUpTo(S)``) reviewed continuously, starting with
+        ``initial_stock`` on hand. With ``customers``, the product's customers buy here instead
+        of at ``upstream``, which becomes the warehouse that serves this location. It takes the
+        upstream's availability policy and costs. Call it before ``run()``; the results name it
+        ``product@location``.
+        """
+        if (location, product) in self.stock_points:
+            raise ValueError(f"'{product}' already has a stock point at '{location}'")
+        up = self.stock_point(product, upstream)
+        spec = next(p for p in self.scenario.products if p.id == product)
+        tally = Tally(self.warmup)
+        sp = StockPoint(
+            self.network, location, spec.model_copy(update={"initial_stock": initial_stock}),
+            rule, True, Transfer(up, transit_days), 0.0, up.policy, up.policy_name,
+            self.scenario.customers.churn, (up.backorder_handling, up.cancellation_handling),
+            tally,
+        )
+        sp.name = f"{product}@{location}"
+        tally.attach(sp, [])
+        sp.demand_record = tally
+        self.stock_points[(location, product)] = sp
+        self.products.append(sp)
+        self.tallies.append(tally)
+        if customers:
+            self.demand = [(sp if s is up else s, c) for s, c in self.demand]
+            self.scripted = [(sp if s is up else s, o) for s, o in self.scripted]
+        self.series = Series(self.products, self.population, self.horizon)
+        return sp
 
     def stock_point(self, product: str, location: str = MAIN) -> StockPoint:
         """The stock point of ``product`` at ``location``."""
@@ -169,7 +203,7 @@ class Model:
         notify = any(sp.notify_share or sp.capture_share for sp in self.products)
         churn = any(sp.p_stockout or sp.p_declined or sp.p_cancel or sp.p_late
                     for sp in self.products)
-        for sp, candidates in self.demand:
+        for sp in self.products:
             if not sp.released:
                 processes.at(env, sp.release_day, lambda _e, sp=sp: sp.release(env.now))
             if sp.continuous:
@@ -181,6 +215,7 @@ class Model:
                     processes.at(env, day, sp.deliver, sid)
             if getattr(sp.rule, "history_days", 0):
                 env.process(processes.demand_history(env, sp))
+        for sp, candidates in self.demand:
             if candidates.base > 0:
                 chunks = candidates.chunks(not self.population.varies, notify, churn)
                 processes.Customers(env, sp, chunks, self.population)

@@ -133,20 +133,20 @@ def check_invariants(sps: list[StockPoint], tallies: list[Tally],
         if sp.initial_stock + sp.supplied_total != (
             sp.shipped_total + sp.on_hand + sp.lost_in_transit_total
         ):
-            problems.append(f"{sp.id}: units in != units out")
+            problems.append(f"{sp.name}: units in != units out")
         if sp.on_hand < 0 or not (0 <= sp.reserved <= sp.on_hand):
-            problems.append(f"{sp.id}: on hand {sp.on_hand}, reserved {sp.reserved}")
+            problems.append(f"{sp.name}: on hand {sp.on_hand}, reserved {sp.reserved}")
         if sp.backlog != sum(o.remaining for o in waiting) or sp.backlog_orders != len(waiting):
-            problems.append(f"{sp.id}: backlog counters disagree with the queue")
+            problems.append(f"{sp.name}: backlog counters disagree with the queue")
         if sp.waiting_total != sp.completed_total + sp.cancelled_total + len(waiting):
-            problems.append(f"{sp.id}: a waiting order ended in no state or in two")
+            problems.append(f"{sp.name}: a waiting order ended in no state or in two")
         pending = sum(1 for o in waiting if o.counted)
         if t.backorders + t.preorders != t.shipped_late + t.cancelled_orders + pending:
-            problems.append(f"{sp.id}: cohort waiting orders do not add up")
-        m = per[sp.id]
+            problems.append(f"{sp.name}: cohort waiting orders do not add up")
+        m = per[sp.name]
         parts = (m["revenue_kept"] + m["revenue_lost_stockout"] + m["revenue_lost_cancelled"]
                  + m["revenue_pending"])
         if not math.isclose(m["potential_revenue"], parts, rel_tol=1e-9, abs_tol=1e-6):
-            problems.append(f"{sp.id}: potential revenue {m['potential_revenue']} != {parts}")
+            problems.append(f"{sp.name}: potential revenue {m['potential_revenue']} != {parts}")
     if problems:
         raise InvariantError("invariant violated: " + "; ".join(problems))

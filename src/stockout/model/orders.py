@@ -6,6 +6,7 @@ is, for as long as it waits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -21,7 +22,9 @@ class WaitingOrder:
     ``prepaid`` whether it paid at order, ``kind`` BACKORDER or PREORDER, ``u_churn`` the
     uniform that decides whether a bad experience makes its customer leave; then ``remaining``
     units not yet shipped, ``allocated`` units set aside for it on hand (without partial
-    shipments), ``done`` whether it has left the queue (shipped or cancelled).
+    shipments), ``done`` whether it has left the queue (shipped or cancelled); ``ship_to``, for
+    an order from another location (``StockPoint.transfer``), what sends the goods on their way
+    (called with the day and the units).
     """
 
     id: int
@@ -35,6 +38,7 @@ class WaitingOrder:
     remaining: int = field(init=False)
     allocated: int = 0
     done: bool = False
+    ship_to: Callable[[float, int], None] | None = None
 
     def __post_init__(self) -> None:
         self.remaining = self.qty

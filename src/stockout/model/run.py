@@ -45,18 +45,18 @@ def result_of(model: Model, policy_name: str, replication: int) -> RunResult:
     span = model.horizon - model.warmup
     n_start = model.population.at_warmup
     sps, tallies = model.products, model.tallies
-    per = {sp.id: product_metrics(sp, t, span, n_start)
+    per = {sp.name: product_metrics(sp, t, span, n_start)
            for sp, t in zip(sps, tallies, strict=True)}
     check_invariants(sps, tallies, per)
     for sp, record in zip(sps, tallies, strict=True):
-        per[sp.id].update(demand_metrics(record, per[sp.id]["units_demanded"], model.horizon,
+        per[sp.name].update(demand_metrics(record, per[sp.name]["units_demanded"], model.horizon,
                                          span))
-    ids = [sp.id for sp in sps]
+    ids = [sp.name for sp in sps]
     per["all"] = total_metrics(tallies, per, ids, model.network.max_backlog_total,
                                model.population,
                                demand_totals(per, ids, model.total_periods))
     logs = [t.waits for t in tallies]
-    waits = {sp.id: log.histogram(WAIT_EDGES) for sp, log in zip(sps, logs, strict=True)}
+    waits = {sp.name: log.histogram(WAIT_EDGES) for sp, log in zip(sps, logs, strict=True)}
     waits["all"] = WaitLog.merged(logs).histogram(WAIT_EDGES)
     return RunResult(
         policy=policy_name,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     import simpy
 
     from .recorder import Recorder
-    from .supply import Route
+    from .supply import Route, Transfer
 
 EPS = 1e-9
 
@@ -103,6 +104,7 @@ class StockPoint:
         "lost_in_transit_total",
         "lost_total",
         "max_backlog",
+        "name",
         "network",
         "next_review",
         "notify",
@@ -140,14 +142,15 @@ class StockPoint:
 
     def __init__(
         self, network: Network, location: str, product: Any, rule: Any, continuous: bool,
-        route: Route | None, order_cost: float, policy: Any, policy_name: str, churn: Any,
-        handling: tuple[float, float], recorder: Recorder,
+        route: Route | Transfer | None, order_cost: float, policy: Any, policy_name: str,
+        churn: Any, handling: tuple[float, float], recorder: Recorder,
     ) -> None:
         self.network = network
         self.env = network.env
         self.horizon = network.horizon
         self.location = location
         self.id = product.id  # the product's id
+        self.name = product.id  # in results: the product's id (at a second location, id@location)
         self.price = product.price
         self.unit_cost = product.unit_cost
         self.salvage_value = product.unit_cost  # a unit left at the horizon (issue 19)
@@ -322,10 +325,7 @@ class StockPoint:
             self._on_hand_add(-free, t)
             self.shipped_total += free
             order.remaining -= free
-        self.queue.append(order)
-        self.waiting_total += 1
-        self.backlog_orders += 1
-        self._backlog_add(order.remaining, t)
+        self._wait(order, t)
         if self.prepay:
             self._cash_add(order.remaining * self.price, t)
         self.recorder.queued(self, t, order, patience, free, shipped_now)
@@ -335,6 +335,29 @@ class StockPoint:
             self.review(t)
         if t + patience < self.horizon:  # (an infinite patience never comes due)
             Timeout(self.env, patience, order).callbacks.append(self._patience_ends)
+
+    def _wait(self, order: WaitingOrder, t: float) -> None:
+        """``order`` joins the line of waiting orders (first come, first served)."""
+        self.queue.append(order)
+        self.waiting_total += 1
+        self.backlog_orders += 1
+        self._backlog_add(order.remaining, t)
+
+    def transfer(self, t: float, qty: int, ship_to: Callable[[float, int], None]) -> None:
+        """Another location orders ``qty`` units from this one (``supply.Transfer``): the order
+        waits in line with the customers' orders and ships whole when its turn and the stock
+        come, at once if nobody waits and the stock is free. It is no customer: the metrics'
+        cohort leaves it out (it counts in true demand) and it never churns. ``ship_to(day,
+        units)`` sends the goods on their way."""
+        net = self.network
+        net.order_ids += 1
+        order = WaitingOrder(net.order_ids, t, qty, math.inf, False, False, BACKORDER, 1.0,
+                             ship_to=ship_to)
+        self._wait(order, t)
+        self.recorder.queued(self, t, order, math.inf, max(self.on_hand - self.reserved, 0), 0)
+        self._allocate(t)
+        if self.continuous:
+            self.review(t)
 
     def _patience_ends(self, event: Any) -> None:
         """A waiting order's patience has run out. Goods arriving at this very instant ship
@@ -493,6 +516,8 @@ class StockPoint:
         if order.prepaid:
             self._cash_add(-units * self.price, t)
         self.recorder.shipped(self, t, order, units)
+        if order.ship_to is not None:
+            order.ship_to(t, units)
 
     def _complete(self, order: WaitingOrder, t: float) -> None:
         order.done = True
@@ -545,19 +570,27 @@ class StockPoint:
         expected = route.place(self, t, qty)
         self.recorder.reordered(self, t, qty, position, expected)
 
-    def add_shipment(self, arrival: float, expected: float, qty: int, end: ShipmentEnd,
-                     departs: float | None = None, transit: float | None = None) -> None:
+    def add_shipment(self, arrival: float | None, expected: float, qty: int, end: ShipmentEnd,
+                     departs: float | None = None, transit: float | None = None) -> int:
         """A shipment of ``qty`` units joins the pipeline, expected on day ``expected``; its
         SimPy event ends it (``end``) at ``arrival``, unless that is past the horizon. With
         ``transit``, ``arrival`` is when it leaves its supplier (expected to at ``departs``)
-        on a lane that can close, which carries it from there (``LaneRun.carry``)."""
+        on a lane that can close, which carries it from there (``LaneRun.carry``). Without an
+        ``arrival`` its source schedules it later (``schedule_end``). Returns its id."""
         net = self.network
         net.shipment_ids += 1
         sid = net.shipment_ids
         self.pipeline.add(sid, expected, qty, departs)
         if transit is not None:
-            self.route.lane.carry(self.env, sid, arrival, transit, self._ends[end])  # type: ignore[union-attr]
-        elif arrival < self.horizon:
+            self.route.lane.carry(self.env, sid, arrival, transit, self._ends[end])  # type: ignore
+        elif arrival is not None:
+            self.schedule_end(sid, arrival, end)
+        return sid
+
+    def schedule_end(self, sid: int, arrival: float, end: ShipmentEnd) -> None:
+        """Shipment ``sid``'s SimPy event: it ends (``end``) at ``arrival``, unless that is past
+        the horizon."""
+        if arrival < self.horizon:
             env = self.env
             Timeout(env, arrival - env.now, sid).callbacks.append(self._ends[end])
 

@@ -277,6 +277,11 @@ class Route:
         self._outages = supplier.outages if supplier.outages else None
         self._closures = lane.closures if lane is not None else None
 
+    @property
+    def mean_days(self) -> float:
+        """The mean lead and transit time (what a forecast rule plans with)."""
+        return self.supplier.lead.mean + (self.lane.transit.mean if self.lane else 0.0)
+
     def overdue(self, now: float, expected: float) -> float:
         """Expected arrival of a shipment still under way at ``now`` though expected at
         ``expected``: its age is now − (expected − quoted time), and it arrives after the mean
@@ -376,3 +381,50 @@ class Route:
         if self.lane is None:
             return ready
         return self.lane.closures.finish(ready, self.transit_quote, now)
+
+
+class Transfer:
+    """A route from another location: each replenishment order is an order on the upstream
+    stock point (``StockPoint.transfer``), in line with its customers' orders, shipped whole
+    when its turn and the stock come, then ``transit_days`` on the way. The downstream stock
+    point expects it after the upstream's own quote for it (``StockPoint.quote``) plus the
+    transit.
+
+    The upstream must ship orders whole (its policy without partial shipments): a shipment
+    joins the downstream pipeline whole when it is ordered.
+    """
+
+    __slots__ = ("lead_quote", "mean_days", "quote_days", "source", "transit_quote", "upstream")
+
+    lane = None  # (a fixed transit time: no lane to close)
+    lane_closes = False
+    uncertain = False  # an overdue transfer is expected now (no residual-time estimate)
+    min_order_qty = 0
+
+    def __init__(self, upstream: StockPoint, transit_days: float) -> None:
+        if upstream.partial:
+            raise ValueError(
+                f"a location supplied by '{upstream.name}' needs it to ship orders whole: its "
+                f"policy '{upstream.policy_name}' has partial shipments"
+            )
+        self.upstream = upstream
+        self.source = upstream.location
+        self.lead_quote = 0.0
+        self.transit_quote = self.quote_days = self.mean_days = float(transit_days)
+
+    def place(self, sp: StockPoint, t: float, qty: int) -> float:
+        """Order ``qty`` units for ``sp`` at ``t`` from the upstream stock point; returns the
+        day they are expected."""
+        expected = self.upstream.quote(t, qty) + self.transit_quote
+        sid = sp.add_shipment(None, expected, qty, RECEIVED)
+        transit = self.transit_quote
+
+        def ship_to(day: float, units: int) -> None:  # (the whole order: units == qty)
+            sp.schedule_end(sid, day + transit, RECEIVED)
+
+        self.upstream.transfer(t, qty, ship_to)
+        return expected
+
+    def expected(self, now: float, t: float, qty: int) -> float:
+        """Expected arrival of ``qty`` units ordered at ``t`` (>= now), as known at ``now``."""
+        return max(t, self.upstream.quote(now, qty)) + self.transit_quote

@@ -1,0 +1,92 @@
+"""A second stocking location, configured through the Python API (``Model.add_location``): a
+store replenished from the main location's stock (a warehouse), against closed forms.
+
+With Poisson demand of one unit per order, backorders and base stock S under continuous review,
+an order is filled on arrival with probability P(D ≤ S − 1), D ~ Poisson(λ · lead time) (PASTA
+and the base-stock identity: net stock = S − demand over the last lead time). The store's lead
+time is the transit alone when the warehouse always has stock, and the warehouse's supplier lead
+time plus the transit when the warehouse holds nothing and orders each transfer from its
+supplier (make to order).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+import pytest
+from scipy import stats
+
+from stockout.model.run import simulate
+from stockout.policies.replenishment import OrderUpTo
+from stockout.scenario.load import scenario_from_dict
+
+RATE = 20.0
+
+
+def warehouse(stock: int, rule: dict[str, Any], partial: bool = False) -> Any:
+    return scenario_from_dict({
+        "scenario": {"name": "two-locations", "horizon_days": 1500, "warmup_days": 30,
+                     "seed": 11},
+        "products": [{"id": "sku", "price": 10, "initial_stock": stock,
+                      "demand": {"orders_per_day": RATE}, "replenishment": rule}],
+        "suppliers": [{"id": "maker", "lead_time_days": {"dist": "constant", "value": 3}}],
+        "policies": [{"name": "backorder", "availability": "backorder",
+                      "partial_shipments": partial}],
+    })
+
+
+def store_fill_rates(scenario: Any, S: int, transit: float, reps: int = 8) -> list[float]:
+    def store(model: Any) -> None:
+        model.add_location("store", "sku", OrderUpTo(S), transit, initial_stock=S)
+
+    results = [simulate(scenario, "backorder", r, processes=[store]) for r in range(reps)]
+    for result in results:  # every customer bought at the store, none at the warehouse
+        assert result.metrics["sku"]["orders"] == 0
+        assert result.metrics["sku@store"]["orders"] > 0.9 * RATE * 1470
+    return [r.metrics["sku@store"]["fill_rate"] for r in results]
+
+
+def assert_near(values: list[float], expected: float) -> None:
+    mean = statistics.fmean(values)
+    half = stats.t.ppf(0.9995, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    assert abs(mean - expected) <= half + 0.003, (mean, expected, half)
+
+
+def test_a_store_supplied_by_a_warehouse_with_ample_stock_has_the_transit_as_lead_time() -> None:
+    fills = store_fill_rates(warehouse(10**7, {"rule": "none"}), S=25, transit=1.0)
+    assert_near(fills, stats.poisson.cdf(24, RATE * 1.0))
+
+
+def test_through_an_empty_make_to_order_warehouse_the_lead_times_add_up() -> None:
+    """Each store order waits at the warehouse for the supplier (3 days), then travels 1."""
+    rule = {"rule": "make_to_order", "supplier": "maker"}
+    fills = store_fill_rates(warehouse(0, rule), S=85, transit=1.0)
+    assert_near(fills, stats.poisson.cdf(84, RATE * 4.0))
+    # (with the transit alone as lead time the fill rate would be about 1)
+    assert stats.poisson.cdf(84, RATE * 1.0) > 0.999
+
+
+def test_transfers_are_flows_not_customers() -> None:
+    """The warehouse's metrics count no customer order, ship every unit the store receives (or
+    has on the way) and the store's replenishment orders are the transfers."""
+    def store(model: Any) -> None:
+        model.add_location("store", "sku", OrderUpTo(30), 2.0, initial_stock=30)
+
+    scenario = warehouse(0, {"rule": "make_to_order", "supplier": "maker"})
+    result = simulate(scenario, "backorder", 0, processes=[store])
+    dc, shop = result.metrics["sku"], result.metrics["sku@store"]
+    assert dc["orders"] == dc["backorders"] == dc["revenue_kept"] == 0
+    assert shop["units_received"] <= dc["units_received"] <= shop["units_received"] + 200
+    assert shop["units_received"] == pytest.approx(shop["units_shipped"], abs=200)
+
+
+def test_a_warehouse_that_ships_in_parts_is_refused() -> None:
+    scenario = warehouse(100, {"rule": "none"}, partial=True)
+
+    def store(model: Any) -> None:
+        model.add_location("store", "sku", OrderUpTo(30), 2.0)
+
+    with pytest.raises(ValueError, match="ship orders whole"):
+        simulate(scenario, "backorder", 0, processes=[store])
