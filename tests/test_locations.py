@@ -11,11 +11,10 @@ supplier (make to order).
 
 from __future__ import annotations
 
-import math
-import statistics
 from typing import Any
 
 import pytest
+from conftest import assert_close_to_theory
 from scipy import stats
 
 from stockout.model.run import simulate
@@ -48,22 +47,16 @@ def store_fill_rates(scenario: Any, S: int, transit: float, reps: int = 8) -> li
     return [r.metrics["sku@store"]["fill_rate"] for r in results]
 
 
-def assert_near(values: list[float], expected: float) -> None:
-    mean = statistics.fmean(values)
-    half = stats.t.ppf(0.9995, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-    assert abs(mean - expected) <= half + 0.003, (mean, expected, half)
-
-
 def test_a_store_supplied_by_a_warehouse_with_ample_stock_has_the_transit_as_lead_time() -> None:
     fills = store_fill_rates(warehouse(10**7, {"rule": "none"}), S=25, transit=1.0)
-    assert_near(fills, stats.poisson.cdf(24, RATE * 1.0))
+    assert_close_to_theory(fills, stats.poisson.cdf(24, RATE * 1.0), "store fill rate")
 
 
 def test_through_an_empty_make_to_order_warehouse_the_lead_times_add_up() -> None:
     """Each store order waits at the warehouse for the supplier (3 days), then travels 1."""
     rule = {"rule": "make_to_order", "supplier": "maker"}
     fills = store_fill_rates(warehouse(0, rule), S=85, transit=1.0)
-    assert_near(fills, stats.poisson.cdf(84, RATE * 4.0))
+    assert_close_to_theory(fills, stats.poisson.cdf(84, RATE * 4.0), "store fill rate")
     # (with the transit alone as lead time the fill rate would be about 1)
     assert stats.poisson.cdf(84, RATE * 1.0) > 0.999
 
