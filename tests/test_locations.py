@@ -75,6 +75,29 @@ def test_transfers_are_flows_not_customers() -> None:
     assert shop["units_received"] == pytest.approx(shop["units_shipped"], abs=200)
 
 
+def test_a_recorder_hears_the_new_location_too() -> None:
+    """A recorder passed to ``simulate`` hears every stock point, the one added by
+    ``add_location`` included: the store's receipts are the warehouse's transfers."""
+    from stockout.model import Recorder
+
+    class Receipts(Recorder):
+        def __init__(self) -> None:
+            self.units: dict[str, int] = {}
+
+        def received(self, sp: Any, t: float, qty: int, source: Any) -> None:
+            self.units[f"{sp.name} from {source}"] = self.units.get(f"{sp.name} from {source}",
+                                                                    0) + qty
+
+    def store(model: Any) -> None:
+        model.add_location("store", "sku", OrderUpTo(30), 2.0, initial_stock=30)
+
+    heard = Receipts()
+    scenario = warehouse(0, {"rule": "make_to_order", "supplier": "maker"})
+    simulate(scenario, "backorder", 0, recorder=heard, processes=[store])
+    assert set(heard.units) == {"sku from maker", "sku@store from main"}
+    assert 0 < heard.units["sku from maker"] - heard.units["sku@store from main"] <= 200
+
+
 def test_a_warehouse_that_ships_in_parts_is_refused() -> None:
     scenario = warehouse(100, {"rule": "none"}, partial=True)
 

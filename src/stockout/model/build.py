@@ -52,6 +52,7 @@ class Model:
         meta = scenario.scenario
         self.env = simpy.Environment()
         self.scenario = scenario
+        self.recorder = recorder  # the caller's, beside each stock point's tally
         self.horizon = float(meta.horizon_days)
         self.warmup = float(meta.warmup_days)
         self.streams = Streams(meta.seed, replication)
@@ -165,7 +166,7 @@ class Model:
             self.network, location, spec.model_copy(update={"initial_stock": initial_stock}),
             rule, True, Transfer(up, transit_days), 0.0, up.policy, up.policy_name,
             self.scenario.customers.churn, (up.backorder_handling, up.cancellation_handling),
-            tally,
+            tally if self.recorder is None else Fanout(tally, self.recorder),
         )
         sp.name = f"{product}@{location}"
         tally.attach(sp, [])
