@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from heapq import heapify, heappop, heappush
 from itertools import islice
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -50,8 +51,8 @@ class Pipeline:
 
     __slots__ = (
         "entries", "units", "in_order", "disorder", "last_expected", "index", "walk_n",
-        "walk_units", "walk_next", "revisable", "revised", "revised_known", "known_end",
-        "known_from", "known_until", "route",
+        "walk_units", "walk_next", "revisable", "departing", "revised", "revised_known",
+        "known_end", "known_from", "known_until", "route",
     )
 
     def __init__(self, route: Route | None) -> None:
@@ -66,6 +67,9 @@ class Pipeline:
         # an id below ``walk_next``, ``walk_n`` shipments holding ``walk_units`` units
         self.walk_n = self.walk_units = self.walk_next = 0
         self.revisable: dict[int, float] = {}
+        # the revisable shipments as a heap of (expected departure, id), stale entries left in
+        # (a shipment gone from ``revisable``) until they reach the top: the earliest departure
+        self.departing: list[tuple[float, int]] = []
         # re-estimated arrivals, valid while the count of closures begun stays ``revised_known``
         self.revised: dict[int, float] = {}
         self.revised_known: object = 0
@@ -89,6 +93,7 @@ class Pipeline:
         self.last_expected = expected
         if departs is not None:
             self.revisable[sid] = departs
+            heappush(self.departing, (departs, sid))
 
     def remove(self, sid: int) -> int:
         """Shipment ``sid`` leaves (arrived, lost or never shipped); returns its units."""
@@ -234,24 +239,33 @@ class Pipeline:
         return False
 
     def _revised(self, t: float, items: Any) -> list[tuple[float, int]]:
-        """Entries with arrivals re-estimated for the closures known at ``t``."""
-        rev, route = self.revisable, self.route
+        """Entries with arrivals re-estimated for the closures known at ``t``: those leaving
+        before the last known closure ends (a shipment leaving after it keeps its estimate,
+        which already holds the closures known when it was ordered)."""
         lane_end = self._known_closures(t)
-        transit = route.transit_quote  # type: ignore[union-attr]
-        revised = self.revised
+        if self._earliest_departure() >= lane_end:  # none is held by a closure known now
+            return [entry for _, entry in items]
+        rev, route, revised = self.revisable, self.route, self.revised
         out = []
         for sid, (e, q) in items:
             departs = rev.get(sid)
-            if departs is not None:
-                if departs >= lane_end:  # held by no known closure: max(e, departs + transit)
-                    e = max(e, departs + transit)
-                else:
-                    r = revised.get(sid)
-                    if r is None:
-                        r = revised[sid] = route.revise(t, e, departs)  # type: ignore[union-attr]
-                    e = r
+            if departs is not None and departs < lane_end:
+                r = revised.get(sid)
+                if r is None:
+                    r = revised[sid] = route.revise(t, e, departs)  # type: ignore[union-attr]
+                e = r
             out.append((e, q))
         return out
+
+    def _earliest_departure(self) -> float:
+        """The earliest expected departure of a revisable shipment still on its way."""
+        heap, rev = self.departing, self.revisable
+        if len(heap) > 2 * len(rev) + 64:  # mostly stale: rebuild from what is left
+            heap[:] = [(departs, sid) for sid, departs in rev.items()]
+            heapify(heap)
+        while heap and heap[0][1] not in rev:
+            heappop(heap)
+        return heap[0][0] if heap else math.inf
 
     def _known_closures(self, t: float) -> float:
         """The end of the last lane closure begun by ``t`` as known then; re-estimates made
