@@ -11,6 +11,7 @@ supplier (make to order).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -96,6 +97,44 @@ def test_a_recorder_hears_the_new_location_too() -> None:
     simulate(scenario, "backorder", 0, recorder=heard, processes=[store])
     assert set(heard.units) == {"sku from maker", "sku@store from main"}
     assert 0 < heard.units["sku from maker"] - heard.units["sku@store from main"] <= 200
+
+
+def test_a_late_transfer_is_expected_at_least_a_transit_away() -> None:
+    """The warehouse quotes its supplier's 3 days on day 1, not knowing the outage [2, 6) yet:
+    the store expects the transfer on day 5, and it arrives on day 9 (the supplier's lead
+    pauses 4 days, the transit takes 1). A customer at the store on day 5.5 is quoted at least
+    a transit away (day 6.5), not 'now' for goods still at the supplier."""
+    from stockout.model import Recorder
+
+    class Quotes(Recorder):
+        def __init__(self) -> None:
+            self.quotes: list[tuple[str, float, float]] = []
+
+        def queued(self, sp: Any, t: float, order: Any, *rest: Any) -> None:
+            self.quotes.append((sp.name, t, order.quote))
+
+        def received(self, sp: Any, t: float, qty: int, source: Any) -> None:
+            self.quotes.append((f"{sp.name} received", t, math.nan))
+
+    scenario = scenario_from_dict({
+        "scenario": {"name": "late-transfer", "horizon_days": 20, "seed": 1},
+        "products": [{"id": "sku", "price": 10, "initial_stock": 0,
+                      "demand": {"orders_per_day": 0,
+                                 "scripted_orders": [{"day": 1}, {"day": 5.5}]},
+                      "replenishment": {"rule": "make_to_order", "supplier": "maker"}}],
+        "suppliers": [{"id": "maker", "lead_time_days": {"dist": "constant", "value": 3},
+                       "outages": [{"start_day": 2, "end_day": 6}]}],
+        "policies": [{"name": "backorder", "availability": "backorder"}],
+    })
+
+    def store(model: Any) -> None:
+        model.add_location("store", "sku", OrderUpTo(1), 1.0, initial_stock=1)
+
+    heard = Quotes()
+    simulate(scenario, "backorder", 0, recorder=heard, processes=[store])
+    store_quotes = [(t, q) for name, t, q in heard.quotes if name == "sku@store"]
+    assert store_quotes == [(5.5, 6.5)]
+    assert ("sku@store received", 9.0) in [(name, t) for name, t, _ in heard.quotes]
 
 
 def test_a_warehouse_that_ships_in_parts_is_refused() -> None:

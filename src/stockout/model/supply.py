@@ -398,7 +398,7 @@ class Transfer:
 
     lane = None  # (a fixed transit time: no lane to close)
     lane_closes = False
-    uncertain = False  # an overdue transfer is expected now (no residual-time estimate)
+    uncertain = True  # the upstream's quote may prove late: see ``overdue``
     min_order_qty = 0
 
     def __init__(self, upstream: StockPoint, transit_days: float) -> None:
@@ -428,3 +428,8 @@ class Transfer:
     def expected(self, now: float, t: float, qty: int) -> float:
         """Expected arrival of ``qty`` units ordered at ``t`` (>= now), as known at ``now``."""
         return max(t, self.upstream.quote(now, qty)) + self.transit_quote
+
+    def overdue(self, now: float, expected: float) -> float:
+        """Expected arrival of a transfer still to come at ``now`` though expected at
+        ``expected``: at least a transit away (it may still wait upstream)."""
+        return now + self.transit_quote
